@@ -1,0 +1,79 @@
+"""Command line: ``python -m pytest_proofswe <command>``.
+
+Commands:
+  import-swebench  turn SWE-bench instances (JSONL) into task folders
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _import_swebench(args: argparse.Namespace) -> int:
+    from .swebench import import_instances
+
+    mirrors = {}
+    for item in args.mirror:
+        repo, sep, path = item.partition("=")
+        if not sep or not path:
+            print(f"error: --mirror {item!r}: expected OWNER/NAME=PATH", file=sys.stderr)
+            return 2
+        if not Path(path).exists():
+            print(f"error: --mirror {item!r}: {path} does not exist", file=sys.stderr)
+            return 2
+        mirrors[repo] = Path(path)
+    recipes = {}
+    if args.recipes:
+        recipes = json.loads(Path(args.recipes).read_text(encoding="utf-8"))
+    instances = []
+    with open(args.instances, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                inst = json.loads(line)
+            except json.JSONDecodeError as exc:
+                print(f"error: {args.instances}:{lineno}: not JSON: {exc.msg}", file=sys.stderr)
+                return 2
+            if args.only and inst.get("instance_id") not in args.only:
+                continue
+            instances.append(inst)
+    try:
+        done = import_instances(instances, mirrors=mirrors, out_dir=Path(args.out), recipes=recipes,
+                                with_predictions=args.with_predictions, timeout=args.timeout)
+    except (KeyError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for t in done:
+        extra = f", {len(t.dropped_ids)} PASS_TO_PASS ids left out" if t.dropped_ids else ""
+        subs = f", {t.submissions} submissions" if t.submissions else ""
+        print(f"{t.folder}{subs}{extra}")
+    print(f"imported {len(done)} task(s) into {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pytest_proofswe", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    imp = sub.add_parser("import-swebench", help="turn SWE-bench instances (JSONL) into task folders")
+    imp.add_argument("instances", help="JSONL file of SWE-bench instances (the dataset's fields)")
+    imp.add_argument("--mirror", action="append", default=[], metavar="OWNER/NAME=PATH",
+                     help="a local git repository with the history of OWNER/NAME (repeat per repository)")
+    imp.add_argument("--out", required=True, help="folder to write the task folders into")
+    imp.add_argument("--recipes", metavar="JSON",
+                     help="environment recipes: {instance_id | repo@version | repo: {python, setup, env, exclude}}")
+    imp.add_argument("--only", action="append", metavar="INSTANCE_ID", help="import only these instances")
+    imp.add_argument("--with-predictions", action="store_true",
+                     help="also write the instances' 'predictions' field (if any) as submissions")
+    imp.add_argument("--timeout", type=float, default=1800, help="[tests] timeout in seconds (default 1800)")
+    imp.set_defaults(func=_import_swebench)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

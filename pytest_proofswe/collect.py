@@ -1,0 +1,346 @@
+"""Task folders as pytest collectors, submissions as items; the run's shared state.
+
+Node ids: ``<task folder>::<submission>::behaviour``. The folder's name is the task id
+unless task.toml sets ``id``. Grading runs in :mod:`.grading`; this module only
+schedules it, turns results into item outcomes, and gathers them for the reports
+(through the test reports, so that pytest-xdist workers' results reach the controller).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import report as reportmod
+from .errors import TaskError
+from .grading import Grader, GradeRequest
+from .result import GradeResult
+from .settings import Settings
+from .task import Submission, Task, find_submissions, is_task_dir, load_task
+
+_RESULT_ATTR = "proofswe_result"
+_NAME_SAFE = re.compile(r"[^A-Za-z0-9._+@=,-]")
+
+
+class BehaviourFailure(Exception):
+    """Raised by a behaviour item whose submission did not resolve the task."""
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+class ProofsweSession:
+    """The plugin object registered when --proofswe is on: state of one run."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.results: dict[tuple[str, str], dict[str, Any]] = {}
+        self.order: list[tuple[str, str]] = []
+        self.kept: list[str] = []
+        self.predictions: dict[str, list[Submission]] | None = None
+        self.matched_predictions: set[str] = set()
+        self._futures: dict[tuple[str, str], Future[GradeResult]] = {}
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._grader: Grader | None = None
+        if not _is_worker(config):
+            # One id for the whole run, inherited by xdist workers: "rebuild once per run".
+            os.environ.setdefault("PROOFSWE_RUN_ID", uuid.uuid4().hex)
+        if settings.predictions is not None:
+            from .swebench import load_predictions
+
+            try:
+                self.predictions = load_predictions(settings.predictions)
+            except ValueError as exc:
+                raise pytest.UsageError(str(exc)) from None
+
+    # -- grading -------------------------------------------------------------------------
+    @property
+    def grader(self) -> Grader:
+        if self._grader is None:
+            from .environment import EnvironmentManager
+            from .workspace import BaseStore
+
+            cache = self.settings.cache_dir
+            self._grader = Grader(
+                bases=BaseStore(cache),
+                envs=EnvironmentManager(cache, rebuild=self.settings.rebuild_envs,
+                                        run_id=os.environ.get("PROOFSWE_RUN_ID", "")),
+                keep_workspaces=self.settings.keep_workspaces,
+            )
+        return self._grader
+
+    def submit(self, request: GradeRequest) -> Future[GradeResult]:
+        key = (request.task.id, request.submission.name)
+        with self._lock:
+            future = self._futures.get(key)
+            if future is None:
+                if self._executor is not None:
+                    future = self._executor.submit(self.grader, request)
+                else:
+                    future = Future()
+                    future.set_running_or_notify_cancel()
+                self._futures[key] = future
+                run_here = self._executor is None
+            else:
+                run_here = False
+        if run_here:
+            try:
+                future.set_result(self.grader(request))
+            except BaseException as exc:  # KeyboardInterrupt included: the item reports it
+                future.set_exception(exc)
+                raise
+        return future
+
+    # -- hooks ---------------------------------------------------------------------------
+    @pytest.hookimpl
+    def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+        if is_task_dir(path):
+            return TaskDirectory.from_parent(parent, path=path)
+        return None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        jobs = self.settings.jobs
+        if jobs <= 1 or _is_worker(self.config) or self.config.option.collectonly:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="proofswe")
+        for item in session.items:
+            if isinstance(item, GradeItem):
+                self.submit(item.request)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        if isinstance(item, TaskErrorItem) and call.when == "setup":
+            setattr(report, _RESULT_ATTR, item.error_result())
+            return report
+        result = getattr(item, "result", None)
+        if isinstance(item, GradeItem) and result is not None and not getattr(item, "_reported", False):
+            if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
+                setattr(report, _RESULT_ATTR, result.to_json() | {"check": item.name})
+                item._reported = True  # type: ignore[attr-defined]
+        return report
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, _RESULT_ATTR, None)
+        if not data or _is_worker(self.config):
+            return
+        key = (data["task"], data["submission"])
+        self.config.hook.pytest_proofswe_result(config=self.config, result=data)
+        if key not in self.results:
+            self.order.append(key)
+        self.results[key] = data
+        if data.get("workspace"):
+            self.kept.append(data["workspace"])
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if _is_worker(self.config):
+            return
+        rows = [self.results[k] for k in self.order]
+        reportmod.terminal_summary(terminalreporter, rows, kept=self.kept,
+                                   unmatched=self.unmatched_predictions())
+
+    def unmatched_predictions(self) -> list[str]:
+        if not self.predictions:
+            return []
+        return sorted(set(self.predictions) - self.matched_predictions)
+
+    @pytest.hookimpl
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        if _is_worker(self.config) or self.settings.report is None:
+            return
+        rows = [self.results[k] for k in self.order]
+        document = reportmod.build_report(rows, interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
+                                          validate=self.settings.validate)
+        self.config.hook.pytest_proofswe_report(config=self.config, report=document)
+        reportmod.write_json_atomic(self.settings.report, document)
+
+
+def _plugin(node: pytest.Node) -> ProofsweSession:
+    plugin = node.config.pluginmanager.get_plugin("proofswe-session")
+    assert isinstance(plugin, ProofsweSession)
+    return plugin
+
+
+class TaskDirectory(pytest.Directory):
+    """A folder holding task.toml: collects one node per submission."""
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        plugin = _plugin(self)
+        try:
+            task = load_task(self.path)
+        except TaskError as exc:
+            yield TaskErrorItem.from_parent(self, name="task", error=exc)
+            return
+        if plugin.settings.validate:
+            gold = (Submission(name="gold", origin="gold", patch_path=task.gold_diff) if task.gold_diff else
+                    Submission(name="gold", origin="gold",
+                               problem=f"{task.root}: no gold.diff to validate the task with "
+                                       "(fix: add the reference solution as gold.diff)"))
+            empty = Submission(name="empty", origin="empty", patch_text="")
+            for sub, expect in ((gold, "resolved"), (empty, "failing")):
+                node = SubmissionNode.from_parent(self, name=sub.name, task=task, submission=sub)
+                node.validate_expect = expect
+                yield node
+            return
+        submissions = find_submissions(task)
+        if plugin.predictions is not None and task.id in plugin.predictions:
+            plugin.matched_predictions.add(task.id)
+            taken = {s.name for s in submissions}
+            for sub in plugin.predictions[task.id]:
+                if sub.name in taken:
+                    sub = Submission(name=sub.name, origin="predictions",
+                                     problem=f"{plugin.settings.predictions}: prediction {sub.name!r} for {task.id} "
+                                             "has the name of a submission in the task folder (fix: rename one)")
+                taken.add(sub.name)
+                submissions.append(sub)
+        for sub in submissions:
+            yield SubmissionNode.from_parent(self, name=sub.name, task=task, submission=sub)
+
+
+class SubmissionNode(pytest.Collector):
+    """One submission of one task: the parent of its checks (``behaviour`` for now)."""
+
+    validate_expect: str | None = None
+
+    def __init__(self, *, task: Task, submission: Submission, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.task = task
+        self.submission = submission
+        # pytest-xdist's --dist loadgroup keeps a submission's checks on one worker.
+        self.add_marker(pytest.mark.xdist_group(f"{task.id}::{submission.name}"))
+
+    def collect(self) -> Iterator[pytest.Item]:
+        if self.validate_expect is not None:
+            yield ValidateItem.from_parent(self, name="validate", expect=self.validate_expect)
+        else:
+            yield BehaviourItem.from_parent(self, name="behaviour")
+
+
+class GradeItem(pytest.Item):
+    """Common part of the items that wait for a grading result."""
+
+    parent: SubmissionNode
+    result: GradeResult | None = None
+
+    @property
+    def request(self) -> GradeRequest:
+        return GradeRequest(self.parent.task, self.parent.submission,
+                            allow_empty=self.parent.submission.origin == "empty")
+
+    def setup(self) -> None:
+        future = _plugin(self).submit(self.request)
+        self.result = result = future.result()
+        b = result.behaviour
+        props = [
+            ("proofswe_task", result.task),
+            ("proofswe_submission", result.submission),
+            ("proofswe_status", b.status),
+            ("proofswe_fail_to_pass", f"{len(b.fail_to_pass.passed)}/{b.fail_to_pass.total}"),
+            ("proofswe_pass_to_pass", f"{len(b.pass_to_pass.passed)}/{b.pass_to_pass.total}"),
+            ("proofswe_duration_s", f"{result.duration_s:.2f}"),
+        ]
+        self.user_properties.extend(props)
+        if b.status == "error":
+            # The task or the harness is broken, not the agent: a pytest error, not a failure.
+            raise BehaviourFailure(f"{result.task}::{result.submission}: error: {b.reason}")
+        if result.workspace:
+            self.config.get_terminal_writer()  # ensure the terminal exists for -s runs
+            self.add_report_section("setup", "workspace", f"kept at {result.workspace}")
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.parent.task.toml_path, None, f"{self.parent.task.id}::{self.parent.submission.name}::{self.name}"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, BehaviourFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+
+class BehaviourItem(GradeItem):
+    """Passes when the submission resolves the task (every F2P and P2P test passes)."""
+
+    def runtest(self) -> None:
+        assert self.result is not None
+        b = self.result.behaviour
+        if b.status == "resolved":
+            return
+        head = f"{self.result.task}::{self.result.submission}: {b.status}"
+        if b.status in ("resolved", "partial", "unresolved"):
+            head += (f" (FAIL_TO_PASS {len(b.fail_to_pass.passed)}/{b.fail_to_pass.total}, "
+                     f"PASS_TO_PASS {len(b.pass_to_pass.passed)}/{b.pass_to_pass.total})")
+        text = f"{head}\n{b.reason}".rstrip()
+        if b.neutralised:
+            text += "\nneutralised before the run (put back to the base state):"
+            for n in b.neutralised:
+                text += f"\n  {n['path']}: {n['reason']} ({n['action']})"
+        raise BehaviourFailure(text)
+
+
+class ValidateItem(GradeItem):
+    """--proofswe-validate: gold must resolve; the empty patch must fail every F2P test."""
+
+    def __init__(self, *, expect: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.expect = expect
+
+    def runtest(self) -> None:
+        assert self.result is not None
+        b = self.result.behaviour
+        task = self.result.task
+        if self.expect == "resolved" and b.status != "resolved":
+            raise BehaviourFailure(f"{task}: the gold patch does not resolve the task ({b.status})\n{b.reason}")
+        if self.expect == "failing":
+            if b.fail_to_pass.passed:
+                listed = "\n".join(f"  {t}" for t in b.fail_to_pass.passed)
+                raise BehaviourFailure(f"{task}: FAIL_TO_PASS tests already pass at the base state "
+                                       f"(they cannot tell a fix from no fix):\n{listed}")
+            if b.pass_to_pass.failed:
+                listed = "\n".join(f"  {t}: {b.pass_to_pass.reasons.get(t, '')}" for t in b.pass_to_pass.failed)
+                raise BehaviourFailure(f"{task}: PASS_TO_PASS tests fail at the base state:\n{listed}")
+
+
+class TaskErrorItem(pytest.Item):
+    """Stands for a task whose task.toml is invalid: an error, while the others run."""
+
+    def __init__(self, *, error: TaskError, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+
+    def setup(self) -> None:
+        raise self.error
+
+    def runtest(self) -> None:  # pragma: no cover - setup always raises
+        raise self.error
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path / "task.toml", None, f"{self.path.name}: invalid task"
+
+    def error_result(self) -> dict[str, Any]:
+        return {"task": self.path.name, "submission": None, "check": "task",
+                "behaviour": {"status": "error", "reason": str(self.error)}}
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        return str(excinfo.value)
+
+
+def sanitise_name(name: str) -> str:
+    return _NAME_SAFE.sub("_", name).strip("_") or "_"
+
+
+__all__ = ["BehaviourItem", "ProofsweSession", "TaskDirectory", "TaskErrorItem", "ValidateItem", "sanitise_name"]

@@ -1,0 +1,370 @@
+"""Task virtual environments, built once and cached by content hash.
+
+An environment is keyed by (interpreter, setup commands, env variables, base state,
+whether pytest must be provided). It lives in ``<cache>/envs/<key>/``:
+
+* ``venv/``: the virtual environment (made with uv when it is available, else venv);
+* ``src/``: the copy of the base state the setup commands ran in. It is kept, because an
+  editable install points at it; at test time each workspace goes first on
+  ``PYTHONPATH`` at the matching folder (the *import roots*), so the tests import the
+  submission's code, not this copy;
+* ``info.json``: what the build learned: import roots, files the setup generated
+  (``artefacts``: laid into every workspace, as SWE-bench's in-place testbed has them),
+  the environment's top-level module names and pytest plugins, key package versions;
+* ``complete``: written last. A build without it is redone.
+
+Nothing of a submission is ever in an environment: it is built from the base state.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import process
+from .errors import EnvironmentBuildError
+from .locking import file_lock
+from .task import EnvironmentSpec
+from .workspace import Base, remove_tree
+
+__all__ = ["Environment", "EnvironmentManager", "find_uv"]
+
+_ENV_FORMAT = "1"
+_SETUP_TIMEOUT_S = 3600.0
+
+# Run inside the task's interpreter: what the guard and the proof need to know of it.
+_PROBE = r"""
+import json, os, sys, sysconfig
+try:
+    from importlib import metadata
+except ImportError:
+    metadata = None
+names = set(getattr(sys, "stdlib_module_names", ()))
+names.update(sys.builtin_module_names)
+purelib = sysconfig.get_paths()["purelib"]
+platlib = sysconfig.get_paths()["platlib"]
+for d in {purelib, platlib}:
+    try:
+        entries = os.listdir(d)
+    except OSError:
+        continue
+    for e in entries:
+        if e.endswith((".dist-info", ".egg-info", ".pth", ".egg-link")) or e.startswith((".", "__")):
+            continue
+        base = e.split(".", 1)[0] if e.endswith((".py", ".so", ".pyd")) else e
+        if base.isidentifier():
+            names.add(base)
+plugins, versions = [], {}
+if metadata is not None:
+    try:
+        eps = metadata.entry_points()
+        group = eps.select(group="pytest11") if hasattr(eps, "select") else eps.get("pytest11", [])
+        plugins = sorted({ep.value for ep in group})
+    except Exception:
+        pass
+    for dist in metadata.distributions():
+        try:
+            versions[dist.metadata["Name"]] = dist.version
+        except Exception:
+            pass
+print(json.dumps({"version": sys.version.split()[0], "implementation": sys.implementation.name,
+                  "purelib": purelib, "platlib": platlib, "names": sorted(names),
+                  "pytest11": plugins, "versions": versions}))
+"""
+
+
+def find_uv() -> str | None:
+    """The uv executable: on PATH, or the one the ``uv`` package ships."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
+
+        return str(find_uv_bin())
+    except Exception:
+        return None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A built environment, ready to run a workspace's tests."""
+
+    key: str
+    root: Path
+    python: Path
+    python_version: str
+    import_roots: tuple[str, ...]
+    artefacts: tuple[str, ...]
+    installed_names: frozenset[str]
+    entry_point_plugins: tuple[str, ...]
+    packages: Mapping[str, str]
+    variables: tuple[tuple[str, str], ...]
+    reused: bool
+    build_commands: tuple[process.CommandRecord, ...] = field(default=())
+
+    @property
+    def src(self) -> Path:
+        return self.root / "src"
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.python.parent
+
+    def test_environ(self, workspace: Path) -> dict[str, str]:
+        """The variables a test command runs with: scrubbed of secrets, venv first."""
+        env = process.scrubbed_environ()
+        env.update(self.variables)
+        env["VIRTUAL_ENV"] = str(self.python.parent.parent)
+        env["PATH"] = os.pathsep.join([str(self.bin_dir), env.get("PATH", os.defpath)])
+        roots = [str(workspace / r) if r else str(workspace) for r in self.import_roots]
+        env["PYTHONPATH"] = os.pathsep.join(roots)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.setdefault("PYTHONHASHSEED", "0")
+        env["PYTHONNOUSERSITE"] = "1"
+        return env
+
+    def key_packages(self) -> dict[str, str]:
+        wanted = {"pytest", "pluggy", "setuptools", "pip"}
+        return {k: v for k, v in sorted(self.packages.items()) if k.lower() in wanted}
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in (".git", "__pycache__")]
+        for name in filenames:
+            if name.endswith(".pyc"):
+                continue
+            full = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(full)
+            except OSError:
+                continue
+            out[os.path.relpath(full, root).replace(os.sep, "/")] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+_MAPPING_RE = re.compile(r"^MAPPING\s*(?::[^=]*)?=\s*(\{.*?\})\s*$", re.MULTILINE | re.DOTALL)
+
+
+def _import_roots(site_dirs: list[str], src: Path) -> list[str]:
+    """Folders of ``src`` that an editable install put on the import path."""
+    src_s = str(src.resolve())
+    roots: list[str] = []
+
+    def add(path: str) -> None:
+        try:
+            resolved = str(Path(path).resolve())
+        except OSError:
+            return
+        if resolved == src_s or resolved.startswith(src_s + os.sep):
+            rel = os.path.relpath(resolved, src_s).replace(os.sep, "/")
+            rel = "" if rel == "." else rel
+            if rel not in roots:
+                roots.append(rel)
+
+    for site in dict.fromkeys(site_dirs):
+        try:
+            entries = sorted(os.listdir(site))
+        except OSError:
+            continue
+        for entry in entries:
+            full = os.path.join(site, entry)
+            if entry.endswith((".pth", ".egg-link")):
+                try:
+                    lines = Path(full).read_text(errors="replace").splitlines()
+                except OSError:
+                    continue
+                for line in lines:
+                    line = line.strip()
+                    if line and not line.startswith(("#", "import ", "import\t")):
+                        add(line)
+            elif entry.startswith("__editable__") and entry.endswith(".py"):
+                m = _MAPPING_RE.search(Path(full).read_text(errors="replace"))
+                if m:
+                    try:
+                        mapping = ast.literal_eval(m.group(1))
+                    except (ValueError, SyntaxError):
+                        continue
+                    for target in mapping.values():
+                        add(str(Path(target).parent))
+    if "" not in roots:
+        roots.append("")  # the workspace root: python -m pytest puts it on the path anyway
+    return roots
+
+
+class EnvironmentManager:
+    """Builds, caches and hands out task environments under ``cache_dir / "envs"``."""
+
+    def __init__(self, cache_dir: Path, *, rebuild: bool = False, run_id: str = "") -> None:
+        self.root = cache_dir / "envs"
+        self.rebuild = rebuild
+        self.run_id = run_id or os.environ.get("PROOFSWE_RUN_ID", "")
+        self._memo: dict[str, Environment | EnvironmentBuildError] = {}
+        self._interpreters: dict[str, tuple[str, str]] = {}
+
+    def _interpreter(self, name: str | None) -> tuple[str, str]:
+        """(path, identity) of the interpreter the environment is made from."""
+        key = name or ""
+        if key not in self._interpreters:
+            if name is None:
+                path = sys.executable
+            else:
+                path = shutil.which(name) or (name if Path(name).is_file() else "")
+                if not path:
+                    raise EnvironmentBuildError(
+                        f"the interpreter {name!r} of [environment] python was not found on PATH "
+                        "(fix: install it, or name one that exists, e.g. python3.11)")
+            result = process.run([path, "-c", "import sys; print(sys.version); print(sys.implementation.name)"],
+                                 cwd=Path.cwd(), timeout=60)
+            if not result.ok:
+                raise EnvironmentBuildError(f"the interpreter {path} does not run: {result.tail(5)}")
+            self._interpreters[key] = (path, result.output.strip())
+        return self._interpreters[key]
+
+    def key_for(self, spec: EnvironmentSpec, base: Base, *, need_pytest: bool) -> str:
+        path, identity = self._interpreter(spec.python)
+        payload = json.dumps({
+            "format": _ENV_FORMAT,
+            "interpreter": [os.path.realpath(path), identity],
+            "setup": list(spec.setup),
+            "env": [list(kv) for kv in spec.env],
+            "base": base.sha256,
+            "pytest": need_pytest,
+        }, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def get(self, spec: EnvironmentSpec, base: Base, *, need_pytest: bool = True) -> Environment:
+        """The environment for ``spec`` on ``base``: from the cache, or built now."""
+        key = self.key_for(spec, base, need_pytest=need_pytest)
+        memo = self._memo.get(key)
+        if isinstance(memo, EnvironmentBuildError):
+            raise memo
+        if memo is not None:
+            return memo
+        home = self.root / key[:24]
+        try:
+            with file_lock(self.root / f"{key[:24]}.lock"):
+                env = self._load(home, key, spec)
+                if env is None:
+                    env = self._build(home, key, spec, base, need_pytest)
+        except EnvironmentBuildError as exc:
+            self._memo[key] = exc
+            raise
+        self._memo[key] = env
+        return env
+
+    def _load(self, home: Path, key: str, spec: EnvironmentSpec) -> Environment | None:
+        marker = home / "complete"
+        if not marker.exists():
+            return None
+        built_in = marker.read_text().strip()
+        if self.rebuild and built_in != self.run_id:
+            return None
+        try:
+            info = json.loads((home / "info.json").read_text())
+        except (OSError, ValueError):
+            return None
+        python = Path(info["python"])
+        if not python.exists():
+            return None
+        return self._from_info(home, key, spec, info, reused=True)
+
+    def _from_info(self, home: Path, key: str, spec: EnvironmentSpec, info: dict, *, reused: bool,
+                   commands: tuple[process.CommandRecord, ...] = ()) -> Environment:
+        return Environment(
+            key=key,
+            root=home,
+            python=Path(info["python"]),
+            python_version=info["probe"]["version"],
+            import_roots=tuple(info["import_roots"]),
+            artefacts=tuple(info["artefacts"]),
+            installed_names=frozenset(info["probe"]["names"]),
+            entry_point_plugins=tuple(info["probe"]["pytest11"]),
+            packages=info["probe"]["versions"],
+            variables=spec.env,
+            reused=reused,
+            build_commands=commands or tuple(process.CommandRecord(**c) for c in info.get("commands", [])),
+        )
+
+    def _setup_environ(self, venv: Path, spec: EnvironmentSpec) -> dict[str, str]:
+        env = process.scrubbed_environ()
+        env.update(spec.env)
+        env["VIRTUAL_ENV"] = str(venv)
+        env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", os.defpath)])
+        env["PYTHONNOUSERSITE"] = "1"
+        env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        return env
+
+    def _build(self, home: Path, key: str, spec: EnvironmentSpec, base: Base, need_pytest: bool) -> Environment:
+        interpreter, _identity = self._interpreter(spec.python)
+        remove_tree(home)
+        home.mkdir(parents=True)
+        venv = home / "venv"
+        src = home / "src"
+        shutil.copytree(base.tree, src, symlinks=True)
+        commands: list[process.CommandRecord] = []
+
+        def step(argv: list[str], what: str, *, env: dict[str, str] | None = None) -> process.ProcessResult:
+            result = process.run(argv, cwd=src, env=env, timeout=_SETUP_TIMEOUT_S)
+            commands.append(result.record(cwd_label="<env>/src"))
+            if not result.ok:
+                state = "timed out" if result.timed_out else f"exit {result.returncode}"
+                raise EnvironmentBuildError(
+                    f"{what} failed ({state}): {' '.join(argv) if argv[:2] != ['/bin/sh', '-c'] else argv[2]}\n"
+                    f"--- last lines of its output ---\n{result.tail(25)}",
+                    command=" ".join(argv), output_tail=result.tail(25))
+            return result
+
+        uv = find_uv()
+        base_env = process.scrubbed_environ()
+        if uv:
+            step([uv, "venv", "--quiet", "--seed", "--python", interpreter, str(venv)], "creating the virtual environment",
+                 env=base_env)
+        else:
+            step([interpreter, "-m", "venv", str(venv)], "creating the virtual environment", env=base_env)
+        python = venv / "bin" / "python"
+        before = _snapshot(src)
+        setup_env = self._setup_environ(venv, spec)
+        for command in spec.setup:
+            step(["/bin/sh", "-c", command], "the setup command", env=setup_env)
+        if need_pytest:
+            check = process.run([str(python), "-c", "import pytest"], cwd=src, env=setup_env, timeout=120)
+            if not check.ok:
+                requirement = "pytest"
+                import pytest as _pytest_for_version  # noqa: PLC0415 - only for the running version
+
+                same_python = interpreter == sys.executable
+                if same_python:
+                    requirement = f"pytest=={_pytest_for_version.__version__}"
+                if uv:
+                    step([uv, "pip", "install", "--quiet", "--python", str(python), requirement],
+                         "installing pytest into the environment", env=setup_env)
+                else:
+                    step([str(python), "-m", "pip", "install", "--quiet", requirement],
+                         "installing pytest into the environment", env=setup_env)
+        after = _snapshot(src)
+        artefacts = sorted(p for p, sig in after.items() if before.get(p) != sig)
+        probe = step([str(python), "-c", _PROBE], "probing the environment", env=setup_env)
+        probe_info = json.loads(probe.output.strip().splitlines()[-1])
+        roots = _import_roots([probe_info["purelib"], probe_info["platlib"]], src)
+        info = {
+            "python": str(python),
+            "probe": probe_info,
+            "import_roots": roots,
+            "artefacts": artefacts,
+            "commands": [c.to_json() for c in commands],
+        }
+        (home / "info.json").write_text(json.dumps(info, indent=1, default=list))
+        (home / "complete").write_text(self.run_id + "\n")
+        return self._from_info(home, key, spec, json.loads((home / "info.json").read_text()), reused=False,
+                               commands=tuple(commands))

@@ -1,0 +1,70 @@
+"""Thin wrappers over the git command line (through :mod:`.process`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import process
+from .errors import HarnessError
+
+__all__ = ["GitError", "git", "git_env", "resolve_commit", "init_snapshot"]
+
+# A fixed identity and no user or system configuration: the same inputs give the same
+# commit ids on every machine, and no hook, template or alias of the user's runs.
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "proofswe",
+    "GIT_AUTHOR_EMAIL": "proofswe@localhost",
+    "GIT_COMMITTER_NAME": "proofswe",
+    "GIT_COMMITTER_EMAIL": "proofswe@localhost",
+    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+0000",
+    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_TERMINAL_PROMPT": "0",
+    "LC_ALL": "C",
+}
+
+
+class GitError(HarnessError):
+    """A git command failed."""
+
+
+def git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(_GIT_ENV)
+    return env
+
+
+def git(args: Sequence[str], cwd: Path | str, *, check: bool = True, input_bytes: bytes | None = None,
+        timeout: float = 600) -> process.ProcessResult:
+    result = process.run(["git", "-c", "core.hooksPath=/dev/null", "-c", "core.autocrlf=false",
+                          "-c", "core.safecrlf=false", *args],
+                         cwd=cwd, env=git_env(), timeout=timeout, input_bytes=input_bytes)
+    if check and not result.ok:
+        raise GitError(f"git {' '.join(args)} failed in {cwd} (exit {result.returncode}): {result.tail(5)}")
+    return result
+
+
+def resolve_commit(repo: str | Path, commit: str) -> str:
+    """The full id of ``commit`` in the local repository ``repo``."""
+    if not Path(repo).exists():
+        raise GitError(f"{repo} does not exist")
+    result = git(["rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"], cwd=repo, check=False)
+    if not result.ok:
+        raise GitError(f"unknown revision {commit!r}")
+    return result.output.strip()
+
+
+def init_snapshot(folder: Path) -> str:
+    """Make ``folder`` a git repository whose one commit holds every file in it.
+
+    There is no history: nothing of the source repository before or after the base
+    state is reachable. Returns the commit id.
+    """
+    git(["init", "-q", "--initial-branch=proofswe-base"], cwd=folder)
+    # -f: record files a .gitignore of the task would hide, so that a reset restores them.
+    git(["add", "-A", "-f", "."], cwd=folder)
+    git(["commit", "-q", "--allow-empty", "--no-verify", "-m", "base state"], cwd=folder)
+    return git(["rev-parse", "HEAD"], cwd=folder).output.strip()

@@ -1,0 +1,243 @@
+"""The grading pipeline for one (task, submission): a function of its inputs.
+
+``grade`` knows nothing of pytest. It takes its collaborators (the base store and the
+environment manager) as arguments, so a run can hand it to any executor, and a test
+can pass fakes. An agent's failure comes back as a result with a status; only a
+programming error escapes, and even that is caught by :func:`grade_safely`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import guard, patch, runner
+from .environment import EnvironmentManager
+from .errors import ProofsweError
+from .git import git
+from .result import BehaviourResult, GradeResult, PatchSummary, Proof
+from .task import Submission, Task
+from .verdict import decide
+from .workspace import BaseStore, hash_tree, new_workspace, remove_tree
+
+__all__ = ["GradeRequest", "Grader", "grade", "grade_safely", "task_sha256"]
+
+
+@dataclass(frozen=True)
+class GradeRequest:
+    task: Task
+    submission: Submission
+    allow_empty: bool = False  # the empty patch of --proofswe-validate
+
+
+@dataclass
+class Grader:
+    """The collaborators a grading needs; one per process."""
+
+    bases: BaseStore
+    envs: EnvironmentManager
+    keep_workspaces: bool = False
+    workspace_parent: Path | None = None
+
+    def __call__(self, request: GradeRequest) -> GradeResult:
+        return grade_safely(request, self)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def hidden_tests_sha256(task: Task) -> str:
+    if task.hidden_tests_dir is not None:
+        return hash_tree(task.hidden_tests_dir)
+    if task.hidden_tests_diff is not None:
+        return _sha(task.hidden_tests_diff.read_bytes())
+    return ""
+
+
+def task_sha256(task: Task, base_sha: str) -> str:
+    """Content hash of what defines the task: task.toml, issue, hidden tests, base."""
+    digest = hashlib.sha256()
+    for part in (task.toml_path, task.issue_path):
+        digest.update(part.read_bytes() if part is not None and part.is_file() else b"")
+        digest.update(b"\0")
+    digest.update(hidden_tests_sha256(task).encode() + b"\0" + base_sha.encode())
+    return digest.hexdigest()
+
+
+def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str) -> list[dict[str, object]]:
+    commands: list[dict[str, object]] = []
+    if task.hidden_tests_dir is not None:
+        for src in sorted(task.hidden_tests_dir.rglob("*")):
+            if src.is_dir() or "__pycache__" in src.parts:
+                continue
+            rel = src.relative_to(task.hidden_tests_dir).as_posix()
+            guard.restore(workspace, rel, rev=base_commit)
+            dest = workspace / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+    elif task.hidden_tests_diff is not None:
+        text = task.hidden_tests_diff.read_text(encoding="utf-8", errors="surrogateescape")
+        try:
+            parsed = patch.parse_patch(text)
+        except patch.PatchRejected as exc:
+            raise ProofsweError(f"{task.hidden_tests_diff}: {exc.describe()} (fix: regenerate the hidden tests diff)") from None
+        for rel in parsed.paths:
+            guard.restore(workspace, rel, rev=base_commit)
+        diff_file = workspace.parent / "hidden_tests.diff"
+        diff_file.write_text(parsed.text, encoding="utf-8", errors="surrogateescape")
+        result = git(["apply", "--whitespace=nowarn", "--binary", str(diff_file)], cwd=workspace, check=False)
+        commands.append(result.record(cwd_label="<workspace>").to_json())
+        if not result.ok:
+            raise ProofsweError(
+                f"{task.hidden_tests_diff} does not apply to the base state: {result.tail(4)} "
+                "(fix: regenerate it against the task's base state)")
+    return commands
+
+
+def _overlay_artefacts(env_src: Path, artefacts: tuple[str, ...], workspace: Path) -> None:
+    for rel in artefacts:
+        dest = workspace / rel
+        src = env_src / rel
+        if dest.exists() or dest.is_symlink() or not src.is_file():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)
+
+
+def _failure_text(verdict_f2p, verdict_p2p) -> str:  # type: ignore[no-untyped-def]
+    lines: list[str] = []
+    for title, group in (("FAIL_TO_PASS", verdict_f2p), ("PASS_TO_PASS", verdict_p2p)):
+        if group.failed:
+            lines.append(f"{title} failed ({len(group.failed)} of {group.total}):")
+            for test_id in group.failed[:20]:
+                reason = group.reasons.get(test_id, "")
+                first, *rest = (reason.splitlines() or [""])
+                lines.append(f"  {test_id}: {first}")
+                lines.extend(f"      {ln}" for ln in rest[:3])
+            if len(group.failed) > 20:
+                lines.append(f"  ... and {len(group.failed) - 20} more")
+    return "\n".join(lines)
+
+
+def grade(request: GradeRequest, grader: Grader) -> GradeResult:
+    """Grade one submission's behaviour: workspace, patch, guard, hidden tests, verdict."""
+    task, sub = request.task, request.submission
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    commands: list[dict[str, object]] = []
+    meta = dict(sub.meta)
+
+    def lap(name: str, since: float) -> float:
+        now = time.monotonic()
+        timings[name] = timings.get(name, 0.0) + (now - since)
+        return now
+
+    patch_text = sub.read_patch() if sub.problem is None else ""
+    patch_sha = _sha(patch_text.encode("utf-8", "surrogateescape"))
+    summary = PatchSummary(sha256=patch_sha)
+
+    def finish(behaviour: BehaviourResult, proof: Proof, workspace: str | None = None) -> GradeResult:
+        return GradeResult(task=task.id, submission=sub.name, behaviour=behaviour, patch=summary, proof=proof,
+                           duration_s=time.monotonic() - started, timings=timings, workspace=workspace, meta=meta)
+
+    if sub.problem is not None:
+        return finish(BehaviourResult("error", reason=sub.problem), Proof(patch_sha256=patch_sha))
+
+    t = time.monotonic()
+    base = grader.bases.base_for(task)
+    t = lap("base", t)
+    proof_base = dict(task_sha256=task_sha256(task, base.sha256), patch_sha256=patch_sha,
+                      hidden_tests_sha256=hidden_tests_sha256(task), base=base.label, base_sha256=base.sha256)
+    t = lap("hash", t)
+
+    parsed: patch.ParsedPatch | None = None
+    if not (request.allow_empty and not patch_text.strip()):
+        try:
+            parsed = patch.parse_patch(patch_text)
+        except patch.PatchRejected as exc:
+            return finish(BehaviourResult("patch_failed", reason=exc.describe()), Proof(**proof_base))
+        summary = PatchSummary(sha256=patch_sha, files=tuple((f.kind, f.path) for f in parsed.files))
+    t = lap("parse", t)
+
+    workspace = new_workspace(base, grader.workspace_parent, label=f"{task.id}-{sub.name}"[:60])
+    t = lap("workspace", t)
+    kept: str | None = None
+    try:
+        if parsed is not None:
+            try:
+                outcome = patch.apply_patch(parsed, workspace)
+            except patch.PatchRejected as exc:
+                t = lap("patch", t)
+                return finish(BehaviourResult("patch_failed", reason=exc.describe()), Proof(**proof_base))
+            commands.extend(c.to_json() for c in outcome.commands)
+            summary = PatchSummary(sha256=patch_sha, files=summary.files, applied_with=outcome.method,
+                                   attempts=outcome.attempts)
+        t = lap("patch", t)
+
+        env = grader.envs.get(task.environment, base, need_pytest=task.tests.command is None
+                              or "pytest" in task.tests.command)
+        t = lap("environment", t)
+        environment = {"key": env.key, "python": env.python_version, "packages": env.key_packages(),
+                       "reused": env.reused, "setup": list(task.environment.setup),
+                       "build_commands": [c.to_json() for c in env.build_commands]}
+
+        changed = patch.changed_paths(workspace)
+        neutralised, test_files = guard.neutralise(
+            workspace, changed, import_roots=env.import_roots, entry_point_plugins=env.entry_point_plugins,
+            installed_names=env.installed_names)
+        t = lap("guard", t)
+        commands.extend(_overlay_hidden_tests(task, workspace, base.commit))
+        _overlay_artefacts(env.src, env.artefacts, workspace)
+        t = lap("overlay", t)
+
+        run = runner.run_tests(task.tests, env, workspace)
+        timings["tests"] = run.duration_s
+        t = time.monotonic()
+        commands.append(run.command.to_json())
+        proof = Proof(**proof_base, environment=environment, commands=tuple(commands))
+        common = dict(neutralised=tuple(n.to_json() for n in neutralised), test_files_edited=tuple(test_files),
+                      output_tail=run.output_tail, test_duration_s=run.duration_s, environment_reused=env.reused)
+        if run.timed_out:
+            behaviour = BehaviourResult(
+                "timeout", reason=f"the test command ran out of its {task.tests.timeout:g} s and was killed "
+                f"with its whole process group\n--- last lines of its output ---\n{run.output_tail}", **common)
+        else:
+            missing = "not in the test run's results (not collected, or the run stopped early)"
+            if not run.junit_found:
+                missing = f"the test run wrote no JUnit XML (exit code {run.exit_code}), so no test counts as run"
+            elif run.collection_errors:
+                mods = ", ".join(m for m, _ in run.collection_errors[:3])
+                missing = f"not run: collection failed in {mods}: {run.collection_errors[0][1].splitlines()[0] if run.collection_errors[0][1] else ''}"
+            verdict = decide(task.tests.fail_to_pass, task.tests.pass_to_pass, run.outcomes, missing_reason=missing)
+            reason = _failure_text(verdict.fail_to_pass, verdict.pass_to_pass)
+            if not run.junit_found:
+                reason += f"\n--- last lines of the test output ---\n{run.output_tail}"
+            behaviour = BehaviourResult(verdict.status, reason=reason, fail_to_pass=verdict.fail_to_pass,
+                                        pass_to_pass=verdict.pass_to_pass, **common)
+        lap("verdict", t)
+        if grader.keep_workspaces:
+            kept = str(workspace)
+        return finish(behaviour, proof, kept)
+    finally:
+        if not grader.keep_workspaces:
+            remove_tree(workspace.parent)
+
+
+def grade_safely(request: GradeRequest, grader: Grader) -> GradeResult:
+    """:func:`grade`, with our own errors and bugs turned into an ``error`` result."""
+    started = time.monotonic()
+    try:
+        return grade(request, grader)
+    except ProofsweError as exc:
+        reason = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug must not cost the other results
+        reason = (f"internal error in pytest-proofswe: {type(exc).__name__}: {exc}\n"
+                  + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-6:]))
+    return GradeResult(task=request.task.id, submission=request.submission.name,
+                       behaviour=BehaviourResult("error", reason=reason), patch=PatchSummary(sha256=""),
+                       proof=Proof(), duration_s=time.monotonic() - started)

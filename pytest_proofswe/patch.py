@@ -1,0 +1,397 @@
+"""Parsing a submission's patch, the path policy, and applying it to a workspace.
+
+Three steps, each testable alone:
+
+* :func:`parse_patch` (pure): unidiff parses the text into :class:`FileChange` values;
+  an empty or malformed patch raises :class:`PatchRejected`.
+* :func:`check_policy`: every path named anywhere in the patch (``diff --git``,
+  ``---``/``+++``, ``rename``/``copy`` lines) must be relative, free of ``..`` and
+  ``.git``, and must not lead through a symlink of the workspace; a new symlink must
+  point inside the workspace.
+* :func:`apply_patch`: ``git apply``, then ``git apply --3way``, then ``patch --fuzz``
+  (SWE-bench's fallbacks), resetting the tree between attempts; afterwards no changed
+  path may be a symlink pointing outside.
+
+A rejected patch is the agent's failure (status ``patch_failed``), not an exception of
+:mod:`.errors`: :class:`PatchRejected` carries the file, the hunk and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from . import git as gitmod
+from . import process
+
+__all__ = [
+    "ApplyOutcome",
+    "FileChange",
+    "HunkInfo",
+    "ParsedPatch",
+    "PatchRejected",
+    "apply_patch",
+    "check_policy",
+    "parse_patch",
+    "changed_paths",
+]
+
+_HEADER_PATH_RES = (
+    re.compile(r"^diff --git (\S+|\"(?:[^\"\\]|\\.)*\") (\S+|\"(?:[^\"\\]|\\.)*\")\s*$"),
+    re.compile(r"^(?:---|\+\+\+) (\"(?:[^\"\\]|\\.)*\"|[^\t\r\n]+)"),
+    re.compile(r"^(?:rename|copy) (?:from|to) (.+?)\s*$"),
+    re.compile(r"^Binary files (.+?) and (.+?) differ\s*$"),
+)
+_GIT_APPLY_FAILED = re.compile(r"^error: patch failed: (.+):(\d+)\s*$")
+_GIT_APPLY_FILE_ERROR = re.compile(r"^error: (.+?): (patch does not apply|No such file or directory|does not exist in index|already exists in working directory|.+)\s*$")
+_CORRUPT = re.compile(r"corrupt patch at line (\d+)")
+
+
+class PatchRejected(Exception):
+    """The patch cannot be applied; ``reason`` says why, ``path``/``hunk`` say where."""
+
+    def __init__(self, reason: str, *, path: str | None = None, hunk: int | None = None,
+                 hunk_header: str | None = None, detail: str = "") -> None:
+        self.reason = reason
+        self.path = path
+        self.hunk = hunk
+        self.hunk_header = hunk_header
+        self.detail = detail
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        where = ""
+        if self.path:
+            where = f"{self.path}"
+            if self.hunk is not None:
+                where += f", hunk #{self.hunk}"
+                if self.hunk_header:
+                    where += f" ({self.hunk_header})"
+            where += ": "
+        text = f"{where}{self.reason}"
+        if self.detail:
+            text += f"\n{self.detail}"
+        return text
+
+
+@dataclass(frozen=True)
+class HunkInfo:
+    header: str
+    source_start: int
+    source_length: int
+    target_start: int
+    target_length: int
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file of a patch, paths relative to the workspace (``a/``/``b/`` stripped)."""
+
+    path: str  # the path after the patch (the old one for a deletion)
+    source_path: str | None  # None for a new file
+    target_path: str | None  # None for a deleted file
+    kind: Literal["add", "delete", "modify", "rename"]
+    binary: bool
+    symlink: bool
+    hunks: tuple[HunkInfo, ...]
+    added: int
+    removed: int
+
+
+@dataclass(frozen=True)
+class ParsedPatch:
+    text: str
+    files: tuple[FileChange, ...]
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        out: list[str] = []
+        for f in self.files:
+            for p in (f.source_path, f.target_path):
+                if p and p not in out:
+                    out.append(p)
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    method: str  # "git apply", "git apply --3way" or "patch --fuzz=5"
+    attempts: tuple[tuple[str, str], ...]  # (method, first lines of its error) of the failed attempts
+    commands: tuple[process.CommandRecord, ...]
+
+
+def _unquote(path: str) -> str:
+    """Undo git's C-style quoting of a path."""
+    if len(path) >= 2 and path[0] == '"' and path[-1] == '"':
+        body = path[1:-1]
+        try:
+            return body.encode("latin-1", "backslashreplace").decode("unicode_escape").encode("latin-1").decode("utf-8", "replace")
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            return body
+    return path
+
+
+def _strip_prefix(path: str) -> str | None:
+    """Apply ``-p1`` as git apply does; ``/dev/null`` is None."""
+    path = _unquote(path.strip())
+    if path == "/dev/null":
+        return None
+    if path.startswith("/"):
+        return path  # absolute: kept as is, so that the policy rejects it
+    parts = path.split("/", 1)
+    return parts[1] if len(parts) == 2 else path
+
+
+def parse_patch(text: str) -> ParsedPatch:
+    """Parse ``text`` as a unified diff; raise PatchRejected if empty or malformed."""
+    from unidiff import PatchSet, UnidiffParseError
+
+    if not text.strip():
+        raise PatchRejected("the patch is empty", detail="the submission changed nothing")
+    if not text.endswith("\n"):
+        text += "\n"  # a patch file cut without its final newline: git apply calls that corrupt
+    try:
+        patch_set = PatchSet(text)
+    except UnidiffParseError as exc:
+        raise PatchRejected(f"the patch is malformed: {exc}") from None
+    except (ValueError, IndexError, TypeError) as exc:  # unidiff on some garbage
+        raise PatchRejected(f"the patch is malformed: {type(exc).__name__}: {exc}") from None
+    if not len(patch_set):
+        first = text.strip().splitlines()[0][:80]
+        raise PatchRejected("the patch is malformed: no file changes found (no '---'/'+++' or 'diff --git' headers)",
+                            detail=f"it starts with: {first!r}")
+    files = []
+    for pf in patch_set:
+        source = _strip_prefix(pf.source_file) if pf.source_file else None
+        target = _strip_prefix(pf.target_file) if pf.target_file else None
+        if pf.is_added_file:
+            source = None
+        if pf.is_removed_file:
+            target = None
+        if source is None and target is None:
+            raise PatchRejected("the patch is malformed: a file change names no path")
+        if pf.is_added_file:
+            kind: Literal["add", "delete", "modify", "rename"] = "add"
+        elif pf.is_removed_file:
+            kind = "delete"
+        elif pf.is_rename or (source and target and source != target):
+            kind = "rename"
+        else:
+            kind = "modify"
+        hunks = tuple(HunkInfo(f"@@ -{h.source_start},{h.source_length} +{h.target_start},{h.target_length} @@",
+                               h.source_start, h.source_length, h.target_start, h.target_length) for h in pf)
+        if not hunks and not pf.is_binary_file and kind == "modify" and not _mode_only(pf):
+            raise PatchRejected("the file change has no hunks", path=target or source)
+        files.append(FileChange(
+            path=(target or source) or "",
+            source_path=source,
+            target_path=target,
+            kind=kind,
+            binary=bool(pf.is_binary_file),
+            symlink=bool(getattr(pf, "is_symlink", False)),
+            hunks=hunks,
+            added=pf.added,
+            removed=pf.removed,
+        ))
+    return ParsedPatch(text=text, files=tuple(files))
+
+
+def _mode_only(pf: object) -> bool:
+    return getattr(pf, "source_mode", None) != getattr(pf, "target_mode", None)
+
+
+def _header_paths(text: str) -> list[str]:
+    """Every path string a patch line names, whatever the parser made of it."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if not line or line[0] not in "d-+rcB":
+            continue
+        for regex in _HEADER_PATH_RES:
+            m = regex.match(line)
+            if m:
+                for raw in m.groups():
+                    out.append(raw)
+                break
+    return out
+
+
+def _check_path(path: str) -> str | None:
+    """The reason ``path`` (already -p1 stripped) breaks the policy, or None."""
+    if "\x00" in path:
+        return "the path contains a NUL byte"
+    if path.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", path) or path.startswith("\\"):
+        return "the path is absolute"
+    if "\\" in path:
+        return "the path contains a backslash"
+    parts = path.split("/")
+    if any(p == ".." for p in parts):
+        return "the path climbs out with '..'"
+    if any(p.rstrip(" .").lower() == ".git" for p in parts if p):
+        return "the path is inside .git/"
+    if not path or path in (".",):
+        return "the path is empty"
+    return None
+
+
+def check_policy(parsed: ParsedPatch, workspace: Path) -> None:
+    """Raise PatchRejected if the patch would write outside ``workspace`` or into .git/."""
+    workspace = workspace.resolve()
+    for raw in _header_paths(parsed.text):
+        if raw.strip() == "/dev/null":
+            continue
+        unquoted = _unquote(raw.strip())
+        if unquoted.startswith("/"):
+            raise PatchRejected("the path is absolute: a patch may only name paths inside the repository", path=unquoted)
+        stripped = _strip_prefix(raw)
+        if stripped is None:
+            continue
+        reason = _check_path(stripped)
+        if reason:
+            raise PatchRejected(f"{reason}: a patch may only write inside the repository", path=stripped)
+    for change in parsed.files:
+        for rel in {change.source_path, change.target_path} - {None}:
+            assert rel is not None
+            reason = _check_path(rel) or _through_symlink(workspace, rel)
+            if reason:
+                raise PatchRejected(reason, path=rel)
+        if change.symlink and change.target_path and change.kind != "delete":
+            target = _symlink_target_from_patch(parsed.text, change.target_path)
+            if target is not None and _escapes(workspace, change.target_path, target):
+                raise PatchRejected(f"the patch makes a symlink pointing outside the workspace ({target!r})",
+                                    path=change.target_path)
+
+
+def _through_symlink(workspace: Path, rel: str) -> str | None:
+    """A reason if any existing parent of ``rel`` in the workspace is a symlink."""
+    current = workspace
+    parts = rel.split("/")
+    for part in parts[:-1]:
+        current = current / part
+        if current.is_symlink():
+            return f"the path leads through the symlink {current.relative_to(workspace)}: nothing is written through a symlink"
+        if not current.exists():
+            return None
+    return None
+
+
+def _escapes(workspace: Path, link_rel: str, target: str) -> bool:
+    if target.startswith("/") or "\x00" in target:
+        return True
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(link_rel), target))
+    return joined == ".." or joined.startswith("../")
+
+
+def _symlink_target_from_patch(text: str, path: str) -> str | None:
+    """The added content of ``path`` in the patch: for a symlink, its target."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("+++ ") and _strip_prefix(line[4:]) == path:
+            added = []
+            for body in lines[i + 1:]:
+                if body.startswith("diff --git") or body.startswith("--- "):
+                    break
+                if body.startswith("+") and not body.startswith("+++"):
+                    added.append(body[1:])
+            return "\n".join(added) if added else None
+    return None
+
+
+def changed_paths(workspace: Path) -> list[tuple[str, str]]:
+    """(status, path) of every path that differs from the base commit, untracked included."""
+    out = gitmod.git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"], cwd=workspace).output
+    entries = []
+    for item in out.split("\x00"):
+        if len(item) > 3:
+            entries.append((item[:2].strip() or "?", item[3:]))
+    return entries
+
+
+def _reset(workspace: Path) -> None:
+    gitmod.git(["reset", "-q", "--hard", "HEAD"], cwd=workspace)
+    gitmod.git(["clean", "-q", "-fdx"], cwd=workspace)
+
+
+def _explain_git_failure(output: str, parsed: ParsedPatch) -> PatchRejected:
+    lines = [ln for ln in output.splitlines() if ln.startswith("error:")]
+    for line in lines:
+        m = _GIT_APPLY_FAILED.match(line)
+        if m:
+            path, start = m.group(1), int(m.group(2))
+            for change in parsed.files:
+                if path in (change.source_path, change.target_path):
+                    for index, hunk in enumerate(change.hunks, 1):
+                        if hunk.source_start == start or (start and hunk.source_start <= start < hunk.source_start + max(hunk.source_length, 1)):
+                            return PatchRejected("the hunk does not match the base state", path=path, hunk=index,
+                                                 hunk_header=hunk.header, detail="\n".join(lines[:6]))
+            return PatchRejected(f"the patch does not apply at line {start}", path=path, detail="\n".join(lines[:6]))
+    for line in lines:
+        m = _CORRUPT.search(line)
+        if m:
+            return PatchRejected(f"the patch is malformed: git reports a corrupt patch at line {m.group(1)}",
+                                 detail="\n".join(lines[:6]))
+    for line in lines:
+        m = _GIT_APPLY_FILE_ERROR.match(line)
+        if m:
+            return PatchRejected(m.group(2), path=m.group(1), detail="\n".join(lines[:6]))
+    return PatchRejected("the patch does not apply", detail="\n".join(output.strip().splitlines()[:6]))
+
+
+def _check_symlinks_after(workspace: Path) -> None:
+    for _status, rel in changed_paths(workspace):
+        full = workspace / rel
+        if full.is_symlink():
+            target = os.readlink(full)
+            if _escapes(workspace, rel, target):
+                raise PatchRejected(f"the patch made a symlink pointing outside the workspace ({target!r})", path=rel)
+
+
+def apply_patch(parsed: ParsedPatch, workspace: Path, *, fuzz: int = 5) -> ApplyOutcome:
+    """Apply ``parsed`` to the git workspace ``workspace`` (clean, at its base commit).
+
+    Raises PatchRejected (with the tree reset to the base state) when no method works.
+    """
+    check_policy(parsed, workspace)
+    commands: list[process.CommandRecord] = []
+    attempts: list[tuple[str, str]] = []
+    first_failure: PatchRejected | None = None
+    texts = [parsed.text]
+    if "\r\n" in parsed.text:
+        texts.append(parsed.text.replace("\r\n", "\n"))
+    with tempfile.TemporaryDirectory(prefix="proofswe-patch-") as tmp:
+        for variant, text in enumerate(texts):
+            patch_file = Path(tmp) / f"submission-{variant}.diff"
+            patch_file.write_bytes(text.encode("utf-8", errors="surrogateescape"))
+            suffix = " (CRLF normalised)" if variant else ""
+            methods: list[tuple[str, list[str]]] = [
+                ("git apply", ["git", "apply", "--whitespace=nowarn", "--binary", str(patch_file)]),
+                ("git apply --3way", ["git", "apply", "--3way", "--whitespace=nowarn", "--binary", str(patch_file)]),
+                (f"patch --fuzz={fuzz}", ["patch", "--batch", "--forward", "--unified", f"--fuzz={fuzz}", "-p1",
+                                          "--no-backup-if-mismatch", "--reject-file=-", "-i", str(patch_file)]),
+            ]
+            for name, argv in methods:
+                if argv[0] == "git":
+                    result = gitmod.git(argv[1:], cwd=workspace, check=False)
+                else:
+                    result = process.run(argv, cwd=workspace, env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"},
+                                         timeout=120)
+                commands.append(result.record(cwd_label="<workspace>"))
+                if result.ok:
+                    try:
+                        _check_symlinks_after(workspace)
+                    except PatchRejected:
+                        _reset(workspace)
+                        raise
+                    return ApplyOutcome(method=name + suffix, attempts=tuple(attempts), commands=tuple(commands))
+                attempts.append((name + suffix, result.tail(6)))
+                if first_failure is None and name == "git apply":
+                    first_failure = _explain_git_failure(result.output, parsed)
+                _reset(workspace)
+    assert first_failure is not None
+    tried = ", ".join(name for name, _ in attempts)
+    first_failure.detail = (first_failure.detail + "\n" if first_failure.detail else "") + f"tried: {tried}"
+    raise first_failure

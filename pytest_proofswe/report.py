@@ -1,0 +1,101 @@
+"""The run's outputs: the JSON report (written atomically) and the terminal summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+__all__ = ["SCHEMA", "build_report", "terminal_summary", "write_json_atomic"]
+
+SCHEMA = "proofswe-report/1"
+
+
+def build_report(results: Sequence[dict[str, Any]], *, interrupted: bool = False, validate: bool = False) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for r in results:
+        status = r.get("behaviour", {}).get("status", "error")
+        counts[status] = counts.get(status, 0) + 1
+    return {
+        "schema": SCHEMA,
+        "generator": f"pytest-proofswe {__version__}",
+        "mode": "validate" if validate else "grade",
+        "interrupted": interrupted,
+        "summary": {"results": len(results), "by_status": dict(sorted(counts.items()))},
+        "results": list(results),
+    }
+
+
+def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
+    """Write ``document`` to ``path`` so that a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(document, fh, indent=2, sort_keys=False, default=str)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _ratio(group: dict[str, Any] | None) -> str:
+    if not group:
+        return "-"
+    passed, failed = len(group.get("passed", [])), len(group.get("failed", []))
+    return f"{passed}/{passed + failed}" if passed + failed else "-"
+
+
+def summary_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for r in results:
+        b = r.get("behaviour", {})
+        duration = r.get("duration_s")
+        rows.append([
+            str(r.get("task", "")),
+            str(r.get("submission") or "-"),
+            str(b.get("status", "")),
+            _ratio(b.get("fail_to_pass")),
+            _ratio(b.get("pass_to_pass")),
+            f"{duration:.1f}" if isinstance(duration, (int, float)) else "-",
+        ])
+    return rows
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def terminal_summary(tr: Any, results: Sequence[dict[str, Any]], *, kept: Sequence[str] = (),
+                     unmatched: Sequence[str] = ()) -> None:
+    if not results and not kept and not unmatched:
+        return
+    tr.write_sep("=", "proofswe")
+    if results:
+        header = ["task", "submission", "status", "F2P", "P2P", "seconds"]
+        for text in format_table(header, summary_rows(results)):
+            tr.write_line(text)
+        by_status: dict[str, int] = {}
+        for r in results:
+            s = r.get("behaviour", {}).get("status", "error")
+            by_status[s] = by_status.get(s, 0) + 1
+        tr.write_line(", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
+    for path in kept:
+        tr.write_line(f"workspace kept: {path}")
+    if unmatched:
+        tr.write_line(f"predictions for unknown tasks (no task folder with that id): {', '.join(unmatched)}")

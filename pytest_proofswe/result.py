@@ -1,0 +1,104 @@
+"""The values a grading produces: small, frozen, serialisable to the JSON report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .verdict import Status, TestGroup
+
+__all__ = ["BehaviourResult", "GradeResult", "PatchSummary", "Proof"]
+
+
+@dataclass(frozen=True)
+class PatchSummary:
+    sha256: str
+    files: tuple[tuple[str, str], ...] = ()  # (kind, path)
+    applied_with: str | None = None
+    attempts: tuple[tuple[str, str], ...] = ()  # (method, its error) of failed attempts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "files": [{"path": p, "kind": k} for k, p in self.files],
+            "applied_with": self.applied_with,
+            "failed_attempts": [{"method": m, "error": e} for m, e in self.attempts],
+        }
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What reproduces a result."""
+
+    task_sha256: str = ""
+    patch_sha256: str = ""
+    hidden_tests_sha256: str = ""
+    base: str = ""
+    base_sha256: str = ""
+    environment: dict[str, Any] = field(default_factory=dict)
+    commands: tuple[dict[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "task_sha256": self.task_sha256,
+            "patch_sha256": self.patch_sha256,
+            "hidden_tests_sha256": self.hidden_tests_sha256,
+            "base": self.base,
+            "base_sha256": self.base_sha256,
+            "environment": self.environment,
+            "commands": list(self.commands),
+        }
+
+
+@dataclass(frozen=True)
+class BehaviourResult:
+    status: Status
+    reason: str = ""  # why it is not resolved: shown as the item's failure text
+    fail_to_pass: TestGroup = field(default_factory=TestGroup)
+    pass_to_pass: TestGroup = field(default_factory=TestGroup)
+    neutralised: tuple[dict[str, str], ...] = ()
+    test_files_edited: tuple[str, ...] = ()
+    output_tail: str = ""
+    test_duration_s: float | None = None
+    environment_reused: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "fail_to_pass": self.fail_to_pass.to_json(),
+            "pass_to_pass": self.pass_to_pass.to_json(),
+            "failures": dict(self.fail_to_pass.reasons) | dict(self.pass_to_pass.reasons),
+            "neutralised": list(self.neutralised),
+            "test_files_edited": list(self.test_files_edited),
+            "test_duration_s": None if self.test_duration_s is None else round(self.test_duration_s, 3),
+            "environment_reused": self.environment_reused,
+        }
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """Everything known about one (task, submission) pair."""
+
+    task: str
+    submission: str
+    behaviour: BehaviourResult
+    patch: PatchSummary
+    proof: Proof
+    duration_s: float
+    timings: dict[str, float] = field(default_factory=dict)
+    workspace: str | None = None  # set when --proofswe-keep-workspaces kept it
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "submission": self.submission,
+            "behaviour": self.behaviour.to_json(),
+            "patch": self.patch.to_json(),
+            "proof": self.proof.to_json(),
+            "duration_s": round(self.duration_s, 3),
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "workspace": self.workspace,
+            "meta": self.meta,
+        }

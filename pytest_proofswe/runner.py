@@ -1,0 +1,188 @@
+"""Running the hidden tests in a workspace, and reading per-test outcomes from JUnit XML.
+
+Outcomes never come from the command's output (SWE-bench #601/#620: forged ``PASSED``
+lines). pytest writes a JUnit XML report to a path outside the workspace; each
+``<testcase>`` becomes a test id and one of the outcomes below.
+"""
+
+from __future__ import annotations
+
+import shlex
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from . import process
+from .environment import Environment
+from .task import TestsSpec
+
+__all__ = ["JunitReport", "Outcome", "TestOutcome", "TestRun", "build_command", "junit_key", "outcomes_for", "parse_junit", "run_tests"]
+
+Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
+
+# Options that make the graded run's report complete and unambiguous. ``xunit1`` adds
+# the file attribute that maps a testcase back to its node id.
+_PYTEST_OPTIONS = ("-p", "no:cacheprovider", "-p", "no:proofswe", "-o", "junit_family=xunit1",
+                   "-o", "junit_logging=no", "-o", "junit_log_passing_tests=false")
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    __test__ = False
+
+    test_id: str
+    outcome: Outcome
+    message: str = ""  # the first lines of the failure, error or skip reason
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """What one run of the test command gave."""
+
+    __test__ = False
+
+    outcomes: dict[str, TestOutcome]
+    collection_errors: tuple[tuple[str, str], ...]
+    exit_code: int | None
+    timed_out: bool
+    duration_s: float
+    output_tail: str
+    junit_found: bool
+    command: process.CommandRecord
+
+
+def build_command(spec: TestsSpec, python: Path, junit_path: Path, workspace: Path) -> list[str]:
+    """The argv of the test run: the task's command or pytest on the F2P and P2P ids.
+
+    A custom command is split like a shell would; ``{tests}`` in it is replaced by the
+    selected ids, and the JUnit options are appended (the command must be pytest).
+    """
+    selected = list(dict.fromkeys([*spec.fail_to_pass, *spec.pass_to_pass]))
+    junit = [f"--junitxml={junit_path}", f"--rootdir={workspace}", *_PYTEST_OPTIONS]
+    if spec.command is None:
+        return [str(python), "-m", "pytest", "-rN", "--tb=short", "-q", *junit, "--", *selected]
+    argv: list[str] = []
+    for token in shlex.split(spec.command):
+        if token == "{tests}":
+            argv.extend(selected)
+        elif token in ("python", "python3"):
+            argv.append(str(python))
+        else:
+            argv.append(token)
+    return argv + junit
+
+
+def _short(text: str | None, lines: int = 6) -> str:
+    if not text:
+        return ""
+    kept = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return "\n".join(kept[:lines])
+
+
+def junit_key(test_id: str) -> tuple[str, str]:
+    """The (classname, name) pytest's junitxml writes for node id ``test_id``.
+
+    The same mangling as ``_pytest.junitxml.mangle_test_address``: matching on it is
+    exact, where rebuilding a node id from the XML is not (inherited test methods
+    report the file of their base class).
+    """
+    path, bracket, params = test_id.partition("[")
+    names = path.split("::")
+    names[0] = names[0].replace("/", ".")
+    if names[0].endswith(".py"):
+        names[0] = names[0][:-3]
+    names[-1] += bracket + params
+    return ".".join(names[:-1]), names[-1]
+
+
+@dataclass(frozen=True)
+class JunitReport:
+    cases: dict[tuple[str, str], TestOutcome]
+    collection_errors: tuple[tuple[str, str], ...]  # (module, message)
+
+
+def parse_junit(path: Path) -> JunitReport:
+    """Per-test outcomes from a pytest JUnit XML file."""
+    tree = ET.parse(path)
+    cases: dict[tuple[str, str], TestOutcome] = {}
+    errors: list[tuple[str, str]] = []
+    for case in tree.iter("testcase"):
+        classname, name = case.get("classname", ""), case.get("name", "")
+        outcome: Outcome = "passed"
+        message = ""
+        for child in case:
+            if child.tag == "failure":
+                outcome = "failed"
+                message = _short(child.get("message")) or _short(child.text)
+            elif child.tag == "error":
+                outcome = "error"
+                message = _short(child.get("message")) or _short(child.text)
+            elif child.tag == "skipped":
+                message = _short(child.get("message"))
+                outcome = "xfailed" if child.get("type", "") == "pytest.xfail" else "skipped"
+        if not classname and outcome == "error":
+            errors.append((name, _short(message or "", 3)))
+            continue
+        test_id = f"{classname}::{name}"
+        previous = cases.get((classname, name))
+        # A test with a teardown error appears twice: the worse outcome wins.
+        if previous is None or _rank(outcome) > _rank(previous.outcome):
+            cases[(classname, name)] = TestOutcome(test_id, outcome, message)
+    return JunitReport(cases, tuple(errors))
+
+
+def outcomes_for(test_ids: Iterable[str], report: JunitReport) -> dict[str, TestOutcome]:
+    """The outcome of each of ``test_ids`` that the report has (missing ids are absent)."""
+    out = {}
+    for test_id in test_ids:
+        found = report.cases.get(junit_key(test_id))
+        if found is not None:
+            out[test_id] = TestOutcome(test_id, found.outcome, found.message)
+    return out
+
+
+def _rank(outcome: Outcome) -> int:
+    return {"passed": 0, "xpassed": 0, "xfailed": 1, "skipped": 2, "failed": 3, "error": 4}[outcome]
+
+
+def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: float | None = None) -> TestRun:
+    """Run the hidden tests of ``spec`` in ``workspace`` with ``env``."""
+    with tempfile.TemporaryDirectory(prefix="proofswe-junit-") as out_dir:
+        junit_path = Path(out_dir) / "junit.xml"
+        argv = build_command(spec, env.python, junit_path, workspace)
+        result = process.run(argv, cwd=workspace, env=env.test_environ(workspace),
+                             timeout=timeout if timeout is not None else spec.timeout)
+        outcomes: dict[str, TestOutcome] = {}
+        collection_errors: tuple[tuple[str, str], ...] = ()
+        found = junit_path.is_file() and not result.timed_out
+        if found:
+            try:
+                report = parse_junit(junit_path)
+            except ET.ParseError:
+                found = False
+            else:
+                outcomes = outcomes_for([*spec.fail_to_pass, *spec.pass_to_pass], report)
+                collection_errors = report.collection_errors
+        return TestRun(
+            outcomes=outcomes,
+            collection_errors=collection_errors,
+            exit_code=result.returncode,
+            timed_out=result.timed_out,
+            duration_s=result.duration_s,
+            output_tail=result.tail(40),
+            junit_found=found,
+            command=process.CommandRecord(tuple(_redact(argv, workspace, junit_path)), "<workspace>",
+                                          result.returncode, result.duration_s, result.timed_out),
+        )
+
+
+def _redact(argv: Iterable[str], workspace: Path, junit: Path) -> list[str]:
+    """The argv with this machine's temporary paths replaced by stable placeholders."""
+    out = []
+    for a in argv:
+        a = a.replace(str(junit), "<junit.xml>").replace(str(workspace), "<workspace>")
+        out.append(a)
+    return out

@@ -1,0 +1,334 @@
+"""The task model: loading and validating ``task.toml``, and finding submissions.
+
+Pure data plus the loaders that read a task folder. Nothing here imports pytest.
+The layout and the keys are the user-facing contract (docs/task-format.md).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import TaskError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "EnvironmentSpec",
+    "RepoSource",
+    "Submission",
+    "Task",
+    "TestsSpec",
+    "find_submissions",
+    "is_task_dir",
+    "load_task",
+    "read_toml",
+]
+
+TASK_FILE = "task.toml"
+DEFAULT_TIMEOUT_S = 600.0
+SUBMISSION_PATCH_SUFFIXES = (".diff", ".patch")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=,-]*$")
+
+# The schema of task.toml: a type, or a nested table. ``dict`` means a free-form table
+# whose keys are validated by the stage that owns it (taste, review, session).
+_STR, _STR_LIST, _STR_MAP, _NUMBER, _TABLE = "string", "list of strings", "table of strings", "number", "table"
+_SCHEMA: dict[str, Any] = {
+    "id": _STR,
+    "title": _STR,
+    "repo": {"path": _STR, "git": _STR, "commit": _STR},
+    "environment": {"setup": _STR_LIST, "python": _STR, "env": _STR_MAP},
+    "tests": {"command": _STR, "fail_to_pass": _STR_LIST, "pass_to_pass": _STR_LIST, "timeout": _NUMBER},
+    "taste": _TABLE,
+    "review": _TABLE,
+    "session": _TABLE,
+}
+
+
+@dataclass(frozen=True)
+class RepoSource:
+    """Where the base state comes from: a folder of plain files, or a git repository at a commit."""
+
+    kind: Literal["path", "git"]
+    path: Path | None = None  # kind == "path": the folder
+    git: str | None = None  # kind == "git": a local path (resolved) or a URL
+    commit: str | None = None  # kind == "git": the full commit id (resolved at load time)
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    python: str | None = None
+    setup: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class TestsSpec:
+    __test__ = False  # not a pytest test class
+
+    fail_to_pass: tuple[str, ...]
+    pass_to_pass: tuple[str, ...] = ()
+    command: str | None = None
+    timeout: float = DEFAULT_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task folder, validated."""
+
+    id: str
+    root: Path
+    title: str
+    repo: RepoSource
+    environment: EnvironmentSpec
+    tests: TestsSpec
+    issue_path: Path | None = None
+    hidden_tests_dir: Path | None = None
+    hidden_tests_diff: Path | None = None
+    gold_diff: Path | None = None
+    taste: Mapping[str, Any] = field(default_factory=dict)
+    review: Mapping[str, Any] = field(default_factory=dict)
+    session: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def toml_path(self) -> Path:
+        return self.root / TASK_FILE
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One graded patch: from ``submissions/``, a predictions file, or the validation pair.
+
+    ``patch_text`` is set when the patch does not live in a file (predictions, the
+    empty patch of ``--proofswe-validate``); otherwise ``patch_path`` is read lazily.
+    """
+
+    name: str
+    origin: Literal["file", "folder", "predictions", "gold", "empty"]
+    patch_path: Path | None = None
+    patch_text: str | None = None
+    folder: Path | None = None
+    session_path: Path | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    # A problem found while discovering the submission (no patch.diff, bad meta.toml):
+    # the submission still becomes an item, which reports this as an error.
+    problem: str | None = None
+
+    def read_patch(self) -> str:
+        if self.patch_text is not None:
+            return self.patch_text
+        if self.patch_path is None:
+            return ""
+        return self.patch_path.read_bytes().decode("utf-8", errors="surrogateescape")
+
+
+def is_task_dir(path: Path) -> bool:
+    return (path / TASK_FILE).is_file()
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; a syntax error becomes a TaskError naming the line."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise TaskError(path, f"is not valid TOML: {exc}", fix="correct the TOML syntax at the position shown") from None
+    except OSError as exc:
+        raise TaskError(path, f"cannot be read: {exc.strerror}") from None
+
+
+def _type_ok(kind: str, value: Any) -> bool:
+    if kind == _STR:
+        return isinstance(value, str)
+    if kind == _STR_LIST:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == _STR_MAP:
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == _NUMBER:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == _TABLE:
+        return isinstance(value, dict)
+    raise AssertionError(kind)
+
+
+def _describe(value: Any) -> str:
+    names = {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "a list", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _validate(data: Mapping[str, Any], schema: Mapping[str, Any], path: Path, prefix: str = "") -> None:
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in schema:
+            close = difflib.get_close_matches(key, list(schema), n=1)
+            hint = f"did you mean '{prefix}{close[0]}'?" if close else f"known keys here: {', '.join(sorted(schema))}"
+            raise TaskError(path, f"unknown key '{dotted}'", key=dotted, fix=f"remove it or rename it; {hint}")
+        kind = schema[key]
+        if isinstance(kind, dict):
+            if not isinstance(value, dict):
+                raise TaskError(path, f"'{dotted}' must be a table, got {_describe(value)}", key=dotted,
+                                fix=f"write it as a [{dotted}] section")
+            _validate(value, kind, path, prefix=f"{dotted}.")
+        elif not _type_ok(kind, value):
+            example = {_STR_LIST: f'{key} = ["..."]', _STR_MAP: f'{key} = {{ NAME = "value" }}',
+                       _STR: f'{key} = "..."', _NUMBER: f"{key} = 600"}.get(kind, "")
+            raise TaskError(path, f"'{dotted}' must be {kind}, got {_describe(value)}: {value!r}", key=dotted,
+                            fix=f"write it as {example}" if example else "")
+
+
+def _git_commit(task_toml: Path, git: str, commit: str) -> str:
+    """Resolve ``commit`` in the local repository ``git`` to a full id, or raise TaskError."""
+    from . import git as gitmod  # local import: keeps collection of valid tasks cheap to read
+
+    try:
+        return gitmod.resolve_commit(git, commit)
+    except gitmod.GitError as exc:
+        raise TaskError(task_toml, f"commit {commit!r} is not in {git}: {exc}", key="repo.commit",
+                        fix="use a commit id that exists in that repository (git log --oneline shows them)") from None
+
+
+def load_task(root: Path) -> Task:
+    """Load and validate the task in folder ``root``; raise TaskError on any problem."""
+    root = root.resolve()
+    toml_path = root / TASK_FILE
+    data = read_toml(toml_path)
+    _validate(data, _SCHEMA, toml_path)
+
+    task_id = data.get("id", root.name)
+    if not task_id or "::" in task_id or "/" in task_id:
+        raise TaskError(toml_path, f"id {task_id!r} cannot be used in a test id", key="id",
+                        fix="use letters, digits, '-', '_' and '.' only")
+
+    repo_table = data.get("repo", {})
+    if "git" in repo_table and "path" in repo_table:
+        raise TaskError(toml_path, "both 'repo.path' and 'repo.git' are set", key="repo",
+                        fix="keep exactly one source of the base state")
+    if "git" in repo_table:
+        if "commit" not in repo_table:
+            raise TaskError(toml_path, "'repo.git' needs 'repo.commit'", key="repo.commit",
+                            fix='add commit = "<the base commit id>" under [repo]')
+        git_src = repo_table["git"]
+        if "://" not in git_src and not git_src.startswith("git@"):
+            local = (root / git_src).resolve()
+            if not local.exists():
+                raise TaskError(toml_path, f"git repository {git_src!r} does not exist (looked in {local})",
+                                key="repo.git", fix="give a path relative to the task folder, or a URL")
+            git_src = str(local)
+            commit = _git_commit(toml_path, git_src, repo_table["commit"])
+        else:
+            commit = repo_table["commit"]
+        repo = RepoSource("git", git=git_src, commit=commit)
+    else:
+        if "commit" in repo_table:
+            raise TaskError(toml_path, "'repo.commit' is set without 'repo.git'", key="repo.commit",
+                            fix="add git = \"...\" under [repo], or remove commit")
+        rel = repo_table.get("path", "repo")
+        repo_path = (root / rel).resolve()
+        if not repo_path.is_dir():
+            raise TaskError(toml_path, f"the base-state folder {rel!r} does not exist (looked in {repo_path})",
+                            key="repo.path", fix="create the folder with the repository's files, or set [repo] git and commit")
+        if not repo_path.is_relative_to(root):
+            raise TaskError(toml_path, f"'repo.path' {rel!r} points outside the task folder", key="repo.path",
+                            fix="keep the base state inside the task folder, or use [repo] git")
+        repo = RepoSource("path", path=repo_path)
+
+    env_table = data.get("environment", {})
+    environment = EnvironmentSpec(
+        python=env_table.get("python"),
+        setup=tuple(env_table.get("setup", ())),
+        env=tuple(sorted(env_table.get("env", {}).items())),
+    )
+
+    tests_table = data.get("tests")
+    if tests_table is None:
+        raise TaskError(toml_path, "the [tests] section is missing", key="tests",
+                        fix='add [tests] with fail_to_pass = ["path/to/test_x.py::test_y"]')
+    f2p = tuple(tests_table.get("fail_to_pass", ()))
+    if not f2p:
+        raise TaskError(toml_path, "'tests.fail_to_pass' is missing or empty", key="tests.fail_to_pass",
+                        fix="list at least one test id that fails before the fix and passes after it")
+    timeout = float(tests_table.get("timeout", DEFAULT_TIMEOUT_S))
+    if timeout <= 0:
+        raise TaskError(toml_path, f"'tests.timeout' must be positive, got {timeout}", key="tests.timeout",
+                        fix="give the seconds the whole test command may take, e.g. timeout = 600")
+    tests = TestsSpec(fail_to_pass=f2p, pass_to_pass=tuple(tests_table.get("pass_to_pass", ())),
+                      command=tests_table.get("command"), timeout=timeout)
+
+    hidden_dir = root / "hidden_tests"
+    hidden_diff = root / "hidden_tests.diff"
+    if hidden_dir.is_dir() and hidden_diff.is_file():
+        raise TaskError(root, "has both hidden_tests/ and hidden_tests.diff",
+                        fix="keep one way of adding the hidden tests")
+    gold = root / "gold.diff"
+    issue = root / "issue.md"
+    return Task(
+        id=task_id,
+        root=root,
+        title=data.get("title", ""),
+        repo=repo,
+        environment=environment,
+        tests=tests,
+        issue_path=issue if issue.is_file() else None,
+        hidden_tests_dir=hidden_dir if hidden_dir.is_dir() else None,
+        hidden_tests_diff=hidden_diff if hidden_diff.is_file() else None,
+        gold_diff=gold if gold.is_file() else None,
+        taste=data.get("taste", {}),
+        review=data.get("review", {}),
+        session=data.get("session", {}),
+    )
+
+
+def _folder_submission(folder: Path) -> Submission:
+    name = folder.name
+    patches = [folder / f"patch{suffix}" for suffix in SUBMISSION_PATCH_SUFFIXES if (folder / f"patch{suffix}").is_file()]
+    sessions = sorted(p for p in folder.glob("session.*") if p.is_file())
+    meta: dict[str, Any] = {}
+    problem = None
+    if (folder / "meta.toml").is_file():
+        try:
+            meta = read_toml(folder / "meta.toml")
+        except TaskError as exc:
+            problem = str(exc)
+    if not patches:
+        problem = f"{folder}: no patch.diff in this submission folder (fix: put the agent's patch in {folder / 'patch.diff'})"
+    return Submission(name=name, origin="folder", patch_path=patches[0] if patches else None, folder=folder,
+                      session_path=sessions[0] if sessions else None, meta=meta, problem=problem)
+
+
+def find_submissions(task: Task) -> list[Submission]:
+    """The submissions in ``task.root / "submissions"``, sorted by name.
+
+    A malformed submission is returned with ``problem`` set, so that it becomes an
+    error item of its own while its siblings still run.
+    """
+    folder = task.root / "submissions"
+    if not folder.is_dir():
+        return []
+    found: dict[str, Submission] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            sub = _folder_submission(entry)
+        elif entry.suffix in SUBMISSION_PATCH_SUFFIXES and entry.is_file():
+            sub = Submission(name=entry.stem, origin="file", patch_path=entry)
+        else:
+            continue
+        if not _NAME_RE.match(sub.name):
+            sub = Submission(name=re.sub(r"[^A-Za-z0-9._+@=,-]", "_", sub.name) or "_", origin=sub.origin,
+                             problem=f"{entry}: the name {sub.name!r} cannot be used in a test id "
+                                     "(fix: rename it with letters, digits, '.', '_' or '-')")
+        if sub.name in found:
+            sub = Submission(name=sub.name, origin=sub.origin,
+                             problem=f"{entry}: submission {sub.name!r} is given twice "
+                                     f"(also {found[sub.name].patch_path or found[sub.name].folder}) (fix: keep one)")
+        found[sub.name] = sub
+    return list(found.values())
