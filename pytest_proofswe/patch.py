@@ -158,6 +158,10 @@ def parse_patch(text: str) -> ParsedPatch:
     try:
         patch_set = PatchSet(text)
     except UnidiffParseError as exc:
+        located = _locate_bad_hunk(text)
+        if located is not None:
+            path, index, header, problem = located
+            raise PatchRejected(f"the patch is malformed: {problem}", path=path, hunk=index, hunk_header=header) from None
         raise PatchRejected(f"the patch is malformed: {exc}") from None
     except (ValueError, IndexError, TypeError) as exc:  # unidiff on some garbage
         raise PatchRejected(f"the patch is malformed: {type(exc).__name__}: {exc}") from None
@@ -165,6 +169,10 @@ def parse_patch(text: str) -> ParsedPatch:
         first = text.strip().splitlines()[0][:80]
         raise PatchRejected("the patch is malformed: no file changes found (no '---'/'+++' or 'diff --git' headers)",
                             detail=f"it starts with: {first!r}")
+    for match in _BINARY_NO_DATA.finditer(text):
+        raise PatchRejected("a binary change without its data (git diff printed 'Binary files ... differ')",
+                            path=_strip_prefix(match.group(2)) or _strip_prefix(match.group(1)),
+                            detail="regenerate the patch with git diff --binary")
     files = []
     for pf in patch_set:
         source = _strip_prefix(pf.source_file) if pf.source_file else None
@@ -199,6 +207,54 @@ def parse_patch(text: str) -> ParsedPatch:
             removed=pf.removed,
         ))
     return ParsedPatch(text=text, files=tuple(files))
+
+
+_BINARY_NO_DATA = re.compile(r"^Binary files (.+?) and (.+?) differ\s*$", re.MULTILINE)
+_HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+def _locate_bad_hunk(text: str) -> tuple[str | None, int, str, str] | None:
+    """The first hunk whose body does not match the line counts of its header."""
+    lines = text.splitlines()
+    path: str | None = None
+    index = 0
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("+++ "):
+            path = _strip_prefix(line[4:].split("\t")[0])
+            index = 0
+        m = _HUNK_HEADER.match(line)
+        if m:
+            index += 1
+            want_old = int(m.group(2) or 1 if m.group(2) != "0" else 0)
+            want_new = int(m.group(4) or 1 if m.group(4) != "0" else 0)
+            old = new = 0
+            j = i + 1
+            while j < len(lines) and (old < want_old or new < want_new):
+                body = lines[j]
+                if body.startswith("\\"):
+                    j += 1
+                    continue
+                tag = body[:1]
+                if tag == " " or body == "":
+                    old += 1
+                    new += 1
+                elif tag == "-":
+                    old += 1
+                elif tag == "+":
+                    new += 1
+                else:
+                    break
+                j += 1
+            if old != want_old or new != want_new:
+                header = line.split(" @@")[0] + " @@"
+                return (path, index, header,
+                        f"the hunk has {old} old and {new} new lines where its header promises {want_old} and {want_new}")
+            i = j
+            continue
+        i += 1
+    return None
 
 
 def _mode_only(pf: object) -> bool:

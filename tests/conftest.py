@@ -1,0 +1,56 @@
+"""Shared fixtures. Tiers: unit/ (pure code), integration/ (real git and processes), e2e/ (pytester)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+TASKS = FIXTURES / "tasks"
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of bases and environments for the whole test session (built once)."""
+    path = Path(os.environ.get("PROOFSWE_TEST_CACHE_DIR") or tmp_path_factory.mktemp("proofswe-cache"))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROOFSWE_CACHE_DIR", str(cache_dir))
+
+
+def make_git_repo(path: Path, files: dict[str, str | bytes]) -> str:
+    """A git repository at ``path`` with ``files`` committed; returns the commit id."""
+    path.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        target = path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t", "GIT_CONFIG_GLOBAL": os.devnull}
+    subprocess.run(["git", "init", "-q", "--initial-branch=main"], cwd=path, check=True, env=env)
+    subprocess.run(["git", "add", "-A"], cwd=path, check=True, env=env)
+    subprocess.run(["git", "commit", "-q", "-m", "base"], cwd=path, check=True, env=env)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, check=True, env=env, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def write_task(root: Path, toml: str, files: dict[str, str] | None = None) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "task.toml").write_text(toml)
+    for rel, content in (files or {}).items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+    return root

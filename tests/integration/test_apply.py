@@ -1,0 +1,149 @@
+"""Applying patches to real git workspaces, with SWE-bench's fallbacks."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pytest_proofswe import git as gitmod
+from pytest_proofswe.patch import PatchRejected, apply_patch, changed_paths, parse_patch
+
+BASE = {
+    "pkg/mod.py": "".join(f"line {i}\n" for i in range(1, 21)),
+    "old.py": "gone = True\n",
+    "keep.py": "a = 1\n",
+    "run.sh": "echo hi\n",
+    "crlf.txt": "one\r\ntwo\r\nthree\r\n",
+    "nonl.txt": "no newline at end",
+    "blob.bin": "",
+}
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    root.mkdir()
+    for rel, content in BASE.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(content.encode())
+    (root / "blob.bin").write_bytes(bytes(range(256)))
+    gitmod.init_snapshot(root)
+    return root
+
+
+def diff_of(ws: Path, change) -> str:  # type: ignore[no-untyped-def]
+    """Make a change in a scratch copy of ``ws`` and return git's diff of it."""
+    change(ws)
+    subprocess.run(["git", "add", "-A", "."], cwd=ws, check=True)
+    text = subprocess.run(["git", "diff", "--cached", "--binary", "-M"], cwd=ws, check=True,
+                          capture_output=True).stdout.decode()
+    subprocess.run(["git", "reset", "-q", "--hard"], cwd=ws, check=True)
+    subprocess.run(["git", "clean", "-qfdx"], cwd=ws, check=True)
+    return text
+
+
+def test_modify_add_delete_rename_mode(ws: Path) -> None:
+    def change(root: Path) -> None:
+        mod = root / "pkg/mod.py"
+        mod.write_text(mod.read_text().replace("line 10\n", "line ten\n"))
+        (root / "new.py").write_text("print('new')\n")
+        (root / "old.py").unlink()
+        (root / "keep.py").rename(root / "kept.py")
+        os.chmod(root / "run.sh", 0o755)
+
+    text = diff_of(ws, change)
+    outcome = apply_patch(parse_patch(text), ws)
+    assert outcome.method == "git apply"
+    assert "line ten" in (ws / "pkg/mod.py").read_text()
+    assert (ws / "new.py").exists() and not (ws / "old.py").exists()
+    assert (ws / "kept.py").read_text() == "a = 1\n" and not (ws / "keep.py").exists()
+    assert os.stat(ws / "run.sh").st_mode & stat.S_IXUSR
+    assert {p for _, p in changed_paths(ws)} >= {"pkg/mod.py", "new.py", "old.py", "kept.py", "keep.py", "run.sh"}
+
+
+def test_crlf_file_and_missing_final_newline(ws: Path) -> None:
+    def change(root: Path) -> None:
+        (root / "crlf.txt").write_bytes(b"one\r\nTWO\r\nthree\r\n")
+        (root / "nonl.txt").write_text("still no newline")
+
+    text = diff_of(ws, change)
+    assert "\\ No newline at end of file" in text
+    apply_patch(parse_patch(text), ws)
+    assert (ws / "crlf.txt").read_bytes() == b"one\r\nTWO\r\nthree\r\n"
+    assert (ws / "nonl.txt").read_text() == "still no newline"
+
+
+def test_patch_with_crlf_line_endings_is_normalised(ws: Path) -> None:
+    def change(root: Path) -> None:
+        (root / "keep.py").write_text("a = 2\n")
+
+    text = diff_of(ws, change).replace("\n", "\r\n")
+    outcome = apply_patch(parse_patch(text), ws)
+    # git apply refuses the CR-terminated lines; patch --fuzz or the normalised retry applies them.
+    assert outcome.method in ("patch --fuzz=5", "git apply (CRLF normalised)")
+    assert (ws / "keep.py").read_text() == "a = 2\n"
+
+
+def test_binary_patch(ws: Path) -> None:
+    def change(root: Path) -> None:
+        (root / "blob.bin").write_bytes(bytes(reversed(range(256))))
+
+    text = diff_of(ws, change)
+    assert "GIT binary patch" in text
+    apply_patch(parse_patch(text), ws)
+    assert (ws / "blob.bin").read_bytes() == bytes(reversed(range(256)))
+
+
+def test_binary_change_without_data_is_refused(ws: Path) -> None:
+    text = "diff --git a/blob.bin b/blob.bin\nindex 1111111..2222222 100644\nBinary files a/blob.bin and b/blob.bin differ\n"
+    with pytest.raises(PatchRejected, match="binary change without its data") as info:
+        apply_patch(parse_patch(text), ws)
+    assert info.value.path == "blob.bin"
+    assert (ws / "blob.bin").read_bytes() == bytes(range(256))
+
+
+def test_fuzz_fallback_applies_shifted_context(ws: Path) -> None:
+    # Context that git apply rejects (a context line differs) but patch --fuzz accepts.
+    text = ("--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -8,6 +8,6 @@\n line 8\n line 9\n-line 10\n+line TEN\n"
+            " line 11\n line 12\n line 13 (edited upstream)\n")
+    outcome = apply_patch(parse_patch(text), ws)
+    assert outcome.method.startswith("patch --fuzz")
+    assert [m for m, _ in outcome.attempts] == ["git apply", "git apply --3way"]
+    assert "line TEN" in (ws / "pkg/mod.py").read_text()
+    assert not list(ws.rglob("*.orig")) and not list(ws.rglob("*.rej"))
+
+
+def test_failure_names_file_and_hunk_and_resets_the_tree(ws: Path) -> None:
+    text = ("--- a/keep.py\n+++ b/keep.py\n@@ -1 +1 @@\n-a = 1\n+a = 5\n"
+            "--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -1,3 +1,3 @@\n line 1\n-line 2\n+line two\n line 3\n"
+            "@@ -15,2 +15,2 @@\n nothing\n-like\n+this\n")
+    with pytest.raises(PatchRejected) as info:
+        apply_patch(parse_patch(text), ws)
+    err = info.value
+    assert err.path == "pkg/mod.py" and err.hunk == 2 and err.hunk_header == "@@ -15,2 +15,2 @@"
+    assert "tried: git apply, git apply --3way, patch --fuzz=5" in err.describe()
+    assert changed_paths(ws) == []  # nothing of the failed attempts is left
+
+
+def test_symlink_created_by_patch_pointing_outside_is_undone(ws: Path) -> None:
+    # Slip a symlink past the pre-check by giving no mode line: the post-check catches it.
+    def change(root: Path) -> None:
+        (root / "escape").symlink_to("/etc/passwd")
+
+    text = diff_of(ws, change)
+    with pytest.raises(PatchRejected, match="symlink pointing outside"):
+        apply_patch(parse_patch(text), ws)
+    assert not (ws / "escape").is_symlink()
+
+
+def test_malformed_hunk_names_file_and_hunk(ws: Path) -> None:
+    text = "--- a/keep.py\n+++ b/keep.py\n@@ -1,3 +1,3 @@\n-a = 1\n+a = 5\n"
+    with pytest.raises(PatchRejected) as info:
+        parse_patch(text)
+    err = info.value
+    assert (err.path, err.hunk) == ("keep.py", 1)
+    assert "the hunk has 1 old and 1 new lines where its header promises 3 and 3" in err.describe()

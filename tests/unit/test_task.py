@@ -1,0 +1,123 @@
+"""task.toml loading and validation: every error names the file, the key and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_proofswe.errors import TaskError
+from pytest_proofswe.task import find_submissions, load_task
+from tests.conftest import TASKS, make_git_repo, write_task
+
+GOOD = """
+title = "t"
+[tests]
+fail_to_pass = ["tests/test_a.py::test_a"]
+"""
+
+
+def _task(tmp_path: Path, toml: str, **files: str) -> Path:
+    return write_task(tmp_path / "my-task", toml, {"repo/a.py": "x = 1\n", **files})
+
+
+def test_loads_the_bundled_examples() -> None:
+    task = load_task(TASKS / "inventory-restock")
+    assert task.id == "inventory-restock"
+    assert task.tests.fail_to_pass[0].endswith("test_pending_orders_counted")
+    assert task.hidden_tests_dir is not None and task.hidden_tests_diff is None
+    assert task.repo.kind == "path"
+    git_task = load_task(TASKS / "slugify-git")
+    assert git_task.repo.kind == "git" and git_task.repo.commit == "ecaaf7493520e4dae5fe455d18f454b687833e44"
+
+
+def test_defaults(tmp_path: Path) -> None:
+    task = load_task(_task(tmp_path, GOOD))
+    assert task.id == "my-task"
+    assert task.tests.timeout == 600
+    assert task.environment.setup == ()
+    assert task.repo.path == (tmp_path / "my-task" / "repo").resolve()
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "words"),
+    [
+        (GOOD + "\n[tests.extra]\n", "tests.extra", "unknown key"),
+        (GOOD.replace("fail_to_pass", "fail_to_pas"), "tests.fail_to_pas", "did you mean 'tests.fail_to_pass'"),
+        ('[tests]\nfail_to_pass = "tests/test_a.py::test_a"\n', "tests.fail_to_pass", "must be list of strings"),
+        (GOOD + "[environment]\nsetup = 'pip install .'\n", "environment.setup", "must be list of strings"),
+        (GOOD + "[environment]\nenv = { A = 1 }\n", "environment.env", "table of strings"),
+        (GOOD.replace("[tests]", "[tests]\ntimeout = 'long'"), "tests.timeout", "must be number"),
+        (GOOD.replace("[tests]", "[tests]\ntimeout = -1"), "tests.timeout", "must be positive"),
+        ('title = "t"\n', "tests", "the [tests] section is missing"),
+        ("[tests]\nfail_to_pass = []\n", "tests.fail_to_pass", "missing or empty"),
+        (GOOD + '[repo]\npath = "nowhere"\n', "repo.path", "does not exist"),
+        (GOOD + '[repo]\ngit = "nowhere.git"\ncommit = "abc"\n', "repo.git", "does not exist"),
+        (GOOD + '[repo]\ngit = "../x.git"\n', "repo.commit", "needs 'repo.commit'"),
+        (GOOD + '[repo]\npath = "repo"\ngit = "x"\n', "repo", "both"),
+        ("repo = 3\n" + GOOD, "repo", "must be a table"),
+    ],
+)
+def test_invalid_task_names_file_key_and_fix(tmp_path: Path, toml: str, key: str, words: str) -> None:
+    root = _task(tmp_path, toml)
+    with pytest.raises(TaskError) as info:
+        load_task(root)
+    err = info.value
+    assert err.key == key
+    assert words in str(err)
+    assert str(root / "task.toml") in str(err)
+    assert "fix:" in str(err) or key == "repo"
+
+
+def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    root = _task(tmp_path, "[tests\nfail_to_pass = 1\n")
+    with pytest.raises(TaskError, match=r"is not valid TOML: .*line 1"):
+        load_task(root)
+
+
+def test_unknown_commit_is_a_task_error(tmp_path: Path) -> None:
+    make_git_repo(tmp_path / "src.git", {"a.py": "x = 1\n"})
+    root = write_task(tmp_path / "t", GOOD + '[repo]\ngit = "../src.git"\ncommit = "deadbeef"\n')
+    with pytest.raises(TaskError) as info:
+        load_task(root)
+    assert info.value.key == "repo.commit"
+    assert "'deadbeef' is not in" in str(info.value)
+
+
+def test_git_commit_is_resolved_to_full_id(tmp_path: Path) -> None:
+    commit = make_git_repo(tmp_path / "src.git", {"a.py": "x = 1\n"})
+    root = write_task(tmp_path / "t", GOOD + f'[repo]\ngit = "../src.git"\ncommit = "{commit[:8]}"\n')
+    assert load_task(root).repo.commit == commit
+
+
+def test_both_hidden_test_forms_is_an_error(tmp_path: Path) -> None:
+    root = _task(tmp_path, GOOD, **{"hidden_tests/tests/test_a.py": "", "hidden_tests.diff": ""})
+    with pytest.raises(TaskError, match="both hidden_tests/ and hidden_tests.diff"):
+        load_task(root)
+
+
+def test_submissions_files_folders_and_problems(tmp_path: Path) -> None:
+    root = _task(tmp_path, GOOD, **{
+        "submissions/a.diff": "x",
+        "submissions/b.patch": "y",
+        "submissions/c/patch.diff": "z",
+        "submissions/c/session.jsonl": "{}",
+        "submissions/c/meta.toml": 'agent = "claude"\n',
+        "submissions/d/notes.txt": "no patch here",
+        "submissions/e/patch.diff": "w",
+        "submissions/e/meta.toml": "agent = \n",
+        "submissions/readme.txt": "ignored",
+    })
+    subs = {s.name: s for s in find_submissions(load_task(root))}
+    assert sorted(subs) == ["a", "b", "c", "d", "e"]
+    assert subs["a"].read_patch() == "x" and subs["a"].problem is None
+    assert subs["c"].meta == {"agent": "claude"}
+    assert subs["c"].session_path is not None and subs["c"].session_path.name == "session.jsonl"
+    assert "no patch.diff" in (subs["d"].problem or "")
+    assert "meta.toml" in (subs["e"].problem or "")
+
+
+def test_duplicate_submission_names(tmp_path: Path) -> None:
+    root = _task(tmp_path, GOOD, **{"submissions/a.diff": "x", "submissions/a/patch.diff": "y"})
+    (sub,) = find_submissions(load_task(root))
+    assert "given twice" in (sub.problem or "")
