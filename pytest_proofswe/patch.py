@@ -368,6 +368,10 @@ def changed_paths(workspace: Path) -> list[tuple[str, str]]:
 
 
 def _reset(workspace: Path) -> None:
+    # git apply --3way can die on an assertion with some malformed patches (seen with git
+    # 2.39: "check_preimage: Assertion `patch->is_new <= 0' failed") and leave its index
+    # lock behind. The workspace is ours alone, so a lock left now is stale.
+    (workspace / ".git" / "index.lock").unlink(missing_ok=True)
     gitmod.git(["reset", "-q", "--hard", "HEAD"], cwd=workspace)
     gitmod.git(["clean", "-q", "-fdx"], cwd=workspace)
 
