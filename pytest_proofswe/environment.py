@@ -19,6 +19,7 @@ Nothing of a submission is ever in an environment: it is built from the base sta
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import json
 import os
@@ -250,7 +251,7 @@ class EnvironmentManager:
         if isinstance(memo, EnvironmentBuildError):
             raise memo
         if memo is not None:
-            return memo
+            return dataclasses.replace(memo, reused=True)
         home = self.root / key[:24]
         try:
             with file_lock(self.root / f"{key[:24]}.lock"):

@@ -1,0 +1,142 @@
+"""The whole pipeline on real tasks: workspaces, environments, guard, runner, verdict."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_proofswe.environment import EnvironmentManager
+from pytest_proofswe.grading import Grader, GradeRequest, grade_safely
+from pytest_proofswe.task import Submission, find_submissions, load_task
+from pytest_proofswe.workspace import BaseStore
+from tests.conftest import TASKS, write_task
+
+pytestmark = pytest.mark.slow
+
+FUTURE_COMMIT = "7bbd33cd5c6da0827e030cb6633b9942ffdd7c7f"
+
+
+@pytest.fixture
+def grader(cache_dir: Path) -> Grader:
+    return Grader(bases=BaseStore(cache_dir), envs=EnvironmentManager(cache_dir))
+
+
+def grade(grader: Grader, task_dir: Path, name: str, patch: str | None = None):  # type: ignore[no-untyped-def]
+    task = load_task(task_dir)
+    if patch is None:
+        sub = next(s for s in find_submissions(task) if s.name == name)
+    else:
+        sub = Submission(name=name, origin="predictions", patch_text=patch)
+    return grade_safely(GradeRequest(task, sub), grader)
+
+
+def test_resolved_and_second_submission_reuses_the_environment(grader: Grader) -> None:
+    first = grade(grader, TASKS / "inventory-restock", "minimal")
+    second = grade(grader, TASKS / "inventory-restock", "partial")
+    assert first.behaviour.status == "resolved"
+    assert second.behaviour.status == "partial"
+    assert second.behaviour.environment_reused is True
+    assert first.proof.environment["key"] == second.proof.environment["key"]
+    assert second.patch.applied_with == "git apply"
+    assert second.proof.task_sha256 == first.proof.task_sha256 and second.proof.patch_sha256 != first.proof.patch_sha256
+    assert any(c["argv"][1:3] == ["-m", "pytest"] for c in first.proof.commands)
+
+
+def test_git_history_after_the_base_is_unreachable(cache_dir: Path) -> None:
+    keeper = Grader(bases=BaseStore(cache_dir), envs=EnvironmentManager(cache_dir), keep_workspaces=True)
+    result = grade(keeper, TASKS / "slugify-git", "future-peek")
+    assert result.behaviour.status == "unresolved"
+    assert result.workspace is not None
+    ws = Path(result.workspace)
+    try:
+        revs = subprocess.run(["git", "rev-list", "--all"], cwd=ws, capture_output=True, text=True, check=True).stdout.split()
+        assert len(revs) == 1
+        missing = subprocess.run(["git", "cat-file", "-e", FUTURE_COMMIT], cwd=ws, capture_output=True)
+        assert missing.returncode != 0
+        assert "re.findall" not in subprocess.run(["git", "log", "--all", "-p"], cwd=ws, capture_output=True,
+                                                  text=True).stdout
+    finally:
+        subprocess.run(["rm", "-rf", str(ws.parent)], check=False)
+
+
+def test_secrets_never_reach_the_tests(grader: Grader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-leak")
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://x")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--this-would-break-the-run")
+    root = write_task(tmp_path / "secrets", """
+[tests]
+fail_to_pass = ["test_env.py::test_no_secrets"]
+""", {"repo/test_env.py": "import os\n\ndef test_no_secrets():\n    leaked = [k for k in os.environ if 'OPENAI' in k or 'TOKEN' in k or 'ANTHROPIC' in k]\n    assert leaked == []\n    assert not any(p.endswith('.xml') for p in os.listdir('.'))\n"})
+    result = grade(grader, root, "empty", patch="")
+    assert result.behaviour.status == "patch_failed"  # an empty patch is not a submission ...
+    from pytest_proofswe.grading import GradeRequest as R
+
+    task = load_task(root)
+    ok = grade_safely(R(task, Submission("empty", "empty", patch_text=""), allow_empty=True), grader)
+    assert ok.behaviour.status == "resolved", ok.behaviour.reason  # ... but validation grades it
+
+
+def test_failing_setup_is_an_error_with_the_output_tail(grader: Grader, tmp_path: Path) -> None:
+    root = write_task(tmp_path / "broken-setup", """
+[environment]
+setup = ["echo preparing; echo 'no such package: frobnicate' >&2; exit 7"]
+[tests]
+fail_to_pass = ["test_a.py::test_a"]
+""", {"repo/test_a.py": "def test_a():\n    pass\n", "repo/a.py": "x = 1\n"})
+    patch = "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+    result = grade(grader, root, "sub", patch=patch)
+    assert result.behaviour.status == "error"
+    assert "the setup command failed (exit 7)" in result.behaviour.reason
+    assert "no such package: frobnicate" in result.behaviour.reason
+
+
+def test_setup_artefacts_reach_every_workspace(grader: Grader, tmp_path: Path) -> None:
+    gen = f"{sys.executable} -c \"open('pkg/_version.py', 'w').write('VERSION = 3')\""
+    root = write_task(tmp_path / "generated", f"""
+[environment]
+setup = [{json.dumps(gen)}]
+[tests]
+fail_to_pass = ["tests/test_v.py::test_version"]
+""", {"repo/pkg/__init__.py": "", "repo/pkg/core.py": "X = 1\n",
+      "hidden_tests/tests/test_v.py": "from pkg._version import VERSION\nfrom pkg.core import X\n\n"
+                                      "def test_version():\n    assert (VERSION, X) == (3, 2)\n"})
+    result = grade(grader, root, "sub", patch="--- a/pkg/core.py\n+++ b/pkg/core.py\n@@ -1 +1 @@\n-X = 1\n+X = 2\n")
+    assert result.behaviour.status == "resolved", result.behaviour.reason
+
+
+def test_no_junit_means_every_test_failed(grader: Grader, tmp_path: Path) -> None:
+    root = write_task(tmp_path / "crash", """
+[tests]
+fail_to_pass = ["test_a.py::test_a"]
+""", {"repo/test_a.py": "import a\n\ndef test_a():\n    assert a.x == 2\n", "repo/a.py": "x = 1\n"})
+    # The submission kills the test process at import time, before pytest writes its report.
+    patch = "--- a/a.py\n+++ b/a.py\n@@ -1 +1,2 @@\n-x = 1\n+import os\n+os._exit(0)\n"
+    result = grade(grader, root, "sub", patch=patch)
+    assert result.behaviour.status == "unresolved"
+    assert "wrote no JUnit XML" in result.behaviour.reason
+
+
+def test_a_bug_in_a_collaborator_becomes_an_error_result(tmp_path: Path) -> None:
+    class Broken:
+        def base_for(self, task):  # type: ignore[no-untyped-def]
+            raise RuntimeError("disk on fire")
+
+    grader = Grader(bases=Broken(), envs=None)  # type: ignore[arg-type]
+    result = grade(grader, TASKS / "inventory-restock", "minimal")
+    assert result.behaviour.status == "error"
+    assert "internal error in pytest-proofswe: RuntimeError: disk on fire" in result.behaviour.reason
+
+
+def test_environment_rebuild_once_per_run(cache_dir: Path, tmp_path: Path) -> None:
+    task = load_task(TASKS / "inventory-restock")
+    base = BaseStore(cache_dir).base_for(task)
+    first = EnvironmentManager(cache_dir).get(task.environment, base)
+    again = EnvironmentManager(cache_dir, rebuild=True, run_id="run-a").get(task.environment, base)
+    same_run = EnvironmentManager(cache_dir, rebuild=True, run_id="run-a").get(task.environment, base)
+    assert again.key == first.key
+    assert again.reused is False and same_run.reused is True

@@ -1,0 +1,98 @@
+"""Test-runner configuration a submission adds or changes is put back before the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_proofswe import git as gitmod
+from pytest_proofswe.guard import is_test_path, neutralise
+from pytest_proofswe.patch import changed_paths
+
+BASE = {
+    "pyproject.toml": '[project]\nname = "x"\nversion = "1"\n\n[tool.pytest.ini_options]\naddopts = "-p myproj.plugin"\n',
+    "setup.cfg": "[metadata]\nname = x\n\n[tool:pytest]\nminversion = 6\n",
+    "tox.ini": "[tox]\nenvlist = py3\n\n[pytest]\nxfail_strict = true\n",
+    "src/myproj/__init__.py": "",
+    "src/myproj/plugin.py": "# loaded through addopts\n",
+    "src/myproj/core.py": "def f():\n    return 1\n",
+    "tests/conftest.py": 'pytest_plugins = ["tests.helpers"]\n',
+    "tests/helpers.py": "# loaded through pytest_plugins\n",
+    "tests/test_core.py": "def test_f():\n    assert True\n",
+}
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    for rel, text in BASE.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    gitmod.init_snapshot(root)
+    return root
+
+
+def run_guard(ws: Path, **kwargs):  # type: ignore[no-untyped-def]
+    done, tests = neutralise(ws, changed_paths(ws), import_roots=("src", ""), **kwargs)
+    return {n.path: n.action for n in done}, tests
+
+
+def test_conftest_sitecustomize_pth_and_ini_files_are_undone(ws: Path) -> None:
+    (ws / "conftest.py").write_text("# new\n")
+    (ws / "tests/conftest.py").write_text("# changed\n")
+    (ws / "src/sitecustomize.py").write_text("import os\n")
+    (ws / "usercustomize.py").write_text("import os\n")
+    (ws / "src/evil.pth").write_text("import os\n")
+    (ws / "pytest.ini").write_text("[pytest]\naddopts = -p forge\n")
+    (ws / "tests/pytest.toml").write_text("[pytest]\n")
+    done, tests = run_guard(ws)
+    assert done == {"conftest.py": "removed", "tests/conftest.py": "restored", "src/sitecustomize.py": "removed",
+                    "usercustomize.py": "removed", "src/evil.pth": "removed", "pytest.ini": "removed",
+                    "tests/pytest.toml": "removed"}
+    assert (ws / "tests/conftest.py").read_text() == BASE["tests/conftest.py"]
+    assert not (ws / "conftest.py").exists()
+    assert "conftest.py" in tests and "tests/conftest.py" in tests
+
+
+def test_shared_config_files_are_undone_only_when_their_pytest_section_changed(ws: Path) -> None:
+    (ws / "pyproject.toml").write_text(BASE["pyproject.toml"].replace('version = "1"', 'version = "2"'))
+    (ws / "setup.cfg").write_text(BASE["setup.cfg"].replace("minversion = 6", "minversion = 6\naddopts = -p x"))
+    (ws / "tox.ini").write_text(BASE["tox.ini"].replace("envlist = py3", "envlist = py3,py4"))
+    done, _ = run_guard(ws)
+    assert done == {"setup.cfg": "restored"}
+    assert 'version = "2"' in (ws / "pyproject.toml").read_text()  # an unrelated change is kept
+    (ws / "pyproject.toml").write_text(BASE["pyproject.toml"] + '[tool.pytest.other]\nx = 1\n')
+    done, _ = run_guard(ws)
+    assert done == {"pyproject.toml": "restored"}
+
+
+def test_plugins_the_base_loads_are_undone(ws: Path) -> None:
+    (ws / "src/myproj/plugin.py").write_text("# forged\n")  # -p myproj.plugin in addopts
+    (ws / "tests/helpers.py").write_text("# forged\n")  # pytest_plugins in the base conftest
+    (ws / "src/myproj/entry.py").write_text("# new\n")
+    (ws / "src/myproj/core.py").write_text("def f():\n    return 2\n")  # the fix itself: kept
+    done, _ = run_guard(ws, entry_point_plugins=["myproj.entry"])
+    assert done == {"src/myproj/plugin.py": "restored", "tests/helpers.py": "restored", "src/myproj/entry.py": "removed"}
+    assert (ws / "src/myproj/core.py").read_text().endswith("return 2\n")
+
+
+def test_new_module_shadowing_an_installed_one_is_removed(ws: Path) -> None:
+    (ws / "pytest.py").write_text("# forged runner\n")
+    (ws / "_pytest/__init__.py").parent.mkdir()
+    (ws / "_pytest/__init__.py").write_text("")
+    (ws / "src/json.py").write_text("")
+    (ws / "src/myproj/json.py").write_text("# a submodule: fine\n")
+    (ws / "helpers_new.py").write_text("# not installed anywhere: fine\n")
+    done, _ = run_guard(ws, installed_names={"pytest", "_pytest", "json"})
+    assert done == {"pytest.py": "removed", "_pytest/__init__.py": "removed", "src/json.py": "removed"}
+    assert (ws / "helpers_new.py").exists() and (ws / "src/myproj/json.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("tests/test_a.py", True), ("test_x.py", True), ("pkg/x_test.py", True), ("testing/util.py", True),
+     ("pkg/conftest.py", True), ("pkg/testing_utils.py", False), ("src/contest.py", False)],
+)
+def test_is_test_path(path: str, expected: bool) -> None:
+    assert is_test_path(path) is expected
