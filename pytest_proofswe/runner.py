@@ -19,7 +19,7 @@ from . import process
 from .environment import Environment
 from .task import TestsSpec
 
-__all__ = ["JunitReport", "Outcome", "TestOutcome", "TestRun", "build_command", "junit_key", "outcomes_for", "parse_junit", "run_tests"]
+__all__ = ["selection_ids", "JunitReport", "Outcome", "TestOutcome", "TestRun", "build_command", "junit_key", "outcomes_for", "parse_junit", "run_tests"]
 
 Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
 
@@ -54,13 +54,38 @@ class TestRun:
     command: process.CommandRecord
 
 
-def build_command(spec: TestsSpec, python: Path, junit_path: Path, workspace: Path) -> list[str]:
+def _truncated(test_id: str) -> bool:
+    """SWE-bench's log parser cut some ids at their first space: ``test_x[a`` for ``test_x[a b]``."""
+    return test_id.count("[") > test_id.count("]")
+
+
+def selection_ids(test_ids: Iterable[str], *, skip: Iterable[str] = ()) -> list[str]:
+    """The ids to pass to pytest for ``test_ids``.
+
+    A truncated parametrised id is selected by its function (and matched back by
+    prefix, see :func:`outcomes_for`); a string that cannot be a node id (``[100%]``) is
+    not passed at all, since pytest would abort the whole run on it.
+    """
+    skipped = set(skip)
+    out: list[str] = []
+    for test_id in test_ids:
+        selected = test_id[: test_id.index("[")] if _truncated(test_id) else test_id
+        path = selected.split("::", 1)[0]
+        if not path.endswith(".py") and "::" not in selected:
+            continue
+        if selected not in out and selected not in skipped:
+            out.append(selected)
+    return out
+
+
+def build_command(spec: TestsSpec, python: Path, junit_path: Path, workspace: Path,
+                  *, skip: Iterable[str] = ()) -> list[str]:
     """The argv of the test run: the task's command or pytest on the F2P and P2P ids.
 
     A custom command is split like a shell would; ``{tests}`` in it is replaced by the
     selected ids, and the JUnit options are appended (the command must be pytest).
     """
-    selected = list(dict.fromkeys([*spec.fail_to_pass, *spec.pass_to_pass]))
+    selected = selection_ids([*spec.fail_to_pass, *spec.pass_to_pass], skip=skip)
     junit = [f"--junitxml={junit_path}", f"--rootdir={workspace}", *_PYTEST_OPTIONS]
     if spec.command is None:
         return [str(python), "-m", "pytest", "-rN", "--tb=short", "-q", *junit, "--", *selected]
@@ -138,7 +163,13 @@ def outcomes_for(test_ids: Iterable[str], report: JunitReport) -> dict[str, Test
     """The outcome of each of ``test_ids`` that the report has (missing ids are absent)."""
     out = {}
     for test_id in test_ids:
-        found = report.cases.get(junit_key(test_id))
+        key = junit_key(test_id)
+        found = report.cases.get(key)
+        if found is None and _truncated(test_id):
+            # Every parametrisation whose id, cut at its first space, is this one: the worst counts.
+            matches = [c for (cls, name), c in report.cases.items() if cls == key[0] and name.split(" ")[0] == key[1]]
+            if matches:
+                found = max(matches, key=lambda c: _rank(c.outcome))
         if found is not None:
             out[test_id] = TestOutcome(test_id, found.outcome, found.message)
     return out
@@ -150,11 +181,20 @@ def _rank(outcome: Outcome) -> int:
 
 def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: float | None = None) -> TestRun:
     """Run the hidden tests of ``spec`` in ``workspace`` with ``env``."""
+    budget = timeout if timeout is not None else spec.timeout
     with tempfile.TemporaryDirectory(prefix="proofswe-junit-") as out_dir:
         junit_path = Path(out_dir) / "junit.xml"
-        argv = build_command(spec, env.python, junit_path, workspace)
-        result = process.run(argv, cwd=workspace, env=env.test_environ(workspace),
-                             timeout=timeout if timeout is not None else spec.timeout)
+        not_found: list[str] = []
+        for _attempt in range(2):
+            argv = build_command(spec, env.python, junit_path, workspace, skip=not_found)
+            result = process.run(argv, cwd=workspace, env=env.test_environ(workspace), timeout=budget)
+            # pytest aborts the whole run when one selected id does not exist (exit 4,
+            # "ERROR: not found: ..."): drop those ids and run once more; they count as missing.
+            missing = _not_found(result.output, workspace)
+            if result.timed_out or result.returncode != 4 or not missing or spec.command is not None:
+                break
+            not_found.extend(missing)
+            budget = max(budget - result.duration_s, 1.0)
         outcomes: dict[str, TestOutcome] = {}
         collection_errors: tuple[tuple[str, str], ...] = ()
         found = junit_path.is_file() and not result.timed_out
@@ -177,6 +217,16 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
             command=process.CommandRecord(tuple(_redact(argv, workspace, junit_path)), "<workspace>",
                                           result.returncode, result.duration_s, result.timed_out),
         )
+
+
+def _not_found(output: str, workspace: Path) -> list[str]:
+    ids = []
+    for line in output.splitlines():
+        if line.startswith("ERROR: not found: "):
+            target = line[len("ERROR: not found: "):].strip()
+            prefix = f"{workspace}/"
+            ids.append(target[len(prefix):] if target.startswith(prefix) else target)
+    return ids
 
 
 def _redact(argv: Iterable[str], workspace: Path, junit: Path) -> list[str]:

@@ -140,3 +140,18 @@ def test_environment_rebuild_once_per_run(cache_dir: Path, tmp_path: Path) -> No
     same_run = EnvironmentManager(cache_dir, rebuild=True, run_id="run-a").get(task.environment, base)
     assert again.key == first.key
     assert again.reused is False and same_run.reused is True
+
+
+def test_an_unknown_test_id_does_not_abort_the_others(grader: Grader, tmp_path: Path) -> None:
+    root = write_task(tmp_path / "renamed", """
+[tests]
+fail_to_pass = ["test_a.py::test_a"]
+pass_to_pass = ["test_a.py::test_gone", "test_a.py::test_b[x"]
+""", {"repo/test_a.py": "import pytest\nimport a\n\ndef test_a():\n    assert a.x == 2\n\n"
+                        "@pytest.mark.parametrize('v', ['x y', 'x z'])\ndef test_b(v):\n    assert v\n",
+      "repo/a.py": "x = 1\n"})
+    result = grade(grader, root, "sub", patch="--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n")
+    b = result.behaviour
+    assert b.fail_to_pass.passed == ("test_a.py::test_a",)
+    assert b.pass_to_pass.passed == ("test_a.py::test_b[x",) and b.pass_to_pass.failed == ("test_a.py::test_gone",)
+    assert b.status == "unresolved"

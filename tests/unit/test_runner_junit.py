@@ -74,3 +74,19 @@ def test_custom_command_with_tests_placeholder(tmp_path: Path) -> None:
     argv = build_command(spec, Path("/venv/bin/python"), tmp_path / "j.xml", tmp_path)
     assert argv[:5] == ["/venv/bin/python", "-m", "pytest", "-x", "a.py::t1"]
     assert any(a.startswith("--junitxml=") for a in argv)
+
+
+def test_truncated_and_non_test_ids(tmp_path: Path) -> None:
+    ids = ["t.py::test_m[xyz", "t.py::test_m[abc]", "[100%]", "[", "t.py::test_m[xyz", "t.py::other"]
+    from pytest_proofswe.runner import selection_ids
+
+    assert selection_ids(ids) == ["t.py::test_m", "t.py::test_m[abc]", "t.py::other"]
+    assert selection_ids(ids, skip=["t.py::other"]) == ["t.py::test_m", "t.py::test_m[abc]"]
+    path = tmp_path / "j.xml"
+    path.write_text("""<testsuites><testsuite>
+<testcase classname="t" name="test_m[xyz or xyz2]"/>
+<testcase classname="t" name="test_m[xyz and not xyz2]"><failure message="no"/></testcase>
+<testcase classname="t" name="test_m[abc]"/>
+</testsuite></testsuites>""")
+    got = outcomes_for(["t.py::test_m[xyz", "t.py::test_m[abc]", "[100%]"], parse_junit(path))
+    assert {k: v.outcome for k, v in got.items()} == {"t.py::test_m[xyz": "failed", "t.py::test_m[abc]": "passed"}

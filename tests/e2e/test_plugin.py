@@ -1,0 +1,258 @@
+"""End to end: real pytest sessions (pytester, in subprocesses) over the example tasks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES
+
+pytestmark = pytest.mark.slow
+
+# What every example submission must get: the contract of fixtures/README.md.
+EXPECTED = {
+    ("inventory-restock", "minimal"): "resolved",
+    ("inventory-restock", "partial"): "partial",
+    ("inventory-restock", "wrong"): "unresolved",
+    ("inventory-restock", "stale"): "patch_failed",
+    ("inventory-restock", "escape"): "patch_failed",
+    ("inventory-restock", "conftest-hack"): "unresolved",
+    ("slugify-git", "minimal"): "resolved",
+    ("slugify-git", "wrong"): "unresolved",
+    ("slugify-git", "garbage"): "patch_failed",
+    ("slugify-git", "future-peek"): "unresolved",
+    ("slugify-git", "pytest-ini-hack"): "unresolved",
+    ("units-convert", "minimal"): "resolved",
+    ("units-convert", "hang"): "timeout",
+    ("units-convert", "shadow-pytest"): "unresolved",
+    ("units-convert", "sitecustomize"): "unresolved",
+    ("units-convert", "stdout-forge"): "unresolved",
+}
+
+
+@pytest.fixture
+def tasks(pytester: pytest.Pytester) -> Path:
+    """A copy of fixtures/ in the pytester folder (relative git paths still resolve)."""
+    shutil.copytree(FIXTURES, pytester.path / "fixtures", ignore=shutil.ignore_patterns("__pycache__"))
+    return pytester.path / "fixtures" / "tasks"
+
+
+def results(path: Path) -> dict[tuple[str, str], dict]:  # type: ignore[type-arg]
+    data = json.loads(path.read_text())
+    assert data["schema"] == "proofswe-report/1"
+    return {(r["task"], r["submission"]): r for r in data["results"]}
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple[int, str, dict]:  # type: ignore[type-arg]
+    """The README's main command, run once for the module: every example task."""
+    import os
+    import subprocess
+
+    work = tmp_path_factory.mktemp("full-run")
+    shutil.copytree(FIXTURES, work / "fixtures", ignore=shutil.ignore_patterns("__pycache__"))
+    report = work / "report.json"
+    env = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache_dir)}
+    env.pop("PYTEST_ADDOPTS", None)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--proofswe", "fixtures/", f"--proofswe-report={report}",
+                           "-p", "no:cacheprovider", "--junitxml=junit.xml"],
+                          cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    return proc.returncode, proc.stdout + proc.stderr, results(report) | {"_junit": (work / "junit.xml").read_text()}
+
+
+def test_every_example_gets_its_expected_status(full_run) -> None:  # type: ignore[no-untyped-def]
+    code, output, got = full_run
+    statuses = {k: v["behaviour"]["status"] for k, v in got.items() if k != "_junit"}
+    assert statuses == EXPECTED, output[-3000:]
+    assert code == 1  # some submissions fail
+
+
+def test_terminal_summary_and_failure_texts(full_run) -> None:  # type: ignore[no-untyped-def]
+    _code, output, _got = full_run
+    assert "task               submission       status        F2P  P2P  seconds" in output
+    assert "inventory-restock  partial          partial       1/2  2/2" in output
+    # The failure text says which file and which hunk did not apply ...
+    assert "inventory/restock.py, hunk #1 (@@ -30,8 +30,8 @@): the hunk does not match the base state" in output
+    # ... which tests failed, with the first lines of each failure ...
+    assert "tests/test_restock.py::test_plan_uses_pending: failed: AssertionError" in output
+    # ... and what the guard put back.
+    assert "conftest.py: conftest.py is loaded by the test runner (removed)" in output
+    assert "pytest.ini: pytest.ini configures pytest (removed)" in output
+    assert "pytest.py: a new module 'pytest' would shadow the installed one (removed)" in output
+    assert "src/sitecustomize.py: sitecustomize.py is loaded by the test runner (removed)" in output
+
+
+def test_report_carries_the_proof(full_run) -> None:  # type: ignore[no-untyped-def]
+    _code, _output, got = full_run
+    r = got[("units-convert", "minimal")]
+    proof = r["proof"]
+    assert len(proof["task_sha256"]) == 64 and len(proof["patch_sha256"]) == 64 and proof["hidden_tests_sha256"]
+    assert proof["environment"]["setup"] == ["python -m pip install --quiet -e ."]
+    assert proof["environment"]["packages"]["pytest"]
+    test_cmd = proof["commands"][-1]
+    assert test_cmd["exit_code"] == 0 and "<junit.xml>" in " ".join(test_cmd["argv"])
+    assert got[("slugify-git", "minimal")]["proof"]["base"].endswith("@ecaaf7493520e4dae5fe455d18f454b687833e44")
+    hang = got[("units-convert", "hang")]["behaviour"]
+    assert "ran out of its 8 s" in hang["reason"]
+
+
+def test_junit_user_properties(full_run) -> None:  # type: ignore[no-untyped-def]
+    junit = full_run[2]["_junit"]
+    assert '<property name="proofswe_status" value="partial"' in junit
+    assert '<property name="proofswe_fail_to_pass" value="1/2"' in junit
+
+
+def test_selection_k_collect_only_and_last_failed(pytester: pytest.Pytester, tasks: Path) -> None:
+    co = pytester.runpytest_subprocess("--proofswe", str(tasks), "--co", "-q")
+    assert "fixtures/tasks/inventory-restock::minimal::behaviour" in co.stdout.str()
+    assert len([ln for ln in co.stdout.lines if ln.endswith("::behaviour")]) == len(EXPECTED)
+
+    report = pytester.path / "k.json"
+    run = pytester.runpytest_subprocess("--proofswe", str(tasks), "-k", "inventory and (minimal or wrong)",
+                                        f"--proofswe-report={report}")
+    run.assert_outcomes(passed=1, failed=1, deselected=len(EXPECTED) - 2)
+    assert set(results(report)) == {("inventory-restock", "minimal"), ("inventory-restock", "wrong")}
+
+    lf = pytester.runpytest_subprocess("--proofswe", str(tasks), "--lf", "-k", "inventory", f"--proofswe-report={report}")
+    lf.assert_outcomes(failed=1, deselected=len(EXPECTED) - 1)
+    assert set(results(report)) == {("inventory-restock", "wrong")}
+
+
+def test_exitfirst_stops_grading(pytester: pytest.Pytester, tasks: Path) -> None:
+    report = pytester.path / "x.json"
+    run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), "-x",
+                                        f"--proofswe-report={report}")
+    run.assert_outcomes(passed=0, failed=1)  # conftest-hack is collected first and fails
+    assert len(results(report)) == 1
+
+
+def test_xdist_puts_every_result_in_one_report(pytester: pytest.Pytester, tasks: Path) -> None:
+    report = pytester.path / "n.json"
+    run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), str(tasks / "slugify-git"),
+                                        "-n", "2", f"--proofswe-report={report}")
+    run.assert_outcomes(passed=2, failed=9)
+    got = results(report)
+    assert len(got) == 11
+    assert got[("slugify-git", "minimal")]["behaviour"]["status"] == "resolved"
+    assert "proofswe" in run.stdout.str()
+
+
+def test_jobs_grades_in_parallel_in_one_process(pytester: pytest.Pytester, tasks: Path) -> None:
+    report = pytester.path / "j.json"
+    run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), "--proofswe-jobs=3",
+                                        f"--proofswe-report={report}")
+    run.assert_outcomes(passed=1, failed=5)
+    assert {k: v["behaviour"]["status"] for k, v in results(report).items()} == {
+        k: v for k, v in EXPECTED.items() if k[0] == "inventory-restock"}
+
+
+def test_invalid_task_is_an_error_item_and_the_others_still_run(pytester: pytest.Pytester, tasks: Path) -> None:
+    bad = tasks / "zz-broken"
+    bad.mkdir()
+    (bad / "task.toml").write_text("[tests]\nfail_to_pas = ['x']\n")
+    report = pytester.path / "e.json"
+    run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), str(bad),
+                                        f"--proofswe-report={report}")
+    run.assert_outcomes(passed=1, failed=5, errors=1)
+    out = run.stdout.str()
+    assert "unknown key 'tests.fail_to_pas'" in out and "did you mean 'tests.fail_to_pass'?" in out
+    data = json.loads(report.read_text())
+    errors = [r for r in data["results"] if r["behaviour"]["status"] == "error"]
+    assert errors and errors[0]["task"] == "zz-broken"
+
+
+def test_report_is_written_when_interrupted(pytester: pytest.Pytester, tasks: Path) -> None:
+    pytester.makeconftest("""
+        def pytest_runtest_teardown(item):
+            if item.nodeid.endswith("escape::behaviour"):
+                raise KeyboardInterrupt
+    """)
+    report = pytester.path / "i.json"
+    run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), f"--proofswe-report={report}")
+    assert run.ret == pytest.ExitCode.INTERRUPTED
+    data = json.loads(report.read_text())
+    assert data["interrupted"] is True
+    assert [(r["task"], r["submission"]) for r in data["results"]] == [("inventory-restock", "conftest-hack"),
+                                                                         ("inventory-restock", "escape")]
+
+
+def test_validate_mode(pytester: pytest.Pytester, tasks: Path) -> None:
+    report = pytester.path / "v.json"
+    run = pytester.runpytest_subprocess("--proofswe-validate", str(tasks / "inventory-restock"), str(tasks / "slugify-git"),
+                                        f"--proofswe-report={report}", "-v")
+    run.assert_outcomes(passed=4)
+    assert "inventory-restock::gold::validate PASSED" in run.stdout.str()
+    # A task whose F2P test already passes at the base state, and whose gold patch is wrong:
+    bad = tasks / "weak-task"
+    shutil.copytree(tasks / "inventory-restock", bad)
+    toml = (bad / "task.toml").read_text().replace('"tests/test_restock.py::test_pending_orders_counted",',
+                                                   '"tests/test_restock.py::test_nothing_needed",')
+    (bad / "task.toml").write_text(toml)
+    (bad / "gold.diff").write_text((bad / "submissions" / "wrong.diff").read_text())
+    run = pytester.runpytest_subprocess("--proofswe-validate", str(bad))
+    run.assert_outcomes(failed=2)
+    out = run.stdout.str()
+    assert "weak-task: FAIL_TO_PASS tests already pass at the base state" in out
+    assert "weak-task: the gold patch does not resolve the task (partial)" in out
+
+
+def test_predictions_file(pytester: pytest.Pytester, tasks: Path) -> None:
+    minimal = (tasks / "inventory-restock" / "gold.diff").read_text()
+    preds = pytester.path / "preds.jsonl"
+    preds.write_text("\n".join(json.dumps(p) for p in [
+        {"instance_id": "inventory-restock", "model_name_or_path": "org/model-a", "model_patch": minimal},
+        {"instance_id": "inventory-restock", "model_name_or_path": "model-b", "model_patch": ""},
+        {"instance_id": "no-such-task", "model_name_or_path": "model-a", "model_patch": minimal},
+    ]) + "\n")
+    report = pytester.path / "p.json"
+    run = pytester.runpytest_subprocess("--proofswe-predictions", str(preds), str(tasks / "inventory-restock"),
+                                        "-k", "model", f"--proofswe-report={report}")
+    run.assert_outcomes(passed=1, failed=1, deselected=6)
+    got = results(report)
+    assert got[("inventory-restock", "org__model-a")]["behaviour"]["status"] == "resolved"
+    assert got[("inventory-restock", "model-b")]["behaviour"]["status"] == "patch_failed"
+    assert "predictions for unknown tasks (no task folder with that id): no-such-task" in run.stdout.str()
+
+
+def test_bad_predictions_file_is_a_usage_error(pytester: pytest.Pytester, tasks: Path) -> None:
+    preds = pytester.path / "bad.jsonl"
+    preds.write_text('{"instance_id": "x", "model_name_or_path": "m", "model_patch": ""}\nnot json\n')
+    run = pytester.runpytest_subprocess("--proofswe-predictions", str(preds), str(tasks))
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    assert "bad.jsonl:2: not a JSON object" in run.stderr.str()
+
+
+def test_keep_workspaces(pytester: pytest.Pytester, tasks: Path) -> None:
+    run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), "-k", "minimal",
+                                        "--proofswe-keep-workspaces")
+    line = next(ln for ln in run.stdout.lines if ln.startswith("workspace kept: "))
+    kept = Path(line.split(": ", 1)[1])
+    try:
+        assert (kept / "inventory" / "restock.py").read_text().count("pending") > 3
+    finally:
+        shutil.rmtree(kept.parent)
+
+
+def test_without_the_option_the_plugin_does_nothing_and_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
+    (pytester.path / "a-task").mkdir()
+    shutil.copy(FIXTURES / "tasks" / "inventory-restock" / "task.toml", pytester.path / "a-task" / "task.toml")
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    pytester.makeconftest("""
+        import sys
+        def pytest_sessionfinish(session):
+            heavy = sorted(m for m in sys.modules if m.split(".")[0] in
+                           ("litellm", "libcst", "radon", "unidiff", "ruff"))
+            ours = sorted(m for m in sys.modules if m.startswith("pytest_proofswe"))
+            registered = session.config.pluginmanager.get_plugin("proofswe-session") is not None
+            open("modules.txt", "w").write(repr((heavy, ours, registered)))
+    """)
+    run = pytester.runpytest_subprocess()
+    run.assert_outcomes(passed=1)  # the task folder is not collected
+    heavy, ours, registered = eval((pytester.path / "modules.txt").read_text())
+    assert heavy == []
+    assert ours == ["pytest_proofswe", "pytest_proofswe.hookspecs", "pytest_proofswe.plugin"]
+    assert registered is False
