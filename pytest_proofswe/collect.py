@@ -69,7 +69,7 @@ class ProofsweSession:
     def grader(self) -> Grader:
         if self._grader is None:
             from .environment import EnvironmentManager
-            from .workspace import BaseStore
+            from .workspace import BaseStore, default_workspace_parent
 
             cache = self.settings.cache_dir
             self._grader = Grader(
@@ -77,6 +77,8 @@ class ProofsweSession:
                 envs=EnvironmentManager(cache, rebuild=self.settings.rebuild_envs,
                                         run_id=os.environ.get("PROOFSWE_RUN_ID", "")),
                 keep_workspaces=self.settings.keep_workspaces,
+                workspace_parent=self.settings.workspace_dir
+                or default_workspace_parent(keep=self.settings.keep_workspaces),
             )
         return self._grader
 

@@ -69,15 +69,22 @@ def task_sha256(task: Task, base_sha: str) -> str:
     return digest.hexdigest()
 
 
-def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str) -> list[dict[str, object]]:
+def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str,
+                          changed: set[str]) -> list[dict[str, object]]:
+    """Lay the hidden tests over ``workspace``; ``changed`` are the paths the submission touched."""
     commands: list[dict[str, object]] = []
     if task.hidden_tests_dir is not None:
         for src in sorted(task.hidden_tests_dir.rglob("*")):
-            if src.is_dir() or "__pycache__" in src.parts:
+            if src.is_dir() or "__pycache__" in src.parts or src.suffix == ".pyc":
                 continue
             rel = src.relative_to(task.hidden_tests_dir).as_posix()
-            guard.restore(workspace, rel, rev=base_commit)
             dest = workspace / rel
+            # The file is replaced whole. A symlink the submission put in its place would
+            # have the copy written through it, and a folder would stop it: remove either.
+            if dest.is_symlink():
+                dest.unlink()
+            elif dest.is_dir():
+                shutil.rmtree(dest)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)
     elif task.hidden_tests_diff is not None:
@@ -87,7 +94,8 @@ def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str) -> list
         except patch.PatchRejected as exc:
             raise ProofsweError(f"{task.hidden_tests_diff}: {exc.describe()} (fix: regenerate the hidden tests diff)") from None
         for rel in parsed.paths:
-            guard.restore(workspace, rel, rev=base_commit)
+            if rel in changed:  # the others are still at the base state
+                guard.restore(workspace, rel, rev=base_commit)
         diff_file = workspace.parent / "hidden_tests.diff"
         diff_file.write_text(parsed.text, encoding="utf-8", errors="surrogateescape")
         result = git(["apply", "--whitespace=nowarn", "--binary", str(diff_file)], cwd=workspace, check=False)
@@ -182,16 +190,16 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
         env = grader.envs.get(task.environment, base, need_pytest=task.tests.command is None
                               or "pytest" in task.tests.command)
         t = lap("environment", t)
+        changed = list(outcome.changed) if parsed is not None else []
         environment = {"key": env.key, "python": env.python_version, "packages": env.key_packages(),
                        "reused": env.reused, "setup": list(task.environment.setup),
                        "build_commands": [c.to_json() for c in env.build_commands]}
 
-        changed = patch.changed_paths(workspace)
         neutralised, test_files = guard.neutralise(
             workspace, changed, import_roots=env.import_roots, entry_point_plugins=env.entry_point_plugins,
-            installed_names=env.installed_names)
+            installed_names=env.installed_names, base_plugins=guard.base_plugin_modules(base.tree))
         t = lap("guard", t)
-        commands.extend(_overlay_hidden_tests(task, workspace, base.commit))
+        commands.extend(_overlay_hidden_tests(task, workspace, base.commit, {p for _s, p in changed}))
         _overlay_artefacts(env.src, env.artefacts, workspace)
         t = lap("overlay", t)
 

@@ -210,6 +210,21 @@ def _module_files(module: str, roots: Iterable[str]) -> set[str]:
     return out
 
 
+_BASE_PLUGINS: dict[str, frozenset[str]] = {}
+
+
+def base_plugin_modules(tree: Path) -> frozenset[str]:
+    """Plugin modules the base configuration loads (``-p`` in addopts, ``pytest_plugins``).
+
+    Computed once per base tree: after :func:`neutralise` the configuration of every
+    workspace is the base's.
+    """
+    key = str(tree)
+    if key not in _BASE_PLUGINS:
+        _BASE_PLUGINS[key] = frozenset(_addopts_plugins(tree) | _conftest_plugins(tree))
+    return _BASE_PLUGINS[key]
+
+
 def neutralise(
     workspace: Path,
     changed: Iterable[tuple[str, str]],
@@ -217,6 +232,7 @@ def neutralise(
     import_roots: Iterable[str] = ("",),
     entry_point_plugins: Iterable[str] = (),
     installed_names: Iterable[str] = (),
+    base_plugins: Iterable[str] | None = None,
 ) -> tuple[list[Neutralised], list[str]]:
     """Undo the submission's changes to test-runner configuration in ``workspace``.
 
@@ -233,7 +249,9 @@ def neutralise(
         if reason:
             done.append(Neutralised(path, reason, restore(workspace, path)))
     # With the configuration back at its base state, find the plugins it loads.
-    plugin_modules = _addopts_plugins(workspace) | _conftest_plugins(workspace) | set(entry_point_plugins)
+    if base_plugins is None:
+        base_plugins = _addopts_plugins(workspace) | _conftest_plugins(workspace)
+    plugin_modules = set(base_plugins) | set(entry_point_plugins)
     plugin_files = set()
     for module in plugin_modules:
         plugin_files |= _module_files(module, roots)

@@ -121,6 +121,7 @@ class ParsedPatch:
 @dataclass(frozen=True)
 class ApplyOutcome:
     method: str  # "git apply", "git apply --3way" or "patch --fuzz=5"
+    changed: tuple[tuple[str, str], ...]  # (status, path) after the patch, as changed_paths()
     attempts: tuple[tuple[str, str], ...]  # (method, first lines of its error) of the failed attempts
     commands: tuple[process.CommandRecord, ...]
 
@@ -401,13 +402,15 @@ def _explain_git_failure(output: str, parsed: ParsedPatch) -> PatchRejected:
     return PatchRejected("the patch does not apply", detail="\n".join(output.strip().splitlines()[:6]))
 
 
-def _check_symlinks_after(workspace: Path) -> None:
-    for _status, rel in changed_paths(workspace):
+def _check_symlinks_after(workspace: Path) -> list[tuple[str, str]]:
+    changed = changed_paths(workspace)
+    for _status, rel in changed:
         full = workspace / rel
         if full.is_symlink():
             target = os.readlink(full)
             if _escapes(workspace, rel, target):
                 raise PatchRejected(f"the patch made a symlink pointing outside the workspace ({target!r})", path=rel)
+    return changed
 
 
 def apply_patch(parsed: ParsedPatch, workspace: Path, *, fuzz: int = 5) -> ApplyOutcome:
@@ -442,11 +445,12 @@ def apply_patch(parsed: ParsedPatch, workspace: Path, *, fuzz: int = 5) -> Apply
                 commands.append(result.record(cwd_label="<workspace>"))
                 if result.ok:
                     try:
-                        _check_symlinks_after(workspace)
+                        changed = _check_symlinks_after(workspace)
                     except PatchRejected:
                         _reset(workspace)
                         raise
-                    return ApplyOutcome(method=name + suffix, attempts=tuple(attempts), commands=tuple(commands))
+                    return ApplyOutcome(method=name + suffix, changed=tuple(changed), attempts=tuple(attempts),
+                                        commands=tuple(commands))
                 attempts.append((name + suffix, result.tail(6)))
                 if first_failure is None and name == "git apply":
                     first_failure = _explain_git_failure(result.output, parsed)

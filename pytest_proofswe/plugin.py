@@ -35,11 +35,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--proofswe-cache-dir", metavar="DIR", default=None,
                     help="where bases and environments are cached "
                          "(default: $PROOFSWE_CACHE_DIR, else ~/.cache/pytest-proofswe).")
+    group.addoption("--proofswe-workspace-dir", metavar="DIR", default=None,
+                    help="where the temporary workspaces are made (default: /dev/shm when it has 2 GiB free, "
+                         "else the system's temporary folder).")
     group.addoption("--proofswe-jobs", metavar="N", default=None, type=int,
                     help="grade N submissions at a time in this process (default 1; with pytest-xdist, "
                          "use -n instead).")
     parser.addini("proofswe_report", "path of the JSON report (as --proofswe-report)", default="")
     parser.addini("proofswe_cache_dir", "cache folder (as --proofswe-cache-dir)", default="")
+    parser.addini("proofswe_workspace_dir", "where workspaces are made (as --proofswe-workspace-dir)", default="")
     parser.addini("proofswe_jobs", "submissions graded at a time (as --proofswe-jobs)", default="")
 
 

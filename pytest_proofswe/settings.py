@@ -21,7 +21,7 @@ else:  # pragma: no cover
 
 __all__ = ["Settings", "default_cache_dir", "read_tool_table"]
 
-_TOOL_KEYS = {"report", "markdown", "model", "rubric", "min_taste_score", "cache_dir", "jobs"}
+_TOOL_KEYS = {"report", "markdown", "model", "rubric", "min_taste_score", "cache_dir", "jobs", "workspace_dir"}
 
 
 def default_cache_dir() -> Path:
@@ -61,6 +61,7 @@ class Settings:
     cache_dir: Path
     jobs: int
     tool: dict[str, Any]
+    workspace_dir: Path | None = None
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -77,6 +78,9 @@ class Settings:
             return ini or None
 
         report = pick("report")
+        workspace_dir = pick("workspace_dir")
+        if workspace_dir is not None and not Path(workspace_dir).expanduser().is_dir():
+            raise UsageError(f"--proofswe-workspace-dir: {workspace_dir} is not a folder (fix: create it first)")
         cache = pick("cache_dir")
         jobs_raw = pick("jobs") or 1
         try:
@@ -98,4 +102,5 @@ class Settings:
             cache_dir=Path(cache).expanduser() if cache else default_cache_dir(),
             jobs=jobs,
             tool=tool,
+            workspace_dir=Path(workspace_dir).expanduser() if workspace_dir else None,
         )

@@ -22,11 +22,11 @@ from . import git as gitmod
 from .locking import file_lock
 from .task import RepoSource, Task
 
-__all__ = ["Base", "BaseStore", "copy_tree_excluding", "hash_tree", "new_workspace", "remove_tree"]
+__all__ = ["Base", "BaseStore", "copy_tree_excluding", "default_workspace_parent", "hash_tree", "new_workspace", "remove_tree"]
 
 # Never part of a base state copied from ``repo/``.
 _SKIP_NAMES = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox", ".venv"}
-_BASE_FORMAT = "1"  # bump when the layout of a cached base changes
+_BASE_FORMAT = "2"  # bump when the layout of a cached base changes
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,13 @@ class BaseStore:
                     else:
                         _export_git(source, tree)
                     commit = gitmod.init_snapshot(tree)
+                    # One pack instead of a loose object per file: a workspace copies a
+                    # handful of files for .git (and hard-links the pack).
+                    gitmod.git(["repack", "-a", "-d", "-q"], cwd=tree)
+                    gitmod.git(["prune-packed"], cwd=tree)
+                    # Copies keep mtime and size but not inode or ctime: let git trust the former.
+                    gitmod.git(["config", "core.checkStat", "minimal"], cwd=tree)
+                    gitmod.git(["config", "core.trustctime", "false"], cwd=tree)
                     marker.write_text(commit + "\n")
         commit = marker.read_text().strip()
         return Base(tree=tree, commit=commit, sha256=sha, label=label)
@@ -155,10 +162,38 @@ def _archive_into(repo: Path, rev: str, tree: Path) -> None:
                 tar.extractall(tree)  # noqa: S202 - archive made by git from a trusted source
 
 
+def default_workspace_parent(*, keep: bool = False) -> Path | None:
+    """Where workspaces go by default: a tmpfs (/dev/shm) when there is one with room.
+
+    Creating files there is several times faster than on a disk (see
+    docs/performance.md), and workspaces are short-lived. Kept workspaces go to the
+    system's temporary folder instead, so that they do not hold memory.
+    """
+    shm = Path("/dev/shm")
+    if keep or not shm.is_dir() or not os.access(shm, os.W_OK | os.X_OK):
+        return None
+    try:
+        st = os.statvfs(shm)
+    except OSError:
+        return None
+    return shm if st.f_bavail * st.f_frsize >= 2 * 1024**3 else None
+
+
 def new_workspace(base: Base, parent: Path | None = None, *, label: str = "") -> Path:
     """A fresh copy of ``base`` in a new temporary folder (the caller removes it)."""
     prefix = f"proofswe-{label}-" if label else "proofswe-"
     root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     ws = root / "ws"
-    shutil.copytree(base.tree, ws, symlinks=True)
+    shutil.copytree(base.tree, ws, symlinks=True, copy_function=_copy_or_link)
     return ws
+
+
+def _copy_or_link(src: str, dst: str) -> None:
+    """Hard-link git's immutable pack files; copy everything else (with its mtime)."""
+    if f"{os.sep}.git{os.sep}objects{os.sep}" in src:
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            pass
+    shutil.copy2(src, dst)
