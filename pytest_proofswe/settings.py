@@ -82,7 +82,8 @@ class Settings:
         if workspace_dir is not None and not Path(workspace_dir).expanduser().is_dir():
             raise UsageError(f"--proofswe-workspace-dir: {workspace_dir} is not a folder (fix: create it first)")
         cache = pick("cache_dir")
-        jobs_raw = pick("jobs") or 1
+        jobs_raw = pick("jobs")
+        jobs_raw = 1 if jobs_raw is None else jobs_raw
         try:
             jobs = int(jobs_raw)
         except (TypeError, ValueError):

@@ -23,7 +23,7 @@ from .task import Submission
 
 __all__ = ["ImportedTask", "import_instances", "load_predictions", "parse_id_list"]
 
-_SAFE = re.compile(r"[^A-Za-z0-9._+@=,-]")
+_SAFE = re.compile(r"[^A-Za-z0-9._+@=,-]+")
 DEFAULT_SETUP = ("python -m pip install -e .",)
 
 

@@ -256,3 +256,36 @@ def test_without_the_option_the_plugin_does_nothing_and_imports_nothing_heavy(py
     assert heavy == []
     assert ours == ["pytest_proofswe", "pytest_proofswe.hookspecs", "pytest_proofswe.plugin"]
     assert registered is False
+
+
+def test_hooks_and_tool_settings(pytester: pytest.Pytester, tasks: Path) -> None:
+    pytester.makeconftest("""
+        seen = []
+        def pytest_proofswe_result(config, result):
+            seen.append(result["submission"])
+            result["meta"]["seen_by_hook"] = True
+        def pytest_proofswe_report(config, report):
+            report["seen"] = sorted(seen)
+    """)
+    pytester.makepyprojecttoml('[tool.proofswe]\nreport = "from-tool.json"\n')
+    run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), "-k", "minimal or wrong")
+    run.assert_outcomes(passed=1, failed=1)
+    data = json.loads((pytester.path / "from-tool.json").read_text())
+    assert data["seen"] == ["minimal", "wrong"]
+    assert all(r["meta"]["seen_by_hook"] for r in data["results"])
+
+
+@pytest.mark.parametrize(
+    ("args", "toml", "words"),
+    [
+        (["--proofswe-jobs=0"], "", "--proofswe-jobs must be at least 1, got 0"),
+        (["--proofswe-workspace-dir=/no/such/dir"], "", "--proofswe-workspace-dir: /no/such/dir is not a folder"),
+        ([], "[tool.proofswe]\nreprot = 'x'\n", "unknown key(s) in [tool.proofswe]: reprot"),
+    ],
+)
+def test_bad_settings_are_usage_errors(pytester: pytest.Pytester, args: list[str], toml: str, words: str) -> None:
+    if toml:
+        pytester.makepyprojecttoml(toml)
+    run = pytester.runpytest_subprocess("--proofswe", *args)
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    assert words in run.stderr.str()
