@@ -79,11 +79,17 @@ def measure(grader: Grader, task_dir: Path, name: str, repeat: int) -> tuple[flo
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--workspace-dir", type=Path, default=None, help="as --proofswe-workspace-dir (default: the plugin's default)")
+    parser.add_argument(
+        "--workspace-dir", type=Path, default=None, help="as --proofswe-workspace-dir (default: the plugin's default)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"
-        grader = Grader(bases=BaseStore(cache), envs=EnvironmentManager(cache), workspace_parent=args.workspace_dir or default_workspace_parent())
+        grader = Grader(
+            bases=BaseStore(cache),
+            envs=EnvironmentManager(cache),
+            workspace_parent=args.workspace_dir or default_workspace_parent(),
+        )
         print(f"{'task':<20} {'status':<10} {'overhead ms':>12} {'tests ms':>10} {'share':>7}")
         for task_name in ("inventory-restock", "slugify-git", "units-convert"):
             oh, tests, status = measure(grader, ROOT / "fixtures" / "tasks" / task_name, "minimal", args.repeat)

@@ -27,8 +27,12 @@ def pytest_sessionfinish(session):
 
 def run(cwd: Path, extra: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra], cwd=cwd, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - started
 
 

@@ -42,8 +42,14 @@ def _import_swebench(args: argparse.Namespace) -> int:
                 continue
             instances.append(inst)
     try:
-        done = import_instances(instances, mirrors=mirrors, out_dir=Path(args.out), recipes=recipes,
-                                with_predictions=args.with_predictions, timeout=args.timeout)
+        done = import_instances(
+            instances,
+            mirrors=mirrors,
+            out_dir=Path(args.out),
+            recipes=recipes,
+            with_predictions=args.with_predictions,
+            timeout=args.timeout,
+        )
     except (KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -56,19 +62,31 @@ def _import_swebench(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_proofswe", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_proofswe", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import-swebench", help="turn SWE-bench instances (JSONL) into task folders")
     imp.add_argument("instances", help="JSONL file of SWE-bench instances (the dataset's fields)")
-    imp.add_argument("--mirror", action="append", default=[], metavar="OWNER/NAME=PATH",
-                     help="a local git repository with the history of OWNER/NAME (repeat per repository)")
+    imp.add_argument(
+        "--mirror",
+        action="append",
+        default=[],
+        metavar="OWNER/NAME=PATH",
+        help="a local git repository with the history of OWNER/NAME (repeat per repository)",
+    )
     imp.add_argument("--out", required=True, help="folder to write the task folders into")
-    imp.add_argument("--recipes", metavar="JSON",
-                     help="environment recipes: {instance_id | repo@version | repo: {python, setup, env, exclude}}")
+    imp.add_argument(
+        "--recipes",
+        metavar="JSON",
+        help="environment recipes: {instance_id | repo@version | repo: {python, setup, env, exclude}}",
+    )
     imp.add_argument("--only", action="append", metavar="INSTANCE_ID", help="import only these instances")
-    imp.add_argument("--with-predictions", action="store_true",
-                     help="also write the instances' 'predictions' field (if any) as submissions")
+    imp.add_argument(
+        "--with-predictions",
+        action="store_true",
+        help="also write the instances' 'predictions' field (if any) as submissions",
+    )
     imp.add_argument("--timeout", type=float, default=1800, help="[tests] timeout in seconds (default 1800)")
     imp.set_defaults(func=_import_swebench)
     args = parser.parse_args(argv)

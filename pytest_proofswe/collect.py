@@ -74,8 +74,9 @@ class ProofsweSession:
             cache = self.settings.cache_dir
             self._grader = Grader(
                 bases=BaseStore(cache),
-                envs=EnvironmentManager(cache, rebuild=self.settings.rebuild_envs,
-                                        run_id=os.environ.get("PROOFSWE_RUN_ID", "")),
+                envs=EnvironmentManager(
+                    cache, rebuild=self.settings.rebuild_envs, run_id=os.environ.get("PROOFSWE_RUN_ID", "")
+                ),
                 keep_workspaces=self.settings.keep_workspaces,
                 workspace_parent=self.settings.workspace_dir
                 or default_workspace_parent(keep=self.settings.keep_workspaces),
@@ -128,10 +129,10 @@ class ProofsweSession:
             setattr(report, _RESULT_ATTR, item.error_result())
             return report
         result = getattr(item, "result", None)
-        if isinstance(item, GradeItem) and result is not None and not getattr(item, "_reported", False):
-            if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
-                setattr(report, _RESULT_ATTR, result.to_json() | {"check": item.name})
-                item._reported = True  # type: ignore[attr-defined]
+        final_phase = call.when == "call" or (call.when == "setup" and report.outcome != "passed")
+        if isinstance(item, GradeItem) and result is not None and final_phase and not item.reported:
+            setattr(report, _RESULT_ATTR, result.to_json() | {"check": item.name})
+            item.reported = True
         return report
 
     @pytest.hookimpl
@@ -152,8 +153,7 @@ class ProofsweSession:
         if _is_worker(self.config):
             return
         rows = [self.results[k] for k in self.order]
-        reportmod.terminal_summary(terminalreporter, rows, kept=self.kept,
-                                   unmatched=self.unmatched_predictions())
+        reportmod.terminal_summary(terminalreporter, rows, kept=self.kept, unmatched=self.unmatched_predictions())
 
     def unmatched_predictions(self) -> list[str]:
         if not self.predictions:
@@ -167,13 +167,14 @@ class ProofsweSession:
         if _is_worker(self.config) or self.settings.report is None:
             return
         rows = [self.results[k] for k in self.order]
-        document = reportmod.build_report(rows, interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
-                                          validate=self.settings.validate)
+        document = reportmod.build_report(
+            rows, interrupted=exitstatus == pytest.ExitCode.INTERRUPTED, validate=self.settings.validate
+        )
         self.config.hook.pytest_proofswe_report(config=self.config, report=document)
         reportmod.write_json_atomic(self.settings.report, document)
 
 
-def _plugin(node: pytest.Node) -> ProofsweSession:
+def _plugin(node: pytest.Item | pytest.Collector) -> ProofsweSession:
     plugin = node.config.pluginmanager.get_plugin("proofswe-session")
     assert isinstance(plugin, ProofsweSession)
     return plugin
@@ -190,10 +191,16 @@ class TaskDirectory(pytest.Directory):
             yield TaskErrorItem.from_parent(self, name="task", error=exc)
             return
         if plugin.settings.validate:
-            gold = (Submission(name="gold", origin="gold", patch_path=task.gold_diff) if task.gold_diff else
-                    Submission(name="gold", origin="gold",
-                               problem=f"{task.root}: no gold.diff to validate the task with "
-                                       "(fix: add the reference solution as gold.diff)"))
+            gold = (
+                Submission(name="gold", origin="gold", patch_path=task.gold_diff)
+                if task.gold_diff
+                else Submission(
+                    name="gold",
+                    origin="gold",
+                    problem=f"{task.root}: no gold.diff to validate the task with "
+                    "(fix: add the reference solution as gold.diff)",
+                )
+            )
             empty = Submission(name="empty", origin="empty", patch_text="")
             for sub, expect in ((gold, "resolved"), (empty, "failing")):
                 node = SubmissionNode.from_parent(self, name=sub.name, task=task, submission=sub)
@@ -206,9 +213,12 @@ class TaskDirectory(pytest.Directory):
             taken = {s.name for s in submissions}
             for sub in plugin.predictions[task.id]:
                 if sub.name in taken:
-                    sub = Submission(name=sub.name, origin="predictions",
-                                     problem=f"{plugin.settings.predictions}: prediction {sub.name!r} for {task.id} "
-                                             "has the name of a submission in the task folder (fix: rename one)")
+                    sub = Submission(
+                        name=sub.name,
+                        origin="predictions",
+                        problem=f"{plugin.settings.predictions}: prediction {sub.name!r} for {task.id} "
+                        "has the name of a submission in the task folder (fix: rename one)",
+                    )
                 taken.add(sub.name)
                 submissions.append(sub)
         for sub in submissions:
@@ -239,11 +249,13 @@ class GradeItem(pytest.Item):
 
     parent: SubmissionNode
     result: GradeResult | None = None
+    reported: bool = False
 
     @property
     def request(self) -> GradeRequest:
-        return GradeRequest(self.parent.task, self.parent.submission,
-                            allow_empty=self.parent.submission.origin == "empty")
+        return GradeRequest(
+            self.parent.task, self.parent.submission, allow_empty=self.parent.submission.origin == "empty"
+        )
 
     def setup(self) -> None:
         future = _plugin(self).submit(self.request)
@@ -284,8 +296,10 @@ class BehaviourItem(GradeItem):
             return
         head = f"{self.result.task}::{self.result.submission}: {b.status}"
         if b.status in ("resolved", "partial", "unresolved"):
-            head += (f" (FAIL_TO_PASS {len(b.fail_to_pass.passed)}/{b.fail_to_pass.total}, "
-                     f"PASS_TO_PASS {len(b.pass_to_pass.passed)}/{b.pass_to_pass.total})")
+            head += (
+                f" (FAIL_TO_PASS {len(b.fail_to_pass.passed)}/{b.fail_to_pass.total}, "
+                f"PASS_TO_PASS {len(b.pass_to_pass.passed)}/{b.pass_to_pass.total})"
+            )
         text = f"{head}\n{b.reason}".rstrip()
         if b.neutralised:
             text += "\nneutralised before the run (put back to the base state):"
@@ -310,8 +324,10 @@ class ValidateItem(GradeItem):
         if self.expect == "failing":
             if b.fail_to_pass.passed:
                 listed = "\n".join(f"  {t}" for t in b.fail_to_pass.passed)
-                raise BehaviourFailure(f"{task}: FAIL_TO_PASS tests already pass at the base state "
-                                       f"(they cannot tell a fix from no fix):\n{listed}")
+                raise BehaviourFailure(
+                    f"{task}: FAIL_TO_PASS tests already pass at the base state "
+                    f"(they cannot tell a fix from no fix):\n{listed}"
+                )
             if b.pass_to_pass.failed:
                 listed = "\n".join(f"  {t}: {b.pass_to_pass.reasons.get(t, '')}" for t in b.pass_to_pass.failed)
                 raise BehaviourFailure(f"{task}: PASS_TO_PASS tests fail at the base state:\n{listed}")
@@ -334,8 +350,12 @@ class TaskErrorItem(pytest.Item):
         return self.path / "task.toml", None, f"{self.path.name}: invalid task"
 
     def error_result(self) -> dict[str, Any]:
-        return {"task": self.path.name, "submission": None, "check": "task",
-                "behaviour": {"status": "error", "reason": str(self.error)}}
+        return {
+            "task": self.path.name,
+            "submission": None,
+            "check": "task",
+            "behaviour": {"status": "error", "reason": str(self.error)},
+        }
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         return str(excinfo.value)

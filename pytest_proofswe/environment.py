@@ -29,6 +29,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import process
 from .errors import EnvironmentBuildError
@@ -224,9 +225,13 @@ class EnvironmentManager:
                 if not path:
                     raise EnvironmentBuildError(
                         f"the interpreter {name!r} of [environment] python was not found on PATH "
-                        "(fix: install it, or name one that exists, e.g. python3.11)")
-            result = process.run([path, "-c", "import sys; print(sys.version); print(sys.implementation.name)"],
-                                 cwd=Path.cwd(), timeout=60)
+                        "(fix: install it, or name one that exists, e.g. python3.11)"
+                    )
+            result = process.run(
+                [path, "-c", "import sys; print(sys.version); print(sys.implementation.name)"],
+                cwd=Path.cwd(),
+                timeout=60,
+            )
             if not result.ok:
                 raise EnvironmentBuildError(f"the interpreter {path} does not run: {result.tail(5)}")
             self._interpreters[key] = (path, result.output.strip())
@@ -234,14 +239,17 @@ class EnvironmentManager:
 
     def key_for(self, spec: EnvironmentSpec, base: Base, *, need_pytest: bool) -> str:
         path, identity = self._interpreter(spec.python)
-        payload = json.dumps({
-            "format": _ENV_FORMAT,
-            "interpreter": [os.path.realpath(path), identity],
-            "setup": list(spec.setup),
-            "env": [list(kv) for kv in spec.env],
-            "base": base.sha256,
-            "pytest": need_pytest,
-        }, sort_keys=True)
+        payload = json.dumps(
+            {
+                "format": _ENV_FORMAT,
+                "interpreter": [os.path.realpath(path), identity],
+                "setup": list(spec.setup),
+                "env": [list(kv) for kv in spec.env],
+                "base": base.sha256,
+                "pytest": need_pytest,
+            },
+            sort_keys=True,
+        )
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def get(self, spec: EnvironmentSpec, base: Base, *, need_pytest: bool = True) -> Environment:
@@ -280,8 +288,16 @@ class EnvironmentManager:
             return None
         return self._from_info(home, key, spec, info, reused=True)
 
-    def _from_info(self, home: Path, key: str, spec: EnvironmentSpec, info: dict, *, reused: bool,
-                   commands: tuple[process.CommandRecord, ...] = ()) -> Environment:
+    def _from_info(
+        self,
+        home: Path,
+        key: str,
+        spec: EnvironmentSpec,
+        info: dict[str, Any],
+        *,
+        reused: bool,
+        commands: tuple[process.CommandRecord, ...] = (),
+    ) -> Environment:
         return Environment(
             key=key,
             root=home,
@@ -323,14 +339,19 @@ class EnvironmentManager:
                 raise EnvironmentBuildError(
                     f"{what} failed ({state}): {' '.join(argv) if argv[:2] != ['/bin/sh', '-c'] else argv[2]}\n"
                     f"--- last lines of its output ---\n{result.tail(25)}",
-                    command=" ".join(argv), output_tail=result.tail(25))
+                    command=" ".join(argv),
+                    output_tail=result.tail(25),
+                )
             return result
 
         uv = find_uv()
         base_env = process.scrubbed_environ()
         if uv:
-            step([uv, "venv", "--quiet", "--seed", "--python", interpreter, str(venv)], "creating the virtual environment",
-                 env=base_env)
+            step(
+                [uv, "venv", "--quiet", "--seed", "--python", interpreter, str(venv)],
+                "creating the virtual environment",
+                env=base_env,
+            )
         else:
             step([interpreter, "-m", "venv", str(venv)], "creating the virtual environment", env=base_env)
         python = venv / "bin" / "python"
@@ -342,17 +363,23 @@ class EnvironmentManager:
             check = process.run([str(python), "-c", "import pytest"], cwd=src, env=setup_env, timeout=120)
             if not check.ok:
                 requirement = "pytest"
-                import pytest as _pytest_for_version  # noqa: PLC0415 - only for the running version
+                import pytest as _pytest_for_version
 
                 same_python = interpreter == sys.executable
                 if same_python:
                     requirement = f"pytest=={_pytest_for_version.__version__}"
                 if uv:
-                    step([uv, "pip", "install", "--quiet", "--python", str(python), requirement],
-                         "installing pytest into the environment", env=setup_env)
+                    step(
+                        [uv, "pip", "install", "--quiet", "--python", str(python), requirement],
+                        "installing pytest into the environment",
+                        env=setup_env,
+                    )
                 else:
-                    step([str(python), "-m", "pip", "install", "--quiet", requirement],
-                         "installing pytest into the environment", env=setup_env)
+                    step(
+                        [str(python), "-m", "pip", "install", "--quiet", requirement],
+                        "installing pytest into the environment",
+                        env=setup_env,
+                    )
         after = _snapshot(src)
         artefacts = sorted(p for p, sig in after.items() if before.get(p) != sig)
         probe = step([str(python), "-c", _PROBE], "probing the environment", env=setup_env)
@@ -367,5 +394,6 @@ class EnvironmentManager:
         }
         (home / "info.json").write_text(json.dumps(info, indent=1, default=list))
         (home / "complete").write_text(self.run_id + "\n")
-        return self._from_info(home, key, spec, json.loads((home / "info.json").read_text()), reused=False,
-                               commands=tuple(commands))
+        return self._from_info(
+            home, key, spec, json.loads((home / "info.json").read_text()), reused=False, commands=tuple(commands)
+        )

@@ -9,7 +9,7 @@ from pathlib import Path
 from . import process
 from .errors import HarnessError
 
-__all__ = ["GitError", "git", "git_env", "resolve_commit", "init_snapshot"]
+__all__ = ["GitError", "git", "git_env", "init_snapshot", "resolve_commit"]
 
 # A fixed identity and no user or system configuration: the same inputs give the same
 # commit ids on every machine, and no hook, template or alias of the user's runs.
@@ -37,11 +37,16 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def git(args: Sequence[str], cwd: Path | str, *, check: bool = True, input_bytes: bytes | None = None,
-        timeout: float = 600) -> process.ProcessResult:
-    result = process.run(["git", "-c", "core.hooksPath=/dev/null", "-c", "core.autocrlf=false",
-                          "-c", "core.safecrlf=false", *args],
-                         cwd=cwd, env=git_env(), timeout=timeout, input_bytes=input_bytes)
+def git(
+    args: Sequence[str], cwd: Path | str, *, check: bool = True, input_bytes: bytes | None = None, timeout: float = 600
+) -> process.ProcessResult:
+    result = process.run(
+        ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.autocrlf=false", "-c", "core.safecrlf=false", *args],
+        cwd=cwd,
+        env=git_env(),
+        timeout=timeout,
+        input_bytes=input_bytes,
+    )
     if check and not result.ok:
         raise GitError(f"git {' '.join(args)} failed in {cwd} (exit {result.returncode}): {result.tail(5)}")
     return result

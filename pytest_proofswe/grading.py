@@ -8,6 +8,7 @@ programming error escapes, and even that is caught by :func:`grade_safely`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import time
@@ -21,7 +22,7 @@ from .errors import ProofsweError
 from .git import git
 from .result import BehaviourResult, GradeResult, PatchSummary, Proof
 from .task import Submission, Task
-from .verdict import decide
+from .verdict import TestGroup, decide
 from .workspace import BaseStore, hash_tree, new_workspace, remove_tree
 
 __all__ = ["GradeRequest", "Grader", "grade", "grade_safely", "task_sha256"]
@@ -69,8 +70,7 @@ def task_sha256(task: Task, base_sha: str) -> str:
     return digest.hexdigest()
 
 
-def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str,
-                          changed: set[str]) -> list[dict[str, object]]:
+def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str, changed: set[str]) -> list[dict[str, object]]:
     """Lay the hidden tests over ``workspace``; ``changed`` are the paths the submission touched."""
     commands: list[dict[str, object]] = []
     if task.hidden_tests_dir is not None:
@@ -92,7 +92,9 @@ def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str,
         try:
             parsed = patch.parse_patch(text)
         except patch.PatchRejected as exc:
-            raise ProofsweError(f"{task.hidden_tests_diff}: {exc.describe()} (fix: regenerate the hidden tests diff)") from None
+            raise ProofsweError(
+                f"{task.hidden_tests_diff}: {exc.describe()} (fix: regenerate the hidden tests diff)"
+            ) from None
         for rel in parsed.paths:
             if rel in changed:  # the others are still at the base state
                 guard.restore(workspace, rel, rev=base_commit)
@@ -103,7 +105,8 @@ def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str,
         if not result.ok:
             raise ProofsweError(
                 f"{task.hidden_tests_diff} does not apply to the base state: {result.tail(4)} "
-                "(fix: regenerate it against the task's base state)")
+                "(fix: regenerate it against the task's base state)"
+            )
     return commands
 
 
@@ -117,14 +120,14 @@ def _overlay_artefacts(env_src: Path, artefacts: tuple[str, ...], workspace: Pat
         shutil.copy2(src, dest)
 
 
-def _failure_text(verdict_f2p, verdict_p2p) -> str:  # type: ignore[no-untyped-def]
+def _failure_text(verdict_f2p: TestGroup, verdict_p2p: TestGroup) -> str:
     lines: list[str] = []
     for title, group in (("FAIL_TO_PASS", verdict_f2p), ("PASS_TO_PASS", verdict_p2p)):
         if group.failed:
             lines.append(f"{title} failed ({len(group.failed)} of {group.total}):")
             for test_id in group.failed[:20]:
                 reason = group.reasons.get(test_id, "")
-                first, *rest = (reason.splitlines() or [""])
+                first, *rest = reason.splitlines() or [""]
                 lines.append(f"  {test_id}: {first}")
                 lines.extend(f"      {ln}" for ln in rest[:3])
             if len(group.failed) > 20:
@@ -150,8 +153,17 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
     summary = PatchSummary(sha256=patch_sha)
 
     def finish(behaviour: BehaviourResult, proof: Proof, workspace: str | None = None) -> GradeResult:
-        return GradeResult(task=task.id, submission=sub.name, behaviour=behaviour, patch=summary, proof=proof,
-                           duration_s=time.monotonic() - started, timings=timings, workspace=workspace, meta=meta)
+        return GradeResult(
+            task=task.id,
+            submission=sub.name,
+            behaviour=behaviour,
+            patch=summary,
+            proof=proof,
+            duration_s=time.monotonic() - started,
+            timings=timings,
+            workspace=workspace,
+            meta=meta,
+        )
 
     if sub.problem is not None:
         return finish(BehaviourResult("error", reason=sub.problem), Proof(patch_sha256=patch_sha))
@@ -159,8 +171,13 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
     t = time.monotonic()
     base = grader.bases.base_for(task)
     t = lap("base", t)
-    proof_base = dict(task_sha256=task_sha256(task, base.sha256), patch_sha256=patch_sha,
-                      hidden_tests_sha256=hidden_tests_sha256(task), base=base.label, base_sha256=base.sha256)
+    proof_base = Proof(
+        task_sha256=task_sha256(task, base.sha256),
+        patch_sha256=patch_sha,
+        hidden_tests_sha256=hidden_tests_sha256(task),
+        base=base.label,
+        base_sha256=base.sha256,
+    )
     t = lap("hash", t)
 
     parsed: patch.ParsedPatch | None = None
@@ -168,7 +185,7 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
         try:
             parsed = patch.parse_patch(patch_text)
         except patch.PatchRejected as exc:
-            return finish(BehaviourResult("patch_failed", reason=exc.describe()), Proof(**proof_base))
+            return finish(BehaviourResult("patch_failed", reason=exc.describe()), proof_base)
         summary = PatchSummary(sha256=patch_sha, files=tuple((f.kind, f.path) for f in parsed.files))
     t = lap("parse", t)
 
@@ -181,23 +198,35 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
                 outcome = patch.apply_patch(parsed, workspace)
             except patch.PatchRejected as exc:
                 t = lap("patch", t)
-                return finish(BehaviourResult("patch_failed", reason=exc.describe()), Proof(**proof_base))
+                return finish(BehaviourResult("patch_failed", reason=exc.describe()), proof_base)
             commands.extend(c.to_json() for c in outcome.commands)
-            summary = PatchSummary(sha256=patch_sha, files=summary.files, applied_with=outcome.method,
-                                   attempts=outcome.attempts)
+            summary = PatchSummary(
+                sha256=patch_sha, files=summary.files, applied_with=outcome.method, attempts=outcome.attempts
+            )
         t = lap("patch", t)
 
-        env = grader.envs.get(task.environment, base, need_pytest=task.tests.command is None
-                              or "pytest" in task.tests.command)
+        env = grader.envs.get(
+            task.environment, base, need_pytest=task.tests.command is None or "pytest" in task.tests.command
+        )
         t = lap("environment", t)
         changed = list(outcome.changed) if parsed is not None else []
-        environment = {"key": env.key, "python": env.python_version, "packages": env.key_packages(),
-                       "reused": env.reused, "setup": list(task.environment.setup),
-                       "build_commands": [c.to_json() for c in env.build_commands]}
+        environment = {
+            "key": env.key,
+            "python": env.python_version,
+            "packages": env.key_packages(),
+            "reused": env.reused,
+            "setup": list(task.environment.setup),
+            "build_commands": [c.to_json() for c in env.build_commands],
+        }
 
         neutralised, test_files = guard.neutralise(
-            workspace, changed, import_roots=env.import_roots, entry_point_plugins=env.entry_point_plugins,
-            installed_names=env.installed_names, base_plugins=guard.base_plugin_modules(base.tree))
+            workspace,
+            changed,
+            import_roots=env.import_roots,
+            entry_point_plugins=env.entry_point_plugins,
+            installed_names=env.installed_names,
+            base_plugins=guard.base_plugin_modules(base.tree),
+        )
         t = lap("guard", t)
         commands.extend(_overlay_hidden_tests(task, workspace, base.commit, {p for _s, p in changed}))
         _overlay_artefacts(env.src, env.artefacts, workspace)
@@ -207,26 +236,41 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
         timings["tests"] = run.duration_s
         t = time.monotonic()
         commands.append(run.command.to_json())
-        proof = Proof(**proof_base, environment=environment, commands=tuple(commands))
-        common = dict(neutralised=tuple(n.to_json() for n in neutralised), test_files_edited=tuple(test_files),
-                      output_tail=run.output_tail, test_duration_s=run.duration_s, environment_reused=env.reused)
+        proof = dataclasses.replace(proof_base, environment=environment, commands=tuple(commands))
+        common = BehaviourResult(
+            "error",
+            neutralised=tuple(n.to_json() for n in neutralised),
+            test_files_edited=tuple(test_files),
+            output_tail=run.output_tail,
+            test_duration_s=run.duration_s,
+            environment_reused=env.reused,
+        )
         if run.timed_out:
-            behaviour = BehaviourResult(
-                "timeout", reason=f"the test command ran out of its {task.tests.timeout:g} s and was killed "
-                f"with its whole process group\n--- last lines of its output ---\n{run.output_tail}", **common)
+            behaviour = dataclasses.replace(
+                common,
+                status="timeout",
+                reason=f"the test command ran out of its {task.tests.timeout:g} s and was killed "
+                f"with its whole process group\n--- last lines of its output ---\n{run.output_tail}",
+            )
         else:
             missing = "not in the test run's results (not collected, or the run stopped early)"
             if not run.junit_found:
                 missing = f"the test run wrote no JUnit XML (exit code {run.exit_code}), so no test counts as run"
             elif run.collection_errors:
                 mods = ", ".join(m for m, _ in run.collection_errors[:3])
-                missing = f"not run: collection failed in {mods}: {run.collection_errors[0][1].splitlines()[0] if run.collection_errors[0][1] else ''}"
+                first = (run.collection_errors[0][1].splitlines() or [""])[0]
+                missing = f"not run: collection failed in {mods}: {first}"
             verdict = decide(task.tests.fail_to_pass, task.tests.pass_to_pass, run.outcomes, missing_reason=missing)
             reason = _failure_text(verdict.fail_to_pass, verdict.pass_to_pass)
             if not run.junit_found:
                 reason += f"\n--- last lines of the test output ---\n{run.output_tail}"
-            behaviour = BehaviourResult(verdict.status, reason=reason, fail_to_pass=verdict.fail_to_pass,
-                                        pass_to_pass=verdict.pass_to_pass, **common)
+            behaviour = dataclasses.replace(
+                common,
+                status=verdict.status,
+                reason=reason,
+                fail_to_pass=verdict.fail_to_pass,
+                pass_to_pass=verdict.pass_to_pass,
+            )
         lap("verdict", t)
         if grader.keep_workspaces:
             kept = str(workspace)
@@ -243,9 +287,15 @@ def grade_safely(request: GradeRequest, grader: Grader) -> GradeResult:
         return grade(request, grader)
     except ProofsweError as exc:
         reason = str(exc)
-    except Exception as exc:  # noqa: BLE001 - a bug must not cost the other results
-        reason = (f"internal error in pytest-proofswe: {type(exc).__name__}: {exc}\n"
-                  + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-6:]))
-    return GradeResult(task=request.task.id, submission=request.submission.name,
-                       behaviour=BehaviourResult("error", reason=reason), patch=PatchSummary(sha256=""),
-                       proof=Proof(), duration_s=time.monotonic() - started)
+    except Exception as exc:
+        reason = f"internal error in pytest-proofswe: {type(exc).__name__}: {exc}\n" + "".join(
+            traceback.format_exception(type(exc), exc, exc.__traceback__)[-6:]
+        )
+    return GradeResult(
+        task=request.task.id,
+        submission=request.submission.name,
+        behaviour=BehaviourResult("error", reason=reason),
+        patch=PatchSummary(sha256=""),
+        proof=Proof(),
+        duration_s=time.monotonic() - started,
+    )

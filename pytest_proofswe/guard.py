@@ -35,13 +35,14 @@ from . import git as gitmod
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["Neutralised", "neutralise", "is_test_path", "restore"]
+__all__ = ["Neutralised", "is_test_path", "neutralise", "restore"]
 
 _CONFIG_FILES = {"pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml"}
 _LOADER_FILES = {"conftest.py", "sitecustomize.py", "usercustomize.py"}
 _TEST_DIRS = {"test", "tests", "testing"}
+_INI_SECTIONS = {"tox.ini": "pytest", "setup.cfg": "tool:pytest"}
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,9 @@ def _toml_pytest(text: str | None) -> object:
     except tomllib.TOMLDecodeError:
         return {"<unparseable>": text}
     tool = data.get("tool", {})
-    return {k: v for k, v in tool.items() if k == "pytest" or k.startswith("pytest")} if isinstance(tool, dict) else None
+    return (
+        {k: v for k, v in tool.items() if k == "pytest" or k.startswith("pytest")} if isinstance(tool, dict) else None
+    )
 
 
 def _config_reason(workspace: Path, path: str) -> str | None:
@@ -115,15 +118,14 @@ def _config_reason(workspace: Path, path: str) -> str | None:
         return f"{name} configures pytest"
     if name.endswith(".pth"):
         return ".pth files run code when Python starts"
-    if name == "tox.ini":
-        if _ini_section(_base_text(workspace, path), "pytest") != _ini_section(_head_text(workspace, path), "pytest"):
-            return "its [pytest] section configures pytest"
-    elif name == "setup.cfg":
-        if _ini_section(_base_text(workspace, path), "tool:pytest") != _ini_section(_head_text(workspace, path), "tool:pytest"):
-            return "its [tool:pytest] section configures pytest"
-    elif name == "pyproject.toml":
-        if _toml_pytest(_base_text(workspace, path)) != _toml_pytest(_head_text(workspace, path)):
-            return "its [tool.pytest] table configures pytest"
+    if name in _INI_SECTIONS:
+        section = _INI_SECTIONS[name]
+        if _ini_section(_base_text(workspace, path), section) != _ini_section(_head_text(workspace, path), section):
+            return f"its [{section}] section configures pytest"
+    elif name == "pyproject.toml" and _toml_pytest(_base_text(workspace, path)) != _toml_pytest(
+        _head_text(workspace, path)
+    ):
+        return "its [tool.pytest] table configures pytest"
     return None
 
 
@@ -191,7 +193,9 @@ def _conftest_plugins(workspace: Path) -> set[str]:
         except (SyntaxError, ValueError, OSError):
             continue
         for node in tree.body:
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytest_plugins" for t in node.targets):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "pytest_plugins" for t in node.targets
+            ):
                 value = node.value
                 items = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
                 for item in items:
@@ -244,7 +248,7 @@ def neutralise(
     changed = list(changed)
     done: list[Neutralised] = []
     roots = list(import_roots)
-    for status, path in changed:
+    for _status, path in changed:
         reason = _config_reason(workspace, path)
         if reason:
             done.append(Neutralised(path, reason, restore(workspace, path)))
@@ -261,12 +265,16 @@ def neutralise(
         if path in already:
             continue
         if path in plugin_files:
-            done.append(Neutralised(path, "a pytest plugin that the base configuration loads", restore(workspace, path)))
+            done.append(
+                Neutralised(path, "a pytest plugin that the base configuration loads", restore(workspace, path))
+            )
             continue
         if status in ("?", "??", "A"):
             top = _top_level_name(path, roots)
             if top and top in shadowable:
-                done.append(Neutralised(path, f"a new module '{top}' would shadow the installed one", restore(workspace, path)))
+                done.append(
+                    Neutralised(path, f"a new module '{top}' would shadow the installed one", restore(workspace, path))
+                )
     test_files = [path for _status, path in changed if is_test_path(path)]
     return done, test_files
 
@@ -275,7 +283,7 @@ def _top_level_name(path: str, roots: list[str]) -> str | None:
     for root in sorted(roots, key=len, reverse=True):
         prefix = f"{root}/" if root else ""
         if path.startswith(prefix):
-            rest = path[len(prefix):]
+            rest = path[len(prefix) :]
             first = rest.split("/", 1)[0]
             if "/" not in rest:
                 if first.endswith(".py"):

@@ -36,9 +36,9 @@ __all__ = [
     "ParsedPatch",
     "PatchRejected",
     "apply_patch",
+    "changed_paths",
     "check_policy",
     "parse_patch",
-    "changed_paths",
 ]
 
 _HEADER_PATH_RES = (
@@ -48,15 +48,24 @@ _HEADER_PATH_RES = (
     re.compile(r"^Binary files (.+?) and (.+?) differ\s*$"),
 )
 _GIT_APPLY_FAILED = re.compile(r"^error: patch failed: (.+):(\d+)\s*$")
-_GIT_APPLY_FILE_ERROR = re.compile(r"^error: (.+?): (patch does not apply|No such file or directory|does not exist in index|already exists in working directory|.+)\s*$")
+_GIT_APPLY_FILE_ERROR = re.compile(
+    r"^error: (.+?): (patch does not apply|No such file or directory|does not exist in index|already exists in working directory|.+)\s*$"
+)
 _CORRUPT = re.compile(r"corrupt patch at line (\d+)")
 
 
 class PatchRejected(Exception):
     """The patch cannot be applied; ``reason`` says why, ``path``/``hunk`` say where."""
 
-    def __init__(self, reason: str, *, path: str | None = None, hunk: int | None = None,
-                 hunk_header: str | None = None, detail: str = "") -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        path: str | None = None,
+        hunk: int | None = None,
+        hunk_header: str | None = None,
+        detail: str = "",
+    ) -> None:
         self.reason = reason
         self.path = path
         self.hunk = hunk
@@ -131,7 +140,12 @@ def _unquote(path: str) -> str:
     if len(path) >= 2 and path[0] == '"' and path[-1] == '"':
         body = path[1:-1]
         try:
-            return body.encode("latin-1", "backslashreplace").decode("unicode_escape").encode("latin-1").decode("utf-8", "replace")
+            return (
+                body.encode("latin-1", "backslashreplace")
+                .decode("unicode_escape")
+                .encode("latin-1")
+                .decode("utf-8", "replace")
+            )
         except (UnicodeDecodeError, UnicodeEncodeError):
             return body
     return path
@@ -150,7 +164,8 @@ def _strip_prefix(path: str) -> str | None:
 
 def parse_patch(text: str) -> ParsedPatch:
     """Parse ``text`` as a unified diff; raise PatchRejected if empty or malformed."""
-    from unidiff import PatchSet, UnidiffParseError
+    from unidiff.errors import UnidiffParseError
+    from unidiff.patch import PatchSet
 
     if not text.strip():
         raise PatchRejected("the patch is empty", detail="the submission changed nothing")
@@ -162,18 +177,24 @@ def parse_patch(text: str) -> ParsedPatch:
         located = _locate_bad_hunk(text)
         if located is not None:
             path, index, header, problem = located
-            raise PatchRejected(f"the patch is malformed: {problem}", path=path, hunk=index, hunk_header=header) from None
+            raise PatchRejected(
+                f"the patch is malformed: {problem}", path=path, hunk=index, hunk_header=header
+            ) from None
         raise PatchRejected(f"the patch is malformed: {exc}") from None
     except (ValueError, IndexError, TypeError) as exc:  # unidiff on some garbage
         raise PatchRejected(f"the patch is malformed: {type(exc).__name__}: {exc}") from None
     if not len(patch_set):
         first = text.strip().splitlines()[0][:80]
-        raise PatchRejected("the patch is malformed: no file changes found (no '---'/'+++' or 'diff --git' headers)",
-                            detail=f"it starts with: {first!r}")
+        raise PatchRejected(
+            "the patch is malformed: no file changes found (no '---'/'+++' or 'diff --git' headers)",
+            detail=f"it starts with: {first!r}",
+        )
     for match in _BINARY_NO_DATA.finditer(text):
-        raise PatchRejected("a binary change without its data (git diff printed 'Binary files ... differ')",
-                            path=_strip_prefix(match.group(2)) or _strip_prefix(match.group(1)),
-                            detail="regenerate the patch with git diff --binary")
+        raise PatchRejected(
+            "a binary change without its data (git diff printed 'Binary files ... differ')",
+            path=_strip_prefix(match.group(2)) or _strip_prefix(match.group(1)),
+            detail="regenerate the patch with git diff --binary",
+        )
     files = []
     for pf in patch_set:
         source = _strip_prefix(pf.source_file) if pf.source_file else None
@@ -192,21 +213,31 @@ def parse_patch(text: str) -> ParsedPatch:
             kind = "rename"
         else:
             kind = "modify"
-        hunks = tuple(HunkInfo(f"@@ -{h.source_start},{h.source_length} +{h.target_start},{h.target_length} @@",
-                               h.source_start, h.source_length, h.target_start, h.target_length) for h in pf)
+        hunks = tuple(
+            HunkInfo(
+                f"@@ -{h.source_start},{h.source_length} +{h.target_start},{h.target_length} @@",
+                h.source_start,
+                h.source_length,
+                h.target_start,
+                h.target_length,
+            )
+            for h in pf
+        )
         if not hunks and not pf.is_binary_file and kind == "modify" and not _mode_only(pf):
             raise PatchRejected("the file change has no hunks", path=target or source)
-        files.append(FileChange(
-            path=(target or source) or "",
-            source_path=source,
-            target_path=target,
-            kind=kind,
-            binary=bool(pf.is_binary_file),
-            symlink=bool(getattr(pf, "is_symlink", False)),
-            hunks=hunks,
-            added=pf.added,
-            removed=pf.removed,
-        ))
+        files.append(
+            FileChange(
+                path=(target or source) or "",
+                source_path=source,
+                target_path=target,
+                kind=kind,
+                binary=bool(pf.is_binary_file),
+                symlink=bool(getattr(pf, "is_symlink", False)),
+                hunks=hunks,
+                added=pf.added,
+                removed=pf.removed,
+            )
+        )
     return ParsedPatch(text=text, files=tuple(files))
 
 
@@ -250,8 +281,12 @@ def _locate_bad_hunk(text: str) -> tuple[str | None, int, str, str] | None:
                 j += 1
             if old != want_old or new != want_new:
                 header = line.split(" @@")[0] + " @@"
-                return (path, index, header,
-                        f"the hunk has {old} old and {new} new lines where its header promises {want_old} and {want_new}")
+                return (
+                    path,
+                    index,
+                    header,
+                    f"the hunk has {old} old and {new} new lines where its header promises {want_old} and {want_new}",
+                )
             i = j
             continue
         i += 1
@@ -303,7 +338,9 @@ def check_policy(parsed: ParsedPatch, workspace: Path) -> None:
             continue
         unquoted = _unquote(raw.strip())
         if unquoted.startswith("/"):
-            raise PatchRejected("the path is absolute: a patch may only name paths inside the repository", path=unquoted)
+            raise PatchRejected(
+                "the path is absolute: a patch may only name paths inside the repository", path=unquoted
+            )
         stripped = _strip_prefix(raw)
         if stripped is None:
             continue
@@ -319,8 +356,9 @@ def check_policy(parsed: ParsedPatch, workspace: Path) -> None:
         if change.symlink and change.target_path and change.kind != "delete":
             target = _symlink_target_from_patch(parsed.text, change.target_path)
             if target is not None and _escapes(workspace, change.target_path, target):
-                raise PatchRejected(f"the patch makes a symlink pointing outside the workspace ({target!r})",
-                                    path=change.target_path)
+                raise PatchRejected(
+                    f"the patch makes a symlink pointing outside the workspace ({target!r})", path=change.target_path
+                )
 
 
 def _through_symlink(workspace: Path, rel: str) -> str | None:
@@ -349,7 +387,7 @@ def _symlink_target_from_patch(text: str, path: str) -> str | None:
     for i, line in enumerate(lines):
         if line.startswith("+++ ") and _strip_prefix(line[4:]) == path:
             added = []
-            for body in lines[i + 1:]:
+            for body in lines[i + 1 :]:
                 if body.startswith("diff --git") or body.startswith("--- "):
                     break
                 if body.startswith("+") and not body.startswith("+++"):
@@ -386,15 +424,23 @@ def _explain_git_failure(output: str, parsed: ParsedPatch) -> PatchRejected:
             for change in parsed.files:
                 if path in (change.source_path, change.target_path):
                     for index, hunk in enumerate(change.hunks, 1):
-                        if hunk.source_start == start or (start and hunk.source_start <= start < hunk.source_start + max(hunk.source_length, 1)):
-                            return PatchRejected("the hunk does not match the base state", path=path, hunk=index,
-                                                 hunk_header=hunk.header, detail="\n".join(lines[:6]))
+                        if hunk.source_start == start or (
+                            start and hunk.source_start <= start < hunk.source_start + max(hunk.source_length, 1)
+                        ):
+                            return PatchRejected(
+                                "the hunk does not match the base state",
+                                path=path,
+                                hunk=index,
+                                hunk_header=hunk.header,
+                                detail="\n".join(lines[:6]),
+                            )
             return PatchRejected(f"the patch does not apply at line {start}", path=path, detail="\n".join(lines[:6]))
     for line in lines:
         m = _CORRUPT.search(line)
         if m:
-            return PatchRejected(f"the patch is malformed: git reports a corrupt patch at line {m.group(1)}",
-                                 detail="\n".join(lines[:6]))
+            return PatchRejected(
+                f"the patch is malformed: git reports a corrupt patch at line {m.group(1)}", detail="\n".join(lines[:6])
+            )
     for line in lines:
         m = _GIT_APPLY_FILE_ERROR.match(line)
         if m:
@@ -433,15 +479,29 @@ def apply_patch(parsed: ParsedPatch, workspace: Path, *, fuzz: int = 5) -> Apply
             methods: list[tuple[str, list[str]]] = [
                 ("git apply", ["git", "apply", "--whitespace=nowarn", "--binary", str(patch_file)]),
                 ("git apply --3way", ["git", "apply", "--3way", "--whitespace=nowarn", "--binary", str(patch_file)]),
-                (f"patch --fuzz={fuzz}", ["patch", "--batch", "--forward", "--unified", f"--fuzz={fuzz}", "-p1",
-                                          "--no-backup-if-mismatch", "--reject-file=-", "-i", str(patch_file)]),
+                (
+                    f"patch --fuzz={fuzz}",
+                    [
+                        "patch",
+                        "--batch",
+                        "--forward",
+                        "--unified",
+                        f"--fuzz={fuzz}",
+                        "-p1",
+                        "--no-backup-if-mismatch",
+                        "--reject-file=-",
+                        "-i",
+                        str(patch_file),
+                    ],
+                ),
             ]
             for name, argv in methods:
                 if argv[0] == "git":
                     result = gitmod.git(argv[1:], cwd=workspace, check=False)
                 else:
-                    result = process.run(argv, cwd=workspace, env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"},
-                                         timeout=120)
+                    result = process.run(
+                        argv, cwd=workspace, env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"}, timeout=120
+                    )
                 commands.append(result.record(cwd_label="<workspace>"))
                 if result.ok:
                     try:
@@ -449,8 +509,9 @@ def apply_patch(parsed: ParsedPatch, workspace: Path, *, fuzz: int = 5) -> Apply
                     except PatchRejected:
                         _reset(workspace)
                         raise
-                    return ApplyOutcome(method=name + suffix, changed=tuple(changed), attempts=tuple(attempts),
-                                        commands=tuple(commands))
+                    return ApplyOutcome(
+                        method=name + suffix, changed=tuple(changed), attempts=tuple(attempts), commands=tuple(commands)
+                    )
                 attempts.append((name + suffix, result.tail(6)))
                 if first_failure is None and name == "git apply":
                     first_failure = _explain_git_failure(result.output, parsed)

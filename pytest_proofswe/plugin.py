@@ -18,29 +18,64 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("proofswe", "grading coding-agent submissions (pytest-proofswe)")
-    group.addoption("--proofswe", action="store_true", default=False,
-                    help="collect task folders (holding a task.toml) and grade their submissions.")
-    group.addoption("--proofswe-report", metavar="PATH", default=None,
-                    help="write the JSON report (schema proofswe-report/1) to PATH.")
-    group.addoption("--proofswe-predictions", metavar="FILE", default=None,
-                    help="grade SWE-bench predictions (JSONL: instance_id, model_name_or_path, model_patch) "
-                         "against the collected tasks. Implies --proofswe.")
-    group.addoption("--proofswe-validate", action="store_true", default=False,
-                    help="validate the tasks instead: gold.diff must resolve and the FAIL_TO_PASS tests must "
-                         "fail at the base state. Implies --proofswe.")
-    group.addoption("--proofswe-keep-workspaces", action="store_true", default=False,
-                    help="keep each submission's workspace and print where it is.")
-    group.addoption("--proofswe-rebuild-envs", action="store_true", default=False,
-                    help="rebuild the task environments instead of reusing the cached ones.")
-    group.addoption("--proofswe-cache-dir", metavar="DIR", default=None,
-                    help="where bases and environments are cached "
-                         "(default: $PROOFSWE_CACHE_DIR, else ~/.cache/pytest-proofswe).")
-    group.addoption("--proofswe-workspace-dir", metavar="DIR", default=None,
-                    help="where the temporary workspaces are made (default: /dev/shm when it has 2 GiB free, "
-                         "else the system's temporary folder).")
-    group.addoption("--proofswe-jobs", metavar="N", default=None, type=int,
-                    help="grade N submissions at a time in this process (default 1; with pytest-xdist, "
-                         "use -n instead).")
+    group.addoption(
+        "--proofswe",
+        action="store_true",
+        default=False,
+        help="collect task folders (holding a task.toml) and grade their submissions.",
+    )
+    group.addoption(
+        "--proofswe-report",
+        metavar="PATH",
+        default=None,
+        help="write the JSON report (schema proofswe-report/1) to PATH.",
+    )
+    group.addoption(
+        "--proofswe-predictions",
+        metavar="FILE",
+        default=None,
+        help="grade SWE-bench predictions (JSONL: instance_id, model_name_or_path, model_patch) "
+        "against the collected tasks. Implies --proofswe.",
+    )
+    group.addoption(
+        "--proofswe-validate",
+        action="store_true",
+        default=False,
+        help="validate the tasks instead: gold.diff must resolve and the FAIL_TO_PASS tests must "
+        "fail at the base state. Implies --proofswe.",
+    )
+    group.addoption(
+        "--proofswe-keep-workspaces",
+        action="store_true",
+        default=False,
+        help="keep each submission's workspace and print where it is.",
+    )
+    group.addoption(
+        "--proofswe-rebuild-envs",
+        action="store_true",
+        default=False,
+        help="rebuild the task environments instead of reusing the cached ones.",
+    )
+    group.addoption(
+        "--proofswe-cache-dir",
+        metavar="DIR",
+        default=None,
+        help="where bases and environments are cached (default: $PROOFSWE_CACHE_DIR, else ~/.cache/pytest-proofswe).",
+    )
+    group.addoption(
+        "--proofswe-workspace-dir",
+        metavar="DIR",
+        default=None,
+        help="where the temporary workspaces are made (default: /dev/shm when it has 2 GiB free, "
+        "else the system's temporary folder).",
+    )
+    group.addoption(
+        "--proofswe-jobs",
+        metavar="N",
+        default=None,
+        type=int,
+        help="grade N submissions at a time in this process (default 1; with pytest-xdist, use -n instead).",
+    )
     parser.addini("proofswe_report", "path of the JSON report (as --proofswe-report)", default="")
     parser.addini("proofswe_cache_dir", "cache folder (as --proofswe-cache-dir)", default="")
     parser.addini("proofswe_workspace_dir", "where workspaces are made (as --proofswe-workspace-dir)", default="")

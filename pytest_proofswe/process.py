@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CommandRecord", "ProcessResult", "run", "scrubbed_environ", "is_secret_name"]
+__all__ = ["CommandRecord", "ProcessResult", "is_secret_name", "run", "scrubbed_environ"]
 
 #: Bytes of output kept from the start and from the end of a command's output.
 HEAD_BYTES = 16 * 1024
@@ -33,15 +33,61 @@ _SECRET_WORDS = re.compile(
 # LLM providers and clouds whose whole variable families are dropped (base URLs and
 # organisation ids included: they let code reach a paid account with the ambient login).
 _PROVIDER_PREFIXES = (
-    "OPENAI", "ANTHROPIC", "AZURE", "AWS", "GOOGLE", "GCLOUD", "GEMINI", "VERTEX", "PALM",
-    "COHERE", "MISTRAL", "GROQ", "HF_", "HUGGINGFACE", "TOGETHER", "REPLICATE", "OPENROUTER",
-    "DEEPSEEK", "XAI", "LITELLM", "OLLAMA", "FIREWORKS", "PERPLEXITY", "VOYAGE", "ANYSCALE",
-    "DATABRICKS", "WATSONX", "BEDROCK", "SAGEMAKER", "CLAUDE", "CODEX", "CEREBRAS", "NVIDIA_NIM",
-    "GITHUB_TOKEN", "GH_", "GITLAB", "NPM_", "PYPI", "TWINE", "UV_PUBLISH", "DOCKER_AUTH",
+    "OPENAI",
+    "ANTHROPIC",
+    "AZURE",
+    "AWS",
+    "GOOGLE",
+    "GCLOUD",
+    "GEMINI",
+    "VERTEX",
+    "PALM",
+    "COHERE",
+    "MISTRAL",
+    "GROQ",
+    "HF_",
+    "HUGGINGFACE",
+    "TOGETHER",
+    "REPLICATE",
+    "OPENROUTER",
+    "DEEPSEEK",
+    "XAI",
+    "LITELLM",
+    "OLLAMA",
+    "FIREWORKS",
+    "PERPLEXITY",
+    "VOYAGE",
+    "ANYSCALE",
+    "DATABRICKS",
+    "WATSONX",
+    "BEDROCK",
+    "SAGEMAKER",
+    "CLAUDE",
+    "CODEX",
+    "CEREBRAS",
+    "NVIDIA_NIM",
+    "GITHUB_TOKEN",
+    "GH_",
+    "GITLAB",
+    "NPM_",
+    "PYPI",
+    "TWINE",
+    "UV_PUBLISH",
+    "DOCKER_AUTH",
 )
 # The harness's own pytest and Python settings must not leak into the graded run.
-_HARNESS_PREFIXES = ("PYTEST_", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE",
-                     "PYTHONINSPECT", "PYTHONBREAKPOINT", "VIRTUAL_ENV", "CONDA_PREFIX", "COV_CORE_")
+_HARNESS_PREFIXES = (
+    "PYTEST_",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONUSERBASE",
+    "PYTHONINSPECT",
+    "PYTHONBREAKPOINT",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "COV_CORE_",
+)
 
 
 def is_secret_name(name: str) -> bool:

@@ -16,7 +16,9 @@ __all__ = ["SCHEMA", "build_report", "terminal_summary", "write_json_atomic"]
 SCHEMA = "proofswe-report/1"
 
 
-def build_report(results: Sequence[dict[str, Any]], *, interrupted: bool = False, validate: bool = False) -> dict[str, Any]:
+def build_report(
+    results: Sequence[dict[str, Any]], *, interrupted: bool = False, validate: bool = False
+) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for r in results:
         status = r.get("behaviour", {}).get("status", "error")
@@ -63,26 +65,31 @@ def summary_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
     for r in results:
         b = r.get("behaviour", {})
         duration = r.get("duration_s")
-        rows.append([
-            str(r.get("task", "")),
-            str(r.get("submission") or "-"),
-            str(b.get("status", "")),
-            _ratio(b.get("fail_to_pass")),
-            _ratio(b.get("pass_to_pass")),
-            f"{duration:.1f}" if isinstance(duration, (int, float)) else "-",
-        ])
+        rows.append(
+            [
+                str(r.get("task", "")),
+                str(r.get("submission") or "-"),
+                str(b.get("status", "")),
+                _ratio(b.get("fail_to_pass")),
+                _ratio(b.get("pass_to_pass")),
+                f"{duration:.1f}" if isinstance(duration, (int, float)) else "-",
+            ]
+        )
     return rows
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
     return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
-def terminal_summary(tr: Any, results: Sequence[dict[str, Any]], *, kept: Sequence[str] = (),
-                     unmatched: Sequence[str] = ()) -> None:
+def terminal_summary(
+    tr: Any, results: Sequence[dict[str, Any]], *, kept: Sequence[str] = (), unmatched: Sequence[str] = ()
+) -> None:
     if not results and not kept and not unmatched:
         return
     tr.write_sep("=", "proofswe")

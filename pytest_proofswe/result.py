@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ class Proof:
     hidden_tests_sha256: str = ""
     base: str = ""
     base_sha256: str = ""
-    environment: dict[str, Any] = field(default_factory=dict)
+    environment: Mapping[str, Any] = field(default_factory=dict)
     commands: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -45,7 +46,7 @@ class Proof:
             "hidden_tests_sha256": self.hidden_tests_sha256,
             "base": self.base,
             "base_sha256": self.base_sha256,
-            "environment": self.environment,
+            "environment": dict(self.environment),
             "commands": list(self.commands),
         }
 

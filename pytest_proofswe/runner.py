@@ -19,14 +19,35 @@ from . import process
 from .environment import Environment
 from .task import TestsSpec
 
-__all__ = ["selection_ids", "JunitReport", "Outcome", "TestOutcome", "TestRun", "build_command", "junit_key", "outcomes_for", "parse_junit", "run_tests"]
+__all__ = [
+    "JunitReport",
+    "Outcome",
+    "TestOutcome",
+    "TestRun",
+    "build_command",
+    "junit_key",
+    "outcomes_for",
+    "parse_junit",
+    "run_tests",
+    "selection_ids",
+]
 
 Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
 
 # Options that make the graded run's report complete and unambiguous. ``xunit1`` adds
 # the file attribute that maps a testcase back to its node id.
-_PYTEST_OPTIONS = ("-p", "no:cacheprovider", "-p", "no:proofswe", "-o", "junit_family=xunit1",
-                   "-o", "junit_logging=no", "-o", "junit_log_passing_tests=false")
+_PYTEST_OPTIONS = (
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:proofswe",
+    "-o",
+    "junit_family=xunit1",
+    "-o",
+    "junit_logging=no",
+    "-o",
+    "junit_log_passing_tests=false",
+)
 
 
 @dataclass(frozen=True)
@@ -78,8 +99,9 @@ def selection_ids(test_ids: Iterable[str], *, skip: Iterable[str] = ()) -> list[
     return out
 
 
-def build_command(spec: TestsSpec, python: Path, junit_path: Path, workspace: Path,
-                  *, skip: Iterable[str] = ()) -> list[str]:
+def build_command(
+    spec: TestsSpec, python: Path, junit_path: Path, workspace: Path, *, skip: Iterable[str] = ()
+) -> list[str]:
     """The argv of the test run: the task's command or pytest on the F2P and P2P ids.
 
     A custom command is split like a shell would; ``{tests}`` in it is replaced by the
@@ -214,8 +236,13 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
             duration_s=result.duration_s,
             output_tail=result.tail(40),
             junit_found=found,
-            command=process.CommandRecord(tuple(_redact(argv, workspace, junit_path)), "<workspace>",
-                                          result.returncode, result.duration_s, result.timed_out),
+            command=process.CommandRecord(
+                tuple(_redact(argv, workspace, junit_path)),
+                "<workspace>",
+                result.returncode,
+                result.duration_s,
+                result.timed_out,
+            ),
         )
 
 
@@ -223,9 +250,9 @@ def _not_found(output: str, workspace: Path) -> list[str]:
     ids = []
     for line in output.splitlines():
         if line.startswith("ERROR: not found: "):
-            target = line[len("ERROR: not found: "):].strip()
+            target = line[len("ERROR: not found: ") :].strip()
             prefix = f"{workspace}/"
-            ids.append(target[len(prefix):] if target.startswith(prefix) else target)
+            ids.append(target[len(prefix) :] if target.startswith(prefix) else target)
     return ids
 
 

@@ -17,7 +17,7 @@ from .errors import UsageError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = ["Settings", "default_cache_dir", "read_tool_table"]
 
@@ -45,8 +45,10 @@ def read_tool_table(rootpath: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: [tool.proofswe] must be a table")
     unknown = set(table) - _TOOL_KEYS - {"taste", "review", "session"}
     if unknown:
-        raise UsageError(f"{path}: unknown key(s) in [tool.proofswe]: {', '.join(sorted(unknown))} "
-                         f"(known: {', '.join(sorted(_TOOL_KEYS))})")
+        raise UsageError(
+            f"{path}: unknown key(s) in [tool.proofswe]: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(_TOOL_KEYS))})"
+        )
     return table
 
 

@@ -51,26 +51,36 @@ def load_predictions(path: Path) -> dict[str, list[Submission]]:
             try:
                 parsed.append((lineno, json.loads(line)))
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not a JSON object: {exc.msg} "
-                                 "(fix: one prediction per line, as SWE-bench writes them)") from None
+                raise ValueError(
+                    f"{path}:{lineno}: not a JSON object: {exc.msg} "
+                    "(fix: one prediction per line, as SWE-bench writes them)"
+                ) from None
         records = parsed
     for lineno, record in records:
         if not isinstance(record, dict):
             raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
         missing = [k for k in ("instance_id", "model_name_or_path") if not isinstance(record.get(k), str)]
         if missing:
-            raise ValueError(f"{path}:{lineno}: missing or non-string field(s) {', '.join(missing)} "
-                             "(fix: each prediction needs instance_id, model_name_or_path, model_patch)")
+            raise ValueError(
+                f"{path}:{lineno}: missing or non-string field(s) {', '.join(missing)} "
+                "(fix: each prediction needs instance_id, model_name_or_path, model_patch)"
+            )
         name = _safe_name(record["model_name_or_path"])
         patch = record.get("model_patch") or ""
         if not isinstance(patch, str):
             raise ValueError(f"{path}:{lineno}: model_patch must be a string")
-        sub = Submission(name=name, origin="predictions", patch_text=patch,
-                         meta={"model_name_or_path": record["model_name_or_path"], "source": f"{path}:{lineno}"})
+        sub = Submission(
+            name=name,
+            origin="predictions",
+            patch_text=patch,
+            meta={"model_name_or_path": record["model_name_or_path"], "source": f"{path}:{lineno}"},
+        )
         per = found.setdefault(record["instance_id"], {})
         if name in per:
-            raise ValueError(f"{path}:{lineno}: a second prediction of {record['model_name_or_path']!r} "
-                             f"for {record['instance_id']} (fix: keep one per model and instance)")
+            raise ValueError(
+                f"{path}:{lineno}: a second prediction of {record['model_name_or_path']!r} "
+                f"for {record['instance_id']} (fix: keep one per model and instance)"
+            )
         per[name] = sub
     return {iid: list(subs.values()) for iid, subs in found.items()}
 
@@ -170,8 +180,13 @@ def import_instances(
         env = recipe.get("env", {})
         if env:
             lines.append("env = { " + ", ".join(f"{k} = {_toml_str(str(v))}" for k, v in sorted(env.items())) + " }")
-        lines += ["", "[tests]", f"fail_to_pass = {_toml_list(f2p)}", f"pass_to_pass = {_toml_list(p2p)}",
-                  f"timeout = {int(timeout)}"]
+        lines += [
+            "",
+            "[tests]",
+            f"fail_to_pass = {_toml_list(f2p)}",
+            f"pass_to_pass = {_toml_list(p2p)}",
+            f"timeout = {int(timeout)}",
+        ]
         if dropped:
             lines.append("# left out of pass_to_pass (not test ids, or excluded by the recipe):")
             lines += [f"#   {t}" for t in dropped]

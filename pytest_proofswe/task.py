@@ -19,7 +19,7 @@ from .errors import TaskError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = [
     "EnvironmentSpec",
@@ -138,9 +138,12 @@ def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; a syntax error becomes a TaskError naming the line."""
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data: dict[str, Any] = tomllib.load(fh)
+            return data
     except tomllib.TOMLDecodeError as exc:
-        raise TaskError(path, f"is not valid TOML: {exc}", fix="correct the TOML syntax at the position shown") from None
+        raise TaskError(
+            path, f"is not valid TOML: {exc}", fix="correct the TOML syntax at the position shown"
+        ) from None
     except OSError as exc:
         raise TaskError(path, f"cannot be read: {exc.strerror}") from None
 
@@ -174,14 +177,26 @@ def _validate(data: Mapping[str, Any], schema: Mapping[str, Any], path: Path, pr
         kind = schema[key]
         if isinstance(kind, dict):
             if not isinstance(value, dict):
-                raise TaskError(path, f"'{dotted}' must be a table, got {_describe(value)}", key=dotted,
-                                fix=f"write it as a [{dotted}] section")
+                raise TaskError(
+                    path,
+                    f"'{dotted}' must be a table, got {_describe(value)}",
+                    key=dotted,
+                    fix=f"write it as a [{dotted}] section",
+                )
             _validate(value, kind, path, prefix=f"{dotted}.")
         elif not _type_ok(kind, value):
-            example = {_STR_LIST: f'{key} = ["..."]', _STR_MAP: f'{key} = {{ NAME = "value" }}',
-                       _STR: f'{key} = "..."', _NUMBER: f"{key} = 600"}.get(kind, "")
-            raise TaskError(path, f"'{dotted}' must be {kind}, got {_describe(value)}: {value!r}", key=dotted,
-                            fix=f"write it as {example}" if example else "")
+            example = {
+                _STR_LIST: f'{key} = ["..."]',
+                _STR_MAP: f'{key} = {{ NAME = "value" }}',
+                _STR: f'{key} = "..."',
+                _NUMBER: f"{key} = 600",
+            }.get(kind, "")
+            raise TaskError(
+                path,
+                f"'{dotted}' must be {kind}, got {_describe(value)}: {value!r}",
+                key=dotted,
+                fix=f"write it as {example}" if example else "",
+            )
 
 
 def _git_commit(task_toml: Path, git: str, commit: str) -> str:
@@ -191,8 +206,12 @@ def _git_commit(task_toml: Path, git: str, commit: str) -> str:
     try:
         return gitmod.resolve_commit(git, commit)
     except gitmod.GitError as exc:
-        raise TaskError(task_toml, f"commit {commit!r} is not in {git}: {exc}", key="repo.commit",
-                        fix="use a commit id that exists in that repository (git log --oneline shows them)") from None
+        raise TaskError(
+            task_toml,
+            f"commit {commit!r} is not in {git}: {exc}",
+            key="repo.commit",
+            fix="use a commit id that exists in that repository (git log --oneline shows them)",
+        ) from None
 
 
 def load_task(root: Path) -> Task:
@@ -204,23 +223,39 @@ def load_task(root: Path) -> Task:
 
     task_id = data.get("id", root.name)
     if not task_id or "::" in task_id or "/" in task_id:
-        raise TaskError(toml_path, f"id {task_id!r} cannot be used in a test id", key="id",
-                        fix="use letters, digits, '-', '_' and '.' only")
+        raise TaskError(
+            toml_path,
+            f"id {task_id!r} cannot be used in a test id",
+            key="id",
+            fix="use letters, digits, '-', '_' and '.' only",
+        )
 
     repo_table = data.get("repo", {})
     if "git" in repo_table and "path" in repo_table:
-        raise TaskError(toml_path, "both 'repo.path' and 'repo.git' are set", key="repo",
-                        fix="keep exactly one source of the base state")
+        raise TaskError(
+            toml_path,
+            "both 'repo.path' and 'repo.git' are set",
+            key="repo",
+            fix="keep exactly one source of the base state",
+        )
     if "git" in repo_table:
         if "commit" not in repo_table:
-            raise TaskError(toml_path, "'repo.git' needs 'repo.commit'", key="repo.commit",
-                            fix='add commit = "<the base commit id>" under [repo]')
+            raise TaskError(
+                toml_path,
+                "'repo.git' needs 'repo.commit'",
+                key="repo.commit",
+                fix='add commit = "<the base commit id>" under [repo]',
+            )
         git_src = repo_table["git"]
         if "://" not in git_src and not git_src.startswith("git@"):
             local = (root / git_src).resolve()
             if not local.exists():
-                raise TaskError(toml_path, f"git repository {git_src!r} does not exist (looked in {local})",
-                                key="repo.git", fix="give a path relative to the task folder, or a URL")
+                raise TaskError(
+                    toml_path,
+                    f"git repository {git_src!r} does not exist (looked in {local})",
+                    key="repo.git",
+                    fix="give a path relative to the task folder, or a URL",
+                )
             git_src = str(local)
             commit = _git_commit(toml_path, git_src, repo_table["commit"])
         else:
@@ -228,16 +263,28 @@ def load_task(root: Path) -> Task:
         repo = RepoSource("git", git=git_src, commit=commit)
     else:
         if "commit" in repo_table:
-            raise TaskError(toml_path, "'repo.commit' is set without 'repo.git'", key="repo.commit",
-                            fix="add git = \"...\" under [repo], or remove commit")
+            raise TaskError(
+                toml_path,
+                "'repo.commit' is set without 'repo.git'",
+                key="repo.commit",
+                fix='add git = "..." under [repo], or remove commit',
+            )
         rel = repo_table.get("path", "repo")
         repo_path = (root / rel).resolve()
         if not repo_path.is_dir():
-            raise TaskError(toml_path, f"the base-state folder {rel!r} does not exist (looked in {repo_path})",
-                            key="repo.path", fix="create the folder with the repository's files, or set [repo] git and commit")
+            raise TaskError(
+                toml_path,
+                f"the base-state folder {rel!r} does not exist (looked in {repo_path})",
+                key="repo.path",
+                fix="create the folder with the repository's files, or set [repo] git and commit",
+            )
         if not repo_path.is_relative_to(root):
-            raise TaskError(toml_path, f"'repo.path' {rel!r} points outside the task folder", key="repo.path",
-                            fix="keep the base state inside the task folder, or use [repo] git")
+            raise TaskError(
+                toml_path,
+                f"'repo.path' {rel!r} points outside the task folder",
+                key="repo.path",
+                fix="keep the base state inside the task folder, or use [repo] git",
+            )
         repo = RepoSource("path", path=repo_path)
 
     env_table = data.get("environment", {})
@@ -249,24 +296,41 @@ def load_task(root: Path) -> Task:
 
     tests_table = data.get("tests")
     if tests_table is None:
-        raise TaskError(toml_path, "the [tests] section is missing", key="tests",
-                        fix='add [tests] with fail_to_pass = ["path/to/test_x.py::test_y"]')
+        raise TaskError(
+            toml_path,
+            "the [tests] section is missing",
+            key="tests",
+            fix='add [tests] with fail_to_pass = ["path/to/test_x.py::test_y"]',
+        )
     f2p = tuple(tests_table.get("fail_to_pass", ()))
     if not f2p:
-        raise TaskError(toml_path, "'tests.fail_to_pass' is missing or empty", key="tests.fail_to_pass",
-                        fix="list at least one test id that fails before the fix and passes after it")
+        raise TaskError(
+            toml_path,
+            "'tests.fail_to_pass' is missing or empty",
+            key="tests.fail_to_pass",
+            fix="list at least one test id that fails before the fix and passes after it",
+        )
     timeout = float(tests_table.get("timeout", DEFAULT_TIMEOUT_S))
     if timeout <= 0:
-        raise TaskError(toml_path, f"'tests.timeout' must be positive, got {timeout}", key="tests.timeout",
-                        fix="give the seconds the whole test command may take, e.g. timeout = 600")
-    tests = TestsSpec(fail_to_pass=f2p, pass_to_pass=tuple(tests_table.get("pass_to_pass", ())),
-                      command=tests_table.get("command"), timeout=timeout)
+        raise TaskError(
+            toml_path,
+            f"'tests.timeout' must be positive, got {timeout}",
+            key="tests.timeout",
+            fix="give the seconds the whole test command may take, e.g. timeout = 600",
+        )
+    tests = TestsSpec(
+        fail_to_pass=f2p,
+        pass_to_pass=tuple(tests_table.get("pass_to_pass", ())),
+        command=tests_table.get("command"),
+        timeout=timeout,
+    )
 
     hidden_dir = root / "hidden_tests"
     hidden_diff = root / "hidden_tests.diff"
     if hidden_dir.is_dir() and hidden_diff.is_file():
-        raise TaskError(root, "has both hidden_tests/ and hidden_tests.diff",
-                        fix="keep one way of adding the hidden tests")
+        raise TaskError(
+            root, "has both hidden_tests/ and hidden_tests.diff", fix="keep one way of adding the hidden tests"
+        )
     gold = root / "gold.diff"
     issue = root / "issue.md"
     return Task(
@@ -288,7 +352,9 @@ def load_task(root: Path) -> Task:
 
 def _folder_submission(folder: Path) -> Submission:
     name = folder.name
-    patches = [folder / f"patch{suffix}" for suffix in SUBMISSION_PATCH_SUFFIXES if (folder / f"patch{suffix}").is_file()]
+    patches = [
+        folder / f"patch{suffix}" for suffix in SUBMISSION_PATCH_SUFFIXES if (folder / f"patch{suffix}").is_file()
+    ]
     sessions = sorted(p for p in folder.glob("session.*") if p.is_file())
     meta: dict[str, Any] = {}
     problem = None
@@ -298,9 +364,18 @@ def _folder_submission(folder: Path) -> Submission:
         except TaskError as exc:
             problem = str(exc)
     if not patches:
-        problem = f"{folder}: no patch.diff in this submission folder (fix: put the agent's patch in {folder / 'patch.diff'})"
-    return Submission(name=name, origin="folder", patch_path=patches[0] if patches else None, folder=folder,
-                      session_path=sessions[0] if sessions else None, meta=meta, problem=problem)
+        problem = (
+            f"{folder}: no patch.diff in this submission folder (fix: put the agent's patch in {folder / 'patch.diff'})"
+        )
+    return Submission(
+        name=name,
+        origin="folder",
+        patch_path=patches[0] if patches else None,
+        folder=folder,
+        session_path=sessions[0] if sessions else None,
+        meta=meta,
+        problem=problem,
+    )
 
 
 def find_submissions(task: Task) -> list[Submission]:
@@ -323,12 +398,18 @@ def find_submissions(task: Task) -> list[Submission]:
         else:
             continue
         if not _NAME_RE.match(sub.name):
-            sub = Submission(name=re.sub(r"[^A-Za-z0-9._+@=,-]", "_", sub.name) or "_", origin=sub.origin,
-                             problem=f"{entry}: the name {sub.name!r} cannot be used in a test id "
-                                     "(fix: rename it with letters, digits, '.', '_' or '-')")
+            sub = Submission(
+                name=re.sub(r"[^A-Za-z0-9._+@=,-]", "_", sub.name) or "_",
+                origin=sub.origin,
+                problem=f"{entry}: the name {sub.name!r} cannot be used in a test id "
+                "(fix: rename it with letters, digits, '.', '_' or '-')",
+            )
         if sub.name in found:
-            sub = Submission(name=sub.name, origin=sub.origin,
-                             problem=f"{entry}: submission {sub.name!r} is given twice "
-                                     f"(also {found[sub.name].patch_path or found[sub.name].folder}) (fix: keep one)")
+            sub = Submission(
+                name=sub.name,
+                origin=sub.origin,
+                problem=f"{entry}: submission {sub.name!r} is given twice "
+                f"(also {found[sub.name].patch_path or found[sub.name].folder}) (fix: keep one)",
+            )
         found[sub.name] = sub
     return list(found.values())

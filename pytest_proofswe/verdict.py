@@ -18,7 +18,7 @@ from typing import Literal
 
 from .runner import TestOutcome
 
-__all__ = ["Status", "TestGroup", "Verdict", "decide", "STATUSES"]
+__all__ = ["STATUSES", "Status", "TestGroup", "Verdict", "decide"]
 
 Status = Literal["resolved", "partial", "unresolved", "patch_failed", "timeout", "error"]
 STATUSES: tuple[Status, ...] = ("resolved", "partial", "unresolved", "patch_failed", "timeout", "error")
@@ -54,7 +54,9 @@ class Verdict:
     pass_to_pass: TestGroup
 
 
-def _group(ids: Sequence[str], outcomes: Mapping[str, TestOutcome], passing: set[str], missing_reason: str) -> TestGroup:
+def _group(
+    ids: Sequence[str], outcomes: Mapping[str, TestOutcome], passing: set[str], missing_reason: str
+) -> TestGroup:
     passed, failed, skipped, reasons = [], [], [], {}
     for test_id in ids:
         outcome = outcomes.get(test_id)
@@ -72,8 +74,13 @@ def _group(ids: Sequence[str], outcomes: Mapping[str, TestOutcome], passing: set
     return TestGroup(tuple(passed), tuple(failed), tuple(skipped), reasons)
 
 
-def decide(fail_to_pass: Sequence[str], pass_to_pass: Sequence[str], outcomes: Mapping[str, TestOutcome],
-           *, missing_reason: str = "not in the test run's results (not collected, or the run stopped early)") -> Verdict:
+def decide(
+    fail_to_pass: Sequence[str],
+    pass_to_pass: Sequence[str],
+    outcomes: Mapping[str, TestOutcome],
+    *,
+    missing_reason: str = "not in the test run's results (not collected, or the run stopped early)",
+) -> Verdict:
     """The verdict for the given F2P and P2P ids from per-test ``outcomes``."""
     f2p = _group(fail_to_pass, outcomes, _F2P_PASS, missing_reason)
     p2p = _group(pass_to_pass, outcomes, _P2P_PASS, missing_reason)

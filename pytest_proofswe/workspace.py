@@ -13,16 +13,26 @@ import hashlib
 import os
 import shutil
 import stat
+import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import git as gitmod
 from .locking import file_lock
 from .task import RepoSource, Task
 
-__all__ = ["Base", "BaseStore", "copy_tree_excluding", "default_workspace_parent", "hash_tree", "new_workspace", "remove_tree"]
+__all__ = [
+    "Base",
+    "BaseStore",
+    "copy_tree_excluding",
+    "default_workspace_parent",
+    "hash_tree",
+    "new_workspace",
+    "remove_tree",
+]
 
 # Never part of a base state copied from ``repo/``.
 _SKIP_NAMES = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox", ".venv"}
@@ -71,17 +81,21 @@ def copy_tree_excluding(src: Path, dst: Path) -> None:
 
 
 def remove_tree(path: Path) -> None:
-    """Remove ``path``, making read-only files writable first (git objects are read-only)."""
+    """Remove ``path``, making read-only entries writable first (git objects are read-only)."""
 
-    def onerror(func, p, _exc):  # type: ignore[no-untyped-def]
+    def retry(func: Any, p: str, _exc: object) -> None:
         try:
             os.chmod(p, stat.S_IWUSR | stat.S_IRUSR | stat.S_IXUSR)
             func(p)
         except OSError:
             pass
 
-    if path.exists() or path.is_symlink():
-        shutil.rmtree(path, onerror=onerror)  # noqa: PTH  (onexc is 3.12+)
+    if not (path.exists() or path.is_symlink()):
+        return
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=retry)
+    else:  # pragma: no cover - Python < 3.12
+        shutil.rmtree(path, onerror=retry)
 
 
 class BaseStore:
@@ -159,7 +173,7 @@ def _archive_into(repo: Path, rev: str, tree: Path) -> None:
             if hasattr(tarfile, "data_filter"):
                 tar.extractall(tree, filter="tar")
             else:  # pragma: no cover - Python < 3.10.12
-                tar.extractall(tree)  # noqa: S202 - archive made by git from a trusted source
+                tar.extractall(tree)
 
 
 def default_workspace_parent(*, keep: bool = False) -> Path | None:

@@ -37,13 +37,20 @@ def make_git_repo(path: Path, files: dict[str, str | bytes]) -> str:
             target.write_bytes(content)
         else:
             target.write_text(content)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "GIT_CONFIG_GLOBAL": os.devnull}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
     subprocess.run(["git", "init", "-q", "--initial-branch=main"], cwd=path, check=True, env=env)
     subprocess.run(["git", "add", "-A"], cwd=path, check=True, env=env)
     subprocess.run(["git", "commit", "-q", "-m", "base"], cwd=path, check=True, env=env)
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, check=True, env=env, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=path, check=True, env=env, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def write_task(root: Path, toml: str, files: dict[str, str] | None = None) -> Path:

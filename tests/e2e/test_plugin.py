@@ -58,9 +58,24 @@ def full_run(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple
     report = work / "report.json"
     env = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache_dir)}
     env.pop("PYTEST_ADDOPTS", None)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--proofswe", "fixtures/", f"--proofswe-report={report}",
-                           "-p", "no:cacheprovider", "--junitxml=junit.xml"],
-                          cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--proofswe",
+            "fixtures/",
+            f"--proofswe-report={report}",
+            "-p",
+            "no:cacheprovider",
+            "--junitxml=junit.xml",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     return proc.returncode, proc.stdout + proc.stderr, results(report) | {"_junit": (work / "junit.xml").read_text()}
 
 
@@ -112,28 +127,38 @@ def test_selection_k_collect_only_and_last_failed(pytester: pytest.Pytester, tas
     assert len([ln for ln in co.stdout.lines if ln.endswith("::behaviour")]) == len(EXPECTED)
 
     report = pytester.path / "k.json"
-    run = pytester.runpytest_subprocess("--proofswe", str(tasks), "-k", "inventory and (minimal or wrong)",
-                                        f"--proofswe-report={report}")
+    run = pytester.runpytest_subprocess(
+        "--proofswe", str(tasks), "-k", "inventory and (minimal or wrong)", f"--proofswe-report={report}"
+    )
     run.assert_outcomes(passed=1, failed=1, deselected=len(EXPECTED) - 2)
     assert set(results(report)) == {("inventory-restock", "minimal"), ("inventory-restock", "wrong")}
 
-    lf = pytester.runpytest_subprocess("--proofswe", str(tasks), "--lf", "-k", "inventory", f"--proofswe-report={report}")
+    lf = pytester.runpytest_subprocess(
+        "--proofswe", str(tasks), "--lf", "-k", "inventory", f"--proofswe-report={report}"
+    )
     lf.assert_outcomes(failed=1, deselected=len(EXPECTED) - 1)
     assert set(results(report)) == {("inventory-restock", "wrong")}
 
 
 def test_exitfirst_stops_grading(pytester: pytest.Pytester, tasks: Path) -> None:
     report = pytester.path / "x.json"
-    run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), "-x",
-                                        f"--proofswe-report={report}")
+    run = pytester.runpytest_subprocess(
+        "--proofswe", str(tasks / "inventory-restock"), "-x", f"--proofswe-report={report}"
+    )
     run.assert_outcomes(passed=0, failed=1)  # conftest-hack is collected first and fails
     assert len(results(report)) == 1
 
 
 def test_xdist_puts_every_result_in_one_report(pytester: pytest.Pytester, tasks: Path) -> None:
     report = pytester.path / "n.json"
-    run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), str(tasks / "slugify-git"),
-                                        "-n", "2", f"--proofswe-report={report}")
+    run = pytester.runpytest_subprocess(
+        "--proofswe",
+        str(tasks / "inventory-restock"),
+        str(tasks / "slugify-git"),
+        "-n",
+        "2",
+        f"--proofswe-report={report}",
+    )
     run.assert_outcomes(passed=2, failed=9)
     got = results(report)
     assert len(got) == 11
@@ -143,11 +168,13 @@ def test_xdist_puts_every_result_in_one_report(pytester: pytest.Pytester, tasks:
 
 def test_jobs_grades_in_parallel_in_one_process(pytester: pytest.Pytester, tasks: Path) -> None:
     report = pytester.path / "j.json"
-    run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), "--proofswe-jobs=3",
-                                        f"--proofswe-report={report}")
+    run = pytester.runpytest_subprocess(
+        "--proofswe", str(tasks / "inventory-restock"), "--proofswe-jobs=3", f"--proofswe-report={report}"
+    )
     run.assert_outcomes(passed=1, failed=5)
     assert {k: v["behaviour"]["status"] for k, v in results(report).items()} == {
-        k: v for k, v in EXPECTED.items() if k[0] == "inventory-restock"}
+        k: v for k, v in EXPECTED.items() if k[0] == "inventory-restock"
+    }
 
 
 def test_invalid_task_is_an_error_item_and_the_others_still_run(pytester: pytest.Pytester, tasks: Path) -> None:
@@ -155,8 +182,9 @@ def test_invalid_task_is_an_error_item_and_the_others_still_run(pytester: pytest
     bad.mkdir()
     (bad / "task.toml").write_text("[tests]\nfail_to_pas = ['x']\n")
     report = pytester.path / "e.json"
-    run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), str(bad),
-                                        f"--proofswe-report={report}")
+    run = pytester.runpytest_subprocess(
+        "--proofswe", str(tasks / "inventory-restock"), str(bad), f"--proofswe-report={report}"
+    )
     run.assert_outcomes(passed=1, failed=5, errors=1)
     out = run.stdout.str()
     assert "unknown key 'tests.fail_to_pas'" in out and "did you mean 'tests.fail_to_pass'?" in out
@@ -176,21 +204,33 @@ def test_report_is_written_when_interrupted(pytester: pytest.Pytester, tasks: Pa
     assert run.ret == pytest.ExitCode.INTERRUPTED
     data = json.loads(report.read_text())
     assert data["interrupted"] is True
-    assert [(r["task"], r["submission"]) for r in data["results"]] == [("inventory-restock", "conftest-hack"),
-                                                                         ("inventory-restock", "escape")]
+    assert [(r["task"], r["submission"]) for r in data["results"]] == [
+        ("inventory-restock", "conftest-hack"),
+        ("inventory-restock", "escape"),
+    ]
 
 
 def test_validate_mode(pytester: pytest.Pytester, tasks: Path) -> None:
     report = pytester.path / "v.json"
-    run = pytester.runpytest_subprocess("--proofswe-validate", str(tasks / "inventory-restock"), str(tasks / "slugify-git"),
-                                        f"--proofswe-report={report}", "-v")
+    run = pytester.runpytest_subprocess(
+        "--proofswe-validate",
+        str(tasks / "inventory-restock"),
+        str(tasks / "slugify-git"),
+        f"--proofswe-report={report}",
+        "-v",
+    )
     run.assert_outcomes(passed=4)
     assert "inventory-restock::gold::validate PASSED" in run.stdout.str()
     # A task whose F2P test already passes at the base state, and whose gold patch is wrong:
     bad = tasks / "weak-task"
     shutil.copytree(tasks / "inventory-restock", bad)
-    toml = (bad / "task.toml").read_text().replace('"tests/test_restock.py::test_pending_orders_counted",',
-                                                   '"tests/test_restock.py::test_nothing_needed",')
+    toml = (
+        (bad / "task.toml")
+        .read_text()
+        .replace(
+            '"tests/test_restock.py::test_pending_orders_counted",', '"tests/test_restock.py::test_nothing_needed",'
+        )
+    )
     (bad / "task.toml").write_text(toml)
     (bad / "gold.diff").write_text((bad / "submissions" / "wrong.diff").read_text())
     run = pytester.runpytest_subprocess("--proofswe-validate", str(bad))
@@ -203,14 +243,26 @@ def test_validate_mode(pytester: pytest.Pytester, tasks: Path) -> None:
 def test_predictions_file(pytester: pytest.Pytester, tasks: Path) -> None:
     minimal = (tasks / "inventory-restock" / "gold.diff").read_text()
     preds = pytester.path / "preds.jsonl"
-    preds.write_text("\n".join(json.dumps(p) for p in [
-        {"instance_id": "inventory-restock", "model_name_or_path": "org/model-a", "model_patch": minimal},
-        {"instance_id": "inventory-restock", "model_name_or_path": "model-b", "model_patch": ""},
-        {"instance_id": "no-such-task", "model_name_or_path": "model-a", "model_patch": minimal},
-    ]) + "\n")
+    preds.write_text(
+        "\n".join(
+            json.dumps(p)
+            for p in [
+                {"instance_id": "inventory-restock", "model_name_or_path": "org/model-a", "model_patch": minimal},
+                {"instance_id": "inventory-restock", "model_name_or_path": "model-b", "model_patch": ""},
+                {"instance_id": "no-such-task", "model_name_or_path": "model-a", "model_patch": minimal},
+            ]
+        )
+        + "\n"
+    )
     report = pytester.path / "p.json"
-    run = pytester.runpytest_subprocess("--proofswe-predictions", str(preds), str(tasks / "inventory-restock"),
-                                        "-k", "model", f"--proofswe-report={report}")
+    run = pytester.runpytest_subprocess(
+        "--proofswe-predictions",
+        str(preds),
+        str(tasks / "inventory-restock"),
+        "-k",
+        "model",
+        f"--proofswe-report={report}",
+    )
     run.assert_outcomes(passed=1, failed=1, deselected=6)
     got = results(report)
     assert got[("inventory-restock", "org__model-a")]["behaviour"]["status"] == "resolved"
@@ -227,8 +279,9 @@ def test_bad_predictions_file_is_a_usage_error(pytester: pytest.Pytester, tasks:
 
 
 def test_keep_workspaces(pytester: pytest.Pytester, tasks: Path) -> None:
-    run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), "-k", "minimal",
-                                        "--proofswe-keep-workspaces")
+    run = pytester.runpytest_subprocess(
+        "--proofswe", str(tasks / "inventory-restock"), "-k", "minimal", "--proofswe-keep-workspaces"
+    )
     line = next(ln for ln in run.stdout.lines if ln.startswith("workspace kept: "))
     kept = Path(line.split(": ", 1)[1])
     try:

@@ -39,8 +39,9 @@ def diff_of(ws: Path, change) -> str:  # type: ignore[no-untyped-def]
     """Make a change in a scratch copy of ``ws`` and return git's diff of it."""
     change(ws)
     subprocess.run(["git", "add", "-A", "."], cwd=ws, check=True)
-    text = subprocess.run(["git", "diff", "--cached", "--binary", "-M"], cwd=ws, check=True,
-                          capture_output=True).stdout.decode()
+    text = subprocess.run(
+        ["git", "diff", "--cached", "--binary", "-M"], cwd=ws, check=True, capture_output=True
+    ).stdout.decode()
     subprocess.run(["git", "reset", "-q", "--hard"], cwd=ws, check=True)
     subprocess.run(["git", "clean", "-qfdx"], cwd=ws, check=True)
     return text
@@ -108,8 +109,10 @@ def test_binary_change_without_data_is_refused(ws: Path) -> None:
 
 def test_fuzz_fallback_applies_shifted_context(ws: Path) -> None:
     # Context that git apply rejects (a context line differs) but patch --fuzz accepts.
-    text = ("--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -8,6 +8,6 @@\n line 8\n line 9\n-line 10\n+line TEN\n"
-            " line 11\n line 12\n line 13 (edited upstream)\n")
+    text = (
+        "--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -8,6 +8,6 @@\n line 8\n line 9\n-line 10\n+line TEN\n"
+        " line 11\n line 12\n line 13 (edited upstream)\n"
+    )
     outcome = apply_patch(parse_patch(text), ws)
     assert outcome.method.startswith("patch --fuzz")
     assert [m for m, _ in outcome.attempts] == ["git apply", "git apply --3way"]
@@ -118,9 +121,11 @@ def test_fuzz_fallback_applies_shifted_context(ws: Path) -> None:
 
 
 def test_failure_names_file_and_hunk_and_resets_the_tree(ws: Path) -> None:
-    text = ("--- a/keep.py\n+++ b/keep.py\n@@ -1 +1 @@\n-a = 1\n+a = 5\n"
-            "--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -1,3 +1,3 @@\n line 1\n-line 2\n+line two\n line 3\n"
-            "@@ -15,2 +15,2 @@\n nothing\n-like\n+this\n")
+    text = (
+        "--- a/keep.py\n+++ b/keep.py\n@@ -1 +1 @@\n-a = 1\n+a = 5\n"
+        "--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -1,3 +1,3 @@\n line 1\n-line 2\n+line two\n line 3\n"
+        "@@ -15,2 +15,2 @@\n nothing\n-like\n+this\n"
+    )
     with pytest.raises(PatchRejected) as info:
         apply_patch(parse_patch(text), ws)
     err = info.value

@@ -53,12 +53,16 @@ def test_git_history_after_the_base_is_unreachable(cache_dir: Path) -> None:
     assert result.workspace is not None
     ws = Path(result.workspace)
     try:
-        revs = subprocess.run(["git", "rev-list", "--all"], cwd=ws, capture_output=True, text=True, check=True).stdout.split()
+        revs = subprocess.run(
+            ["git", "rev-list", "--all"], cwd=ws, capture_output=True, text=True, check=True
+        ).stdout.split()
         assert len(revs) == 1
         missing = subprocess.run(["git", "cat-file", "-e", FUTURE_COMMIT], cwd=ws, capture_output=True)
         assert missing.returncode != 0
-        assert "re.findall" not in subprocess.run(["git", "log", "--all", "-p"], cwd=ws, capture_output=True,
-                                                  text=True).stdout
+        assert (
+            "re.findall"
+            not in subprocess.run(["git", "log", "--all", "-p"], cwd=ws, capture_output=True, text=True).stdout
+        )
     finally:
         subprocess.run(["rm", "-rf", str(ws.parent)], check=False)
 
@@ -68,10 +72,16 @@ def test_secrets_never_reach_the_tests(grader: Grader, tmp_path: Path, monkeypat
     monkeypatch.setenv("MY_SERVICE_TOKEN", "tok")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://x")
     monkeypatch.setenv("PYTEST_ADDOPTS", "--this-would-break-the-run")
-    root = write_task(tmp_path / "secrets", """
+    root = write_task(
+        tmp_path / "secrets",
+        """
 [tests]
 fail_to_pass = ["test_env.py::test_no_secrets"]
-""", {"repo/test_env.py": "import os\n\ndef test_no_secrets():\n    leaked = [k for k in os.environ if 'OPENAI' in k or 'TOKEN' in k or 'ANTHROPIC' in k]\n    assert leaked == []\n    assert not any(p.endswith('.xml') for p in os.listdir('.'))\n"})
+""",
+        {
+            "repo/test_env.py": "import os\n\ndef test_no_secrets():\n    leaked = [k for k in os.environ if 'OPENAI' in k or 'TOKEN' in k or 'ANTHROPIC' in k]\n    assert leaked == []\n    assert not any(p.endswith('.xml') for p in os.listdir('.'))\n"
+        },
+    )
     result = grade(grader, root, "empty", patch="")
     assert result.behaviour.status == "patch_failed"  # an empty patch is not a submission ...
     from pytest_proofswe.grading import GradeRequest as R
@@ -82,12 +92,16 @@ fail_to_pass = ["test_env.py::test_no_secrets"]
 
 
 def test_failing_setup_is_an_error_with_the_output_tail(grader: Grader, tmp_path: Path) -> None:
-    root = write_task(tmp_path / "broken-setup", """
+    root = write_task(
+        tmp_path / "broken-setup",
+        """
 [environment]
 setup = ["echo preparing; echo 'no such package: frobnicate' >&2; exit 7"]
 [tests]
 fail_to_pass = ["test_a.py::test_a"]
-""", {"repo/test_a.py": "def test_a():\n    pass\n", "repo/a.py": "x = 1\n"})
+""",
+        {"repo/test_a.py": "def test_a():\n    pass\n", "repo/a.py": "x = 1\n"},
+    )
     patch = "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
     result = grade(grader, root, "sub", patch=patch)
     assert result.behaviour.status == "error"
@@ -97,23 +111,34 @@ fail_to_pass = ["test_a.py::test_a"]
 
 def test_setup_artefacts_reach_every_workspace(grader: Grader, tmp_path: Path) -> None:
     gen = f"{sys.executable} -c \"open('pkg/_version.py', 'w').write('VERSION = 3')\""
-    root = write_task(tmp_path / "generated", f"""
+    root = write_task(
+        tmp_path / "generated",
+        f"""
 [environment]
 setup = [{json.dumps(gen)}]
 [tests]
 fail_to_pass = ["tests/test_v.py::test_version"]
-""", {"repo/pkg/__init__.py": "", "repo/pkg/core.py": "X = 1\n",
-      "hidden_tests/tests/test_v.py": "from pkg._version import VERSION\nfrom pkg.core import X\n\n"
-                                      "def test_version():\n    assert (VERSION, X) == (3, 2)\n"})
+""",
+        {
+            "repo/pkg/__init__.py": "",
+            "repo/pkg/core.py": "X = 1\n",
+            "hidden_tests/tests/test_v.py": "from pkg._version import VERSION\nfrom pkg.core import X\n\n"
+            "def test_version():\n    assert (VERSION, X) == (3, 2)\n",
+        },
+    )
     result = grade(grader, root, "sub", patch="--- a/pkg/core.py\n+++ b/pkg/core.py\n@@ -1 +1 @@\n-X = 1\n+X = 2\n")
     assert result.behaviour.status == "resolved", result.behaviour.reason
 
 
 def test_no_junit_means_every_test_failed(grader: Grader, tmp_path: Path) -> None:
-    root = write_task(tmp_path / "crash", """
+    root = write_task(
+        tmp_path / "crash",
+        """
 [tests]
 fail_to_pass = ["test_a.py::test_a"]
-""", {"repo/test_a.py": "import a\n\ndef test_a():\n    assert a.x == 2\n", "repo/a.py": "x = 1\n"})
+""",
+        {"repo/test_a.py": "import a\n\ndef test_a():\n    assert a.x == 2\n", "repo/a.py": "x = 1\n"},
+    )
     # The submission kills the test process at import time, before pytest writes its report.
     patch = "--- a/a.py\n+++ b/a.py\n@@ -1 +1,2 @@\n-x = 1\n+import os\n+os._exit(0)\n"
     result = grade(grader, root, "sub", patch=patch)
@@ -143,13 +168,19 @@ def test_environment_rebuild_once_per_run(cache_dir: Path, tmp_path: Path) -> No
 
 
 def test_an_unknown_test_id_does_not_abort_the_others(grader: Grader, tmp_path: Path) -> None:
-    root = write_task(tmp_path / "renamed", """
+    root = write_task(
+        tmp_path / "renamed",
+        """
 [tests]
 fail_to_pass = ["test_a.py::test_a"]
 pass_to_pass = ["test_a.py::test_gone", "test_a.py::test_b[x"]
-""", {"repo/test_a.py": "import pytest\nimport a\n\ndef test_a():\n    assert a.x == 2\n\n"
-                        "@pytest.mark.parametrize('v', ['x y', 'x z'])\ndef test_b(v):\n    assert v\n",
-      "repo/a.py": "x = 1\n"})
+""",
+        {
+            "repo/test_a.py": "import pytest\nimport a\n\ndef test_a():\n    assert a.x == 2\n\n"
+            "@pytest.mark.parametrize('v', ['x y', 'x z'])\ndef test_b(v):\n    assert v\n",
+            "repo/a.py": "x = 1\n",
+        },
+    )
     result = grade(grader, root, "sub", patch="--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n")
     b = result.behaviour
     assert b.fail_to_pass.passed == ("test_a.py::test_a",)

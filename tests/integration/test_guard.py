@@ -47,9 +47,15 @@ def test_conftest_sitecustomize_pth_and_ini_files_are_undone(ws: Path) -> None:
     (ws / "pytest.ini").write_text("[pytest]\naddopts = -p forge\n")
     (ws / "tests/pytest.toml").write_text("[pytest]\n")
     done, tests = run_guard(ws)
-    assert done == {"conftest.py": "removed", "tests/conftest.py": "restored", "src/sitecustomize.py": "removed",
-                    "usercustomize.py": "removed", "src/evil.pth": "removed", "pytest.ini": "removed",
-                    "tests/pytest.toml": "removed"}
+    assert done == {
+        "conftest.py": "removed",
+        "tests/conftest.py": "restored",
+        "src/sitecustomize.py": "removed",
+        "usercustomize.py": "removed",
+        "src/evil.pth": "removed",
+        "pytest.ini": "removed",
+        "tests/pytest.toml": "removed",
+    }
     assert (ws / "tests/conftest.py").read_text() == BASE["tests/conftest.py"]
     assert not (ws / "conftest.py").exists()
     assert "conftest.py" in tests and "tests/conftest.py" in tests
@@ -62,7 +68,7 @@ def test_shared_config_files_are_undone_only_when_their_pytest_section_changed(w
     done, _ = run_guard(ws)
     assert done == {"setup.cfg": "restored"}
     assert 'version = "2"' in (ws / "pyproject.toml").read_text()  # an unrelated change is kept
-    (ws / "pyproject.toml").write_text(BASE["pyproject.toml"] + '[tool.pytest.other]\nx = 1\n')
+    (ws / "pyproject.toml").write_text(BASE["pyproject.toml"] + "[tool.pytest.other]\nx = 1\n")
     done, _ = run_guard(ws)
     assert done == {"pyproject.toml": "restored"}
 
@@ -73,7 +79,11 @@ def test_plugins_the_base_loads_are_undone(ws: Path) -> None:
     (ws / "src/myproj/entry.py").write_text("# new\n")
     (ws / "src/myproj/core.py").write_text("def f():\n    return 2\n")  # the fix itself: kept
     done, _ = run_guard(ws, entry_point_plugins=["myproj.entry"])
-    assert done == {"src/myproj/plugin.py": "restored", "tests/helpers.py": "restored", "src/myproj/entry.py": "removed"}
+    assert done == {
+        "src/myproj/plugin.py": "restored",
+        "tests/helpers.py": "restored",
+        "src/myproj/entry.py": "removed",
+    }
     assert (ws / "src/myproj/core.py").read_text().endswith("return 2\n")
 
 
@@ -91,8 +101,15 @@ def test_new_module_shadowing_an_installed_one_is_removed(ws: Path) -> None:
 
 @pytest.mark.parametrize(
     ("path", "expected"),
-    [("tests/test_a.py", True), ("test_x.py", True), ("pkg/x_test.py", True), ("testing/util.py", True),
-     ("pkg/conftest.py", True), ("pkg/testing_utils.py", False), ("src/contest.py", False)],
+    [
+        ("tests/test_a.py", True),
+        ("test_x.py", True),
+        ("pkg/x_test.py", True),
+        ("testing/util.py", True),
+        ("pkg/conftest.py", True),
+        ("pkg/testing_utils.py", False),
+        ("src/contest.py", False),
+    ],
 )
 def test_is_test_path(path: str, expected: bool) -> None:
     assert is_test_path(path) is expected

@@ -22,9 +22,20 @@ SEEDS = [
     "diff --git a/l b/l\nnew file mode 120000\n--- /dev/null\n+++ b/l\n@@ -0,0 +1 @@\n+a.py\n\\ No newline at end of file\n",
     "--- a.py\n+++ a.py\n@@ -2 +2 @@\n-y = 2\n+y = 4\n",
 ]
-HOSTILE_PATHS = ["../escape.txt", "../../escape.txt", "/tmp/escape.txt", ".git/config", "sub/../../escape.txt",
-                 "link/escape.txt", "a.py/../../escape.txt", '"..\\/escape.txt"', "..", "./../escape.txt",
-                 "sub/.git/hooks/x", "escape\x00.txt"]
+HOSTILE_PATHS = [
+    "../escape.txt",
+    "../../escape.txt",
+    "/tmp/escape.txt",
+    ".git/config",
+    "sub/../../escape.txt",
+    "link/escape.txt",
+    "a.py/../../escape.txt",
+    '"..\\/escape.txt"',
+    "..",
+    "./../escape.txt",
+    "sub/.git/hooks/x",
+    "escape\x00.txt",
+]
 
 
 @st.composite
@@ -48,7 +59,9 @@ def mutated_diffs(draw: st.DrawFn) -> str:
             line = lines[i]
             if line:
                 j = draw(st.integers(0, len(line) - 1))
-                lines[i] = line[:j] + draw(st.sampled_from(["+", "-", " ", "@", "\\", "\r", "9", "/", "."])) + line[j + 1:]
+                lines[i] = (
+                    line[:j] + draw(st.sampled_from(["+", "-", " ", "@", "\\", "\r", "9", "/", "."])) + line[j + 1 :]
+                )
         elif op == "number":
             lines[i] = lines[i].replace("1", str(draw(st.integers(0, 10**6))), 1)
         elif op == "insert":
@@ -62,7 +75,9 @@ def _snapshot(root: Path) -> dict[str, str]:
         for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
             full = Path(dirpath) / name
             rel = str(full.relative_to(root))
-            out[rel] = "link:" + os.readlink(full) if full.is_symlink() else hashlib.sha256(full.read_bytes()).hexdigest()
+            out[rel] = (
+                "link:" + os.readlink(full) if full.is_symlink() else hashlib.sha256(full.read_bytes()).hexdigest()
+            )
     return out
 
 

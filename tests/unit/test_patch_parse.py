@@ -23,10 +23,14 @@ def new_file(path: str, body: str = "x") -> str:
 
 
 def test_parse_kinds() -> None:
-    text = MODIFY + new_file("new.py") + (
-        "diff --git a/old.py b/old.py\ndeleted file mode 100644\n--- a/old.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"
-        "diff --git a/a.py b/b.py\nsimilarity index 100%\nrename from a.py\nrename to b.py\n"
-        "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n"
+    text = (
+        MODIFY
+        + new_file("new.py")
+        + (
+            "diff --git a/old.py b/old.py\ndeleted file mode 100644\n--- a/old.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"
+            "diff --git a/a.py b/b.py\nsimilarity index 100%\nrename from a.py\nrename to b.py\n"
+            "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n"
+        )
     )
     parsed = parse_patch(text)
     kinds = {f.path: f.kind for f in parsed.files}
@@ -73,8 +77,10 @@ def test_policy_rejects_absolute_paths(tmp_path: Path) -> None:
 
 
 def test_policy_checks_git_header_paths_even_if_unidiff_disagrees(tmp_path: Path) -> None:
-    text = ("diff --git a/ok.py b/ok.py\nsimilarity index 90%\nrename from ok.py\nrename to ../../evil.py\n"
-            "--- a/ok.py\n+++ b/ok.py\n@@ -1 +1 @@\n-a\n+b\n")
+    text = (
+        "diff --git a/ok.py b/ok.py\nsimilarity index 90%\nrename from ok.py\nrename to ../../evil.py\n"
+        "--- a/ok.py\n+++ b/ok.py\n@@ -1 +1 @@\n-a\n+b\n"
+    )
     with pytest.raises(PatchRejected, match="climbs out"):
         check_policy(parse_patch(text), tmp_path)
 
@@ -90,13 +96,17 @@ def test_policy_rejects_writing_through_a_symlink(tmp_path: Path) -> None:
 
 
 def test_policy_rejects_new_symlink_pointing_outside(tmp_path: Path) -> None:
-    text = ("diff --git a/evil b/evil\nnew file mode 120000\n--- /dev/null\n+++ b/evil\n@@ -0,0 +1 @@\n"
-            "+../../etc\n\\ No newline at end of file\n")
+    text = (
+        "diff --git a/evil b/evil\nnew file mode 120000\n--- /dev/null\n+++ b/evil\n@@ -0,0 +1 @@\n"
+        "+../../etc\n\\ No newline at end of file\n"
+    )
     with pytest.raises(PatchRejected, match="symlink pointing outside"):
         check_policy(parse_patch(text), tmp_path)
 
 
 def test_policy_accepts_symlink_inside(tmp_path: Path) -> None:
-    text = ("diff --git a/docs/link b/docs/link\nnew file mode 120000\n--- /dev/null\n+++ b/docs/link\n"
-            "@@ -0,0 +1 @@\n+../README.md\n\\ No newline at end of file\n")
+    text = (
+        "diff --git a/docs/link b/docs/link\nnew file mode 120000\n--- /dev/null\n+++ b/docs/link\n"
+        "@@ -0,0 +1 @@\n+../README.md\n\\ No newline at end of file\n"
+    )
     check_policy(parse_patch(text), tmp_path)

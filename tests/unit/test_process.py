@@ -12,9 +12,23 @@ import pytest
 from pytest_proofswe import process
 
 
-@pytest.mark.parametrize("name", ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY",
-                                  "DB_PASSWORD", "MY_SERVICE_TOKEN", "OPENAI_BASE_URL", "GEMINI_API_KEY",
-                                  "HF_TOKEN", "LITELLM_MASTER_KEY", "AZURE_OPENAI_ENDPOINT", "npm_config__auth"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "GITHUB_TOKEN",
+        "AWS_SECRET_ACCESS_KEY",
+        "DB_PASSWORD",
+        "MY_SERVICE_TOKEN",
+        "OPENAI_BASE_URL",
+        "GEMINI_API_KEY",
+        "HF_TOKEN",
+        "LITELLM_MASTER_KEY",
+        "AZURE_OPENAI_ENDPOINT",
+        "npm_config__auth",
+    ],
+)
 def test_secret_names_are_scrubbed(name: str) -> None:
     env = process.scrubbed_environ({name: "s3cr3t", "PATH": "/bin", "HOME": "/root", "LANG": "C.UTF-8"})
     assert name not in env
@@ -22,8 +36,9 @@ def test_secret_names_are_scrubbed(name: str) -> None:
 
 
 def test_harness_settings_are_scrubbed() -> None:
-    env = process.scrubbed_environ({"PYTEST_ADDOPTS": "-x", "PYTHONPATH": "/h", "PYTEST_XDIST_WORKER": "gw0",
-                                    "VIRTUAL_ENV": "/v", "CI": "true"})
+    env = process.scrubbed_environ(
+        {"PYTEST_ADDOPTS": "-x", "PYTHONPATH": "/h", "PYTEST_XDIST_WORKER": "gw0", "VIRTUAL_ENV": "/v", "CI": "true"}
+    )
     assert env == {"CI": "true"}
 
 

@@ -34,8 +34,10 @@ more</failure></testcase>
         ("tests/test_a.py::test_ok", ("tests.test_a", "test_ok")),
         ("tests/test_a.py::TestK::test_param[a-b c]", ("tests.test_a.TestK", "test_param[a-b c]")),
         ("test_x.py::test_y[a/b::c]", ("test_x", "test_y[a/b::c]")),
-        ("testing/logging/test_reporting.py::test_log_cli_enabled_disabled[True]",
-         ("testing.logging.test_reporting", "test_log_cli_enabled_disabled[True]")),
+        (
+            "testing/logging/test_reporting.py::test_log_cli_enabled_disabled[True]",
+            ("testing.logging.test_reporting", "test_log_cli_enabled_disabled[True]"),
+        ),
     ],
 )
 def test_junit_key_mangles_like_pytest(node_id: str, key: tuple[str, str]) -> None:
@@ -46,8 +48,14 @@ def test_parse_junit(tmp_path: Path) -> None:
     path = tmp_path / "j.xml"
     path.write_text(XML)
     report = parse_junit(path)
-    ids = ["tests/test_a.py::test_ok", "tests/test_a.py::TestK::test_param[a-b c]", "tests/test_a.py::test_skip",
-           "tests/test_a.py::test_xf", "tests/test_a.py::test_teardown", "tests/test_a.py::test_missing"]
+    ids = [
+        "tests/test_a.py::test_ok",
+        "tests/test_a.py::TestK::test_param[a-b c]",
+        "tests/test_a.py::test_skip",
+        "tests/test_a.py::test_xf",
+        "tests/test_a.py::test_teardown",
+        "tests/test_a.py::test_missing",
+    ]
     got = outcomes_for(ids, report)
     assert {k: v.outcome for k, v in got.items()} == {
         "tests/test_a.py::test_ok": "passed",
@@ -64,7 +72,7 @@ def test_default_command_selects_f2p_and_p2p_and_writes_junit_outside(tmp_path: 
     spec = TestsSpec(fail_to_pass=("a.py::t1", "a.py::t2"), pass_to_pass=("a.py::t1", "b.py::t3"))
     argv = build_command(spec, Path("/venv/bin/python"), tmp_path / "out" / "j.xml", tmp_path / "ws")
     assert argv[:3] == ["/venv/bin/python", "-m", "pytest"]
-    assert argv[argv.index("--") + 1:] == ["a.py::t1", "a.py::t2", "b.py::t3"]  # deduplicated, in order
+    assert argv[argv.index("--") + 1 :] == ["a.py::t1", "a.py::t2", "b.py::t3"]  # deduplicated, in order
     assert f"--junitxml={tmp_path / 'out' / 'j.xml'}" in argv
     assert "no:cacheprovider" in argv and "junit_family=xunit1" in argv
 

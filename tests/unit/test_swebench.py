@@ -17,8 +17,12 @@ SAMPLE = ROOT.parent / "shared" / "external" / "swebench_sample.jsonl"
 
 def test_load_predictions_jsonl_and_list(tmp_path: Path) -> None:
     path = tmp_path / "p.jsonl"
-    path.write_text(json.dumps({"instance_id": "a__b-1", "model_name_or_path": "org/model v2", "model_patch": "x"})
-                    + "\n\n" + json.dumps({"instance_id": "a__b-1", "model_name_or_path": "m", "model_patch": None}) + "\n")
+    path.write_text(
+        json.dumps({"instance_id": "a__b-1", "model_name_or_path": "org/model v2", "model_patch": "x"})
+        + "\n\n"
+        + json.dumps({"instance_id": "a__b-1", "model_name_or_path": "m", "model_patch": None})
+        + "\n"
+    )
     got = load_predictions(path)
     assert [s.name for s in got["a__b-1"]] == ["org__model_v2", "m"]
     assert got["a__b-1"][1].read_patch() == ""
@@ -59,13 +63,27 @@ def test_import_the_real_sample(tmp_path: Path, capsys: pytest.CaptureFixture[st
     mirror = tmp_path / "mirror.git"
     make_git_repo(mirror, {"README": "x\n"})
     recipes = tmp_path / "recipes.json"
-    recipes.write_text(json.dumps({
-        "psf/requests": {"python": "python3.9", "setup": ["python -m pip install -e ."],
-                         "exclude": ["tests/test_requests.py::TestTimeout::test_connect_timeout"]},
-        "pytest-dev__pytest-5227": {"env": {"SETUPTOOLS_SCM_PRETEND_VERSION": "4.4"}},
-    }))
-    args = ["import-swebench", str(SAMPLE), "--out", str(tmp_path / "tasks"), "--recipes", str(recipes),
-            "--with-predictions"]
+    recipes.write_text(
+        json.dumps(
+            {
+                "psf/requests": {
+                    "python": "python3.9",
+                    "setup": ["python -m pip install -e ."],
+                    "exclude": ["tests/test_requests.py::TestTimeout::test_connect_timeout"],
+                },
+                "pytest-dev__pytest-5227": {"env": {"SETUPTOOLS_SCM_PRETEND_VERSION": "4.4"}},
+            }
+        )
+    )
+    args = [
+        "import-swebench",
+        str(SAMPLE),
+        "--out",
+        str(tmp_path / "tasks"),
+        "--recipes",
+        str(recipes),
+        "--with-predictions",
+    ]
     for repo in ("psf/requests", "pallets/flask", "pytest-dev/pytest"):
         args += ["--mirror", f"{repo}={mirror}"]
     assert main(args) == 0
@@ -87,13 +105,33 @@ def test_import_the_real_sample(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_import_then_load_and_grade_layout(tmp_path: Path) -> None:
     commit = make_git_repo(tmp_path / "mirror", {"pkg.py": "x = 1\n", "test_pkg.py": "def test_a():\n    pass\n"})
-    inst = {"instance_id": "o__r-1", "repo": "o/r", "base_commit": commit, "patch": "p", "test_patch": "t",
-            "problem_statement": "Fix it\nplease", "FAIL_TO_PASS": '["test_pkg.py::test_a"]', "PASS_TO_PASS": "[]",
-            "predictions": [{"agent": "Agent X (run 1)", "model": "m", "model_patch": "diff", "resolved": True}]}
+    inst = {
+        "instance_id": "o__r-1",
+        "repo": "o/r",
+        "base_commit": commit,
+        "patch": "p",
+        "test_patch": "t",
+        "problem_statement": "Fix it\nplease",
+        "FAIL_TO_PASS": '["test_pkg.py::test_a"]',
+        "PASS_TO_PASS": "[]",
+        "predictions": [{"agent": "Agent X (run 1)", "model": "m", "model_patch": "diff", "resolved": True}],
+    }
     src = tmp_path / "inst.jsonl"
     src.write_text(json.dumps(inst) + "\n")
-    assert main(["import-swebench", str(src), "--out", str(tmp_path / "t"), "--mirror", f"o/r={tmp_path / 'mirror'}",
-                 "--with-predictions"]) == 0
+    assert (
+        main(
+            [
+                "import-swebench",
+                str(src),
+                "--out",
+                str(tmp_path / "t"),
+                "--mirror",
+                f"o/r={tmp_path / 'mirror'}",
+                "--with-predictions",
+            ]
+        )
+        == 0
+    )
     task = load_task(tmp_path / "t" / "o__r-1")
     assert task.repo.commit == commit and task.title == "Fix it"
     assert task.environment.setup == ("python -m pip install -e .",)

@@ -92,22 +92,26 @@ def test_git_commit_is_resolved_to_full_id(tmp_path: Path) -> None:
 
 def test_both_hidden_test_forms_is_an_error(tmp_path: Path) -> None:
     root = _task(tmp_path, GOOD, **{"hidden_tests/tests/test_a.py": "", "hidden_tests.diff": ""})
-    with pytest.raises(TaskError, match="both hidden_tests/ and hidden_tests.diff"):
+    with pytest.raises(TaskError, match=r"both hidden_tests/ and hidden_tests\.diff"):
         load_task(root)
 
 
 def test_submissions_files_folders_and_problems(tmp_path: Path) -> None:
-    root = _task(tmp_path, GOOD, **{
-        "submissions/a.diff": "x",
-        "submissions/b.patch": "y",
-        "submissions/c/patch.diff": "z",
-        "submissions/c/session.jsonl": "{}",
-        "submissions/c/meta.toml": 'agent = "claude"\n',
-        "submissions/d/notes.txt": "no patch here",
-        "submissions/e/patch.diff": "w",
-        "submissions/e/meta.toml": "agent = \n",
-        "submissions/readme.txt": "ignored",
-    })
+    root = _task(
+        tmp_path,
+        GOOD,
+        **{
+            "submissions/a.diff": "x",
+            "submissions/b.patch": "y",
+            "submissions/c/patch.diff": "z",
+            "submissions/c/session.jsonl": "{}",
+            "submissions/c/meta.toml": 'agent = "claude"\n',
+            "submissions/d/notes.txt": "no patch here",
+            "submissions/e/patch.diff": "w",
+            "submissions/e/meta.toml": "agent = \n",
+            "submissions/readme.txt": "ignored",
+        },
+    )
     subs = {s.name: s for s in find_submissions(load_task(root))}
     assert sorted(subs) == ["a", "b", "c", "d", "e"]
     assert subs["a"].read_patch() == "x" and subs["a"].problem is None
