@@ -49,6 +49,7 @@ def _import_swebench(args: argparse.Namespace) -> int:
             recipes=recipes,
             with_predictions=args.with_predictions,
             timeout=args.timeout,
+            force=args.force,
         )
     except (KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also write the instances' 'predictions' field (if any) as submissions",
     )
+    imp.add_argument("--force", action="store_true", help="replace task folders that already exist")
     imp.add_argument("--timeout", type=float, default=1800, help="[tests] timeout in seconds (default 1800)")
     imp.set_defaults(func=_import_swebench)
     args = parser.parse_args(argv)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import threading
 import shutil
 import time
 import traceback
@@ -33,6 +34,7 @@ class GradeRequest:
     task: Task
     submission: Submission
     allow_empty: bool = False  # the empty patch of --proofswe-validate
+    probe: bool = False  # an internal run of the base state: never probes again
 
 
 @dataclass
@@ -43,9 +45,26 @@ class Grader:
     envs: EnvironmentManager
     keep_workspaces: bool = False
     workspace_parent: Path | None = None
+    # (task id, environment key) -> whether the base state runs any selected test
+    _base_runs: dict[tuple[str, str], bool] = dataclasses.field(default_factory=dict)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def __call__(self, request: GradeRequest) -> GradeResult:
         return grade_safely(request, self)
+
+    def base_runs_tests(self, task: Task, env_key: str) -> bool:
+        """Whether any selected test runs at the base state (the empty patch), once per task."""
+        key = (task.id, env_key)
+        with self._lock:
+            known = self._base_runs.get(key)
+        if known is None:
+            probe = grade(
+                GradeRequest(task, Submission("base-probe", "empty", patch_text=""), allow_empty=True, probe=True), self
+            )
+            known = bool(probe.behaviour.tests_run)
+            with self._lock:
+                self._base_runs[key] = known
+        return known
 
 
 def _sha(data: bytes) -> str:
@@ -243,6 +262,7 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
             test_files_edited=tuple(test_files),
             output_tail=run.output_tail,
             test_duration_s=run.duration_s,
+            tests_run=len(run.outcomes),
             environment_reused=env.reused,
         )
         if run.timed_out:
@@ -271,6 +291,17 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
                 fail_to_pass=verdict.fail_to_pass,
                 pass_to_pass=verdict.pass_to_pass,
             )
+            if not run.outcomes and not request.probe:
+                # Not one selected test ran. The submission may have broken the imports, or
+                # the task's environment is broken: the base state tells which.
+                base_ran = grader.base_runs_tests(task, env.key) if parsed is not None else False
+                if not base_ran:
+                    behaviour = dataclasses.replace(
+                        behaviour,
+                        status="error",
+                        reason="the task's environment is broken: none of the selected tests runs at the base state "
+                        "either (fix the [environment] setup, then check with --proofswe-validate)\n" + reason,
+                    )
         lap("verdict", t)
         if grader.keep_workspaces:
             kept = str(workspace)

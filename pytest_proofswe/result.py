@@ -62,6 +62,7 @@ class BehaviourResult:
     output_tail: str = ""
     test_duration_s: float | None = None
     environment_reused: bool | None = None
+    tests_run: int | None = None  # how many of the selected tests have an outcome
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,7 @@ class BehaviourResult:
             "test_files_edited": list(self.test_files_edited),
             "test_duration_s": None if self.test_duration_s is None else round(self.test_duration_s, 3),
             "environment_reused": self.environment_reused,
+            "tests_run": self.tests_run,
         }
 
 

@@ -109,6 +109,7 @@ def build_command(
     """
     selected = selection_ids([*spec.fail_to_pass, *spec.pass_to_pass], skip=skip)
     junit = [f"--junitxml={junit_path}", f"--rootdir={workspace}", *_PYTEST_OPTIONS]
+    junit += [f"--deselect={test_id}" for test_id in spec.deselect]
     if spec.command is None:
         return [str(python), "-m", "pytest", "-rN", "--tb=short", "-q", *junit, "--", *selected]
     argv: list[str] = []

@@ -14,6 +14,7 @@ import ast
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,12 +140,15 @@ def import_instances(
     recipes: Mapping[str, Any] | None = None,
     with_predictions: bool = False,
     timeout: float = 1800,
+    force: bool = False,
 ) -> list[ImportedTask]:
     """Write one task folder per instance under ``out_dir``.
 
     ``mirrors`` maps a repository ("psf/requests") to a local git repository holding
     its history. ``recipes`` maps an instance id, "repo@version" or a repo to
-    ``{"python": ..., "setup": [...], "env": {...}, "exclude": [test ids]}``.
+    ``{"python": ..., "setup": [...], "env": {...}, "exclude": [test ids]}``; excluded
+    tests are written as ``[tests] deselect``, so they never run (tests that reach the
+    network, say). An existing task folder is an error unless ``force``, which replaces it.
     """
     recipes = recipes or {}
     done = []
@@ -154,10 +158,19 @@ def import_instances(
         if repo not in mirrors:
             raise ValueError(f"{iid}: no local mirror for {repo} (fix: pass --mirror {repo}=PATH/TO/REPO)")
         folder = out_dir / iid
-        (folder / "submissions").mkdir(parents=True, exist_ok=True)
+        if folder.exists():
+            if not force:
+                raise ValueError(f"{iid}: {folder} already exists (fix: remove it, or pass --force to replace it)")
+            shutil.rmtree(folder)
+        (folder / "submissions").mkdir(parents=True)
         recipe = _recipe(recipes, inst)
-        excluded = set(recipe.get("exclude", ()))
+        excluded = list(dict.fromkeys(recipe.get("exclude", ())))
         f2p = parse_id_list(inst["FAIL_TO_PASS"])
+        if set(excluded) & set(f2p):
+            raise ValueError(
+                f"{iid}: the recipe excludes FAIL_TO_PASS tests {sorted(set(excluded) & set(f2p))} "
+                "(fix: a test that must not run cannot decide the verdict; drop the instance instead)"
+            )
         p2p_all = parse_id_list(inst.get("PASS_TO_PASS", "[]"))
         p2p = [t for t in p2p_all if _looks_like_test_id(t) and t not in excluded]
         dropped = tuple(t for t in p2p_all if t not in p2p)
@@ -187,6 +200,8 @@ def import_instances(
             f"pass_to_pass = {_toml_list(p2p)}",
             f"timeout = {int(timeout)}",
         ]
+        if excluded:
+            lines.append(f"deselect = {_toml_list(excluded)}  # excluded by the recipe: never run")
         if dropped:
             lines.append("# left out of pass_to_pass (not test ids, or excluded by the recipe):")
             lines += [f"#   {t}" for t in dropped]
@@ -200,9 +215,15 @@ def import_instances(
             preds = inst["predictions"]
             if isinstance(preds, str):
                 preds = ast.literal_eval(preds) if not preds.lstrip().startswith('[{"') else json.loads(preds)
+            taken: set[str] = set()
             for pred in preds:
                 name = _safe_name(pred.get("agent") or pred.get("model_name_or_path") or f"prediction-{count}")
-                sub_dir = folder / "submissions" / name
+                # Two agents whose names clean up alike ("Agent (v1)", "Agent v1") both stay.
+                unique, n = name, 2
+                while unique in taken:
+                    unique, n = f"{name}-{n}", n + 1
+                taken.add(unique)
+                sub_dir = folder / "submissions" / unique
                 sub_dir.mkdir(parents=True, exist_ok=True)
                 (sub_dir / "patch.diff").write_text(pred.get("model_patch") or "", encoding="utf-8")
                 meta = [f"agent = {_toml_str(pred.get('agent', ''))}", f"model = {_toml_str(pred.get('model', ''))}"]

@@ -46,7 +46,13 @@ _SCHEMA: dict[str, Any] = {
     "title": _STR,
     "repo": {"path": _STR, "git": _STR, "commit": _STR},
     "environment": {"setup": _STR_LIST, "python": _STR, "env": _STR_MAP},
-    "tests": {"command": _STR, "fail_to_pass": _STR_LIST, "pass_to_pass": _STR_LIST, "timeout": _NUMBER},
+    "tests": {
+        "command": _STR,
+        "fail_to_pass": _STR_LIST,
+        "pass_to_pass": _STR_LIST,
+        "deselect": _STR_LIST,
+        "timeout": _NUMBER,
+    },
     "taste": _TABLE,
     "review": _TABLE,
     "session": _TABLE,
@@ -78,6 +84,8 @@ class TestsSpec:
     pass_to_pass: tuple[str, ...] = ()
     command: str | None = None
     timeout: float = DEFAULT_TIMEOUT_S
+    # Tests that must never run (they reach the network, say): passed to pytest as --deselect.
+    deselect: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -318,11 +326,22 @@ def load_task(root: Path) -> Task:
             key="tests.timeout",
             fix="give the seconds the whole test command may take, e.g. timeout = 600",
         )
+    deselect = tuple(tests_table.get("deselect", ()))
+    clash = sorted(set(deselect) & set(f2p))
+    if clash:
+        raise TaskError(
+            toml_path,
+            f"'tests.deselect' names FAIL_TO_PASS tests: {', '.join(clash)}",
+            key="tests.deselect",
+            fix="a test that must not run cannot decide the verdict: remove one of them",
+        )
+    p2p = tuple(t for t in tests_table.get("pass_to_pass", ()) if t not in deselect)
     tests = TestsSpec(
         fail_to_pass=f2p,
-        pass_to_pass=tuple(tests_table.get("pass_to_pass", ())),
+        pass_to_pass=p2p,
         command=tests_table.get("command"),
         timeout=timeout,
+        deselect=deselect,
     )
 
     hidden_dir = root / "hidden_tests"

@@ -186,3 +186,25 @@ pass_to_pass = ["test_a.py::test_gone", "test_a.py::test_b[x"]
     assert b.fail_to_pass.passed == ("test_a.py::test_a",)
     assert b.pass_to_pass.passed == ("test_a.py::test_b[x",) and b.pass_to_pass.failed == ("test_a.py::test_gone",)
     assert b.status == "unresolved"
+
+
+def test_a_broken_environment_is_an_error_not_an_agent_failure(grader: Grader, tmp_path: Path) -> None:
+    root = write_task(
+        tmp_path / "broken-env",
+        """
+[tests]
+fail_to_pass = ["tests/test_a.py::test_a"]
+pass_to_pass = ["tests/test_a.py::test_b"]
+""",
+        {
+            "repo/tests/test_a.py": "import dependency_the_setup_forgot\n\ndef test_a():\n    pass\n\ndef test_b():\n    pass\n",
+            "repo/a.py": "x = 1\n",
+        },
+    )
+    result = grade(grader, root, "sub", patch="--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n")
+    assert result.behaviour.status == "error"
+    assert (
+        "the task's environment is broken: none of the selected tests runs at the base state" in result.behaviour.reason
+    )
+    assert "collection failed in tests.test_a" in result.behaviour.reason
+    assert result.behaviour.tests_run == 0

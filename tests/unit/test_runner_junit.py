@@ -98,3 +98,9 @@ def test_truncated_and_non_test_ids(tmp_path: Path) -> None:
 </testsuite></testsuites>""")
     got = outcomes_for(["t.py::test_m[xyz", "t.py::test_m[abc]", "[100%]"], parse_junit(path))
     assert {k: v.outcome for k, v in got.items()} == {"t.py::test_m[xyz": "failed", "t.py::test_m[abc]": "passed"}
+
+
+def test_deselected_tests_never_run(tmp_path: Path) -> None:
+    spec = TestsSpec(fail_to_pass=("a.py::t1",), pass_to_pass=("a.py::t2",), deselect=("a.py::net[x",))
+    argv = build_command(spec, Path("/venv/bin/python"), tmp_path / "j.xml", tmp_path)
+    assert "--deselect=a.py::net[x" in argv

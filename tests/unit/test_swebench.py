@@ -137,6 +137,48 @@ def test_import_then_load_and_grade_layout(tmp_path: Path) -> None:
     assert task.environment.setup == ("python -m pip install -e .",)
     (sub,) = find_submissions(task)
     assert sub.name == "Agent_X_run_1" and sub.meta["recorded_resolved"] is True
+    # A second import into the same folder is refused, unless --force (which replaces it).
+    again = ["import-swebench", str(src), "--out", str(tmp_path / "t"), "--mirror", f"o/r={tmp_path / 'mirror'}"]
+    assert main(again) == 2
+    assert main([*again, "--force"]) == 0
+    assert find_submissions(load_task(tmp_path / "t" / "o__r-1")) == []
+
+
+def test_import_keeps_agents_whose_names_clean_up_alike(tmp_path: Path) -> None:
+    commit = make_git_repo(tmp_path / "mirror", {"pkg.py": "x = 1\n"})
+    inst = {
+        "instance_id": "o__r-2",
+        "repo": "o/r",
+        "base_commit": commit,
+        "patch": "",
+        "test_patch": "t",
+        "FAIL_TO_PASS": ["t.py::a"],
+        "PASS_TO_PASS": ["t.py::net", "t.py::b"],
+        "predictions": [
+            {"agent": "Agent (v1)", "model_patch": "one", "resolved": True},
+            {"agent": "Agent v1", "model_patch": "two", "resolved": False},
+        ],
+    }
+    from pytest_proofswe.swebench import import_instances
+
+    (done,) = import_instances(
+        [inst],
+        mirrors={"o/r": tmp_path / "mirror"},
+        out_dir=tmp_path / "t",
+        with_predictions=True,
+        recipes={"o/r": {"exclude": ["t.py::net"]}},
+    )
+    task = load_task(done.folder)
+    subs = {s.name: s.read_patch() for s in find_submissions(task)}
+    assert subs == {"Agent_v1": "one", "Agent_v1-2": "two"}
+    assert task.tests.deselect == ("t.py::net",) and task.tests.pass_to_pass == ("t.py::b",)
+    with pytest.raises(ValueError, match="excludes FAIL_TO_PASS tests"):
+        import_instances(
+            [inst],
+            mirrors={"o/r": tmp_path / "mirror"},
+            out_dir=tmp_path / "u",
+            recipes={"o/r": {"exclude": ["t.py::a"]}},
+        )
 
 
 def test_import_without_mirror_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

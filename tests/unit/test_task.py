@@ -56,6 +56,7 @@ def test_defaults(tmp_path: Path) -> None:
         (GOOD + '[repo]\ngit = "../x.git"\n', "repo.commit", "needs 'repo.commit'"),
         (GOOD + '[repo]\npath = "repo"\ngit = "x"\n', "repo", "both"),
         ("repo = 3\n" + GOOD, "repo", "must be a table"),
+        (GOOD + 'deselect = ["tests/test_a.py::test_a"]\n', "tests.deselect", "names FAIL_TO_PASS tests"),
     ],
 )
 def test_invalid_task_names_file_key_and_fix(tmp_path: Path, toml: str, key: str, words: str) -> None:
@@ -125,3 +126,9 @@ def test_duplicate_submission_names(tmp_path: Path) -> None:
     root = _task(tmp_path, GOOD, **{"submissions/a.diff": "x", "submissions/a/patch.diff": "y"})
     (sub,) = find_submissions(load_task(root))
     assert "given twice" in (sub.problem or "")
+
+
+def test_deselected_tests_leave_pass_to_pass(tmp_path: Path) -> None:
+    toml = GOOD + 'pass_to_pass = ["t.py::b", "t.py::net"]\ndeselect = ["t.py::net"]\n'
+    task = load_task(_task(tmp_path, toml))
+    assert task.tests.pass_to_pass == ("t.py::b",) and task.tests.deselect == ("t.py::net",)
