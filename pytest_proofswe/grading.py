@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import threading
 import shutil
+import threading
 import time
 import traceback
 from dataclasses import dataclass
