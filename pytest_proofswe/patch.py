@@ -135,20 +135,31 @@ class ApplyOutcome:
     commands: tuple[process.CommandRecord, ...]
 
 
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
 def _unquote(path: str) -> str:
-    """Undo git's C-style quoting of a path."""
-    if len(path) >= 2 and path[0] == '"' and path[-1] == '"':
-        body = path[1:-1]
-        try:
-            return (
-                body.encode("latin-1", "backslashreplace")
-                .decode("unicode_escape")
-                .encode("latin-1")
-                .decode("utf-8", "replace")
-            )
-        except (UnicodeDecodeError, UnicodeEncodeError):
-            return body
-    return path
+    """Undo git's C-style quoting of a path ("a\\tb", octal bytes for UTF-8)."""
+    if not (len(path) >= 2 and path[0] == '"' and path[-1] == '"'):
+        return path
+    body, out, i = path[1:-1], bytearray(), 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in "01234567" and i + 3 < len(body) + 1 and all(c in "01234567" for c in body[i + 1 : i + 4]):
+                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            if nxt in _C_ESCAPES:
+                out.append(_C_ESCAPES[nxt])
+            else:  # an escape git never writes: keep the character itself
+                out += nxt.encode("utf-8", "surrogateescape")
+            i += 2
+            continue
+        out += ch.encode("utf-8", "surrogateescape")
+        i += 1
+    return out.decode("utf-8", "replace")
 
 
 def _strip_prefix(path: str) -> str | None:

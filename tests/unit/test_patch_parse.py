@@ -110,3 +110,19 @@ def test_policy_accepts_symlink_inside(tmp_path: Path) -> None:
         "@@ -0,0 +1 @@\n+../README.md\n\\ No newline at end of file\n"
     )
     check_policy(parse_patch(text), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("quoted", "plain"),
+    [
+        ('"a\\tb.py"', "a\tb.py"),
+        ('"\\303\\251t\\303\\251.py"', "été.py"),
+        ('"sp ace\\"q.py"', 'sp ace"q.py'),
+        ('"..\\/escape.txt"', "../escape.txt"),
+        ("plain.py", "plain.py"),
+    ],
+)
+def test_git_quoted_paths(quoted: str, plain: str) -> None:
+    from pytest_proofswe.patch import _unquote
+
+    assert _unquote(quoted) == plain
