@@ -16,17 +16,18 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from . import guard, patch, runner
-from .environment import EnvironmentManager
+from .environment import Environment
 from .errors import ProofsweError
 from .git import git
 from .result import BehaviourResult, GradeResult, PatchSummary, Proof
-from .task import Submission, Task
+from .task import EnvironmentSpec, Submission, Task
 from .verdict import TestGroup, decide
-from .workspace import BaseStore, hash_tree, new_workspace, remove_tree
+from .workspace import Base, hash_tree, new_workspace, remove_tree
 
-__all__ = ["GradeRequest", "Grader", "grade", "grade_safely", "task_sha256"]
+__all__ = ["BaseProvider", "EnvironmentProvider", "GradeRequest", "Grader", "grade", "grade_safely", "task_sha256"]
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,24 @@ class GradeRequest:
     probe: bool = False  # an internal run of the base state: never probes again
 
 
+class BaseProvider(Protocol):
+    """Gives the cached base state of a task (:class:`.workspace.BaseStore`)."""
+
+    def base_for(self, task: Task) -> Base: ...
+
+
+class EnvironmentProvider(Protocol):
+    """Gives a built environment for a task (:class:`.environment.EnvironmentManager`)."""
+
+    def get(self, spec: EnvironmentSpec, base: Base, *, need_pytest: bool = True) -> Environment: ...
+
+
 @dataclass
 class Grader:
     """The collaborators a grading needs; one per process."""
 
-    bases: BaseStore
-    envs: EnvironmentManager
+    bases: BaseProvider
+    envs: EnvironmentProvider
     keep_workspaces: bool = False
     workspace_parent: Path | None = None
     # (task id, environment key) -> whether the base state runs any selected test
@@ -208,6 +221,7 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
         summary = PatchSummary(sha256=patch_sha, files=tuple((f.kind, f.path) for f in parsed.files))
     t = lap("parse", t)
 
+    keep = grader.keep_workspaces and not request.probe
     workspace = new_workspace(base, grader.workspace_parent, label=f"{task.id}-{sub.name}"[:60])
     t = lap("workspace", t)
     kept: str | None = None
@@ -303,11 +317,11 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
                         "either (fix the [environment] setup, then check with --proofswe-validate)\n" + reason,
                     )
         lap("verdict", t)
-        if grader.keep_workspaces:
+        if keep:
             kept = str(workspace)
         return finish(behaviour, proof, kept)
     finally:
-        if not grader.keep_workspaces:
+        if not keep:
             remove_tree(workspace.parent)
 
 

@@ -61,3 +61,15 @@ def write_task(root: Path, toml: str, files: dict[str, str] | None = None) -> Pa
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content)
     return root
+
+
+def snapshot_workspace(root: Path, files: dict[str, str]) -> Path:
+    """A workspace as the harness makes one: ``files`` in a git repository of one commit."""
+    from pytest_proofswe import git as gitmod
+
+    root.mkdir(parents=True)
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    gitmod.init_snapshot(root)
+    return root

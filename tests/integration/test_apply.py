@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe import git as gitmod
 from pytest_proofswe.patch import PatchRejected, apply_patch, changed_paths, parse_patch
+from tests.conftest import snapshot_workspace
 
 BASE = {
     "pkg/mod.py": "".join(f"line {i}\n" for i in range(1, 21)),
@@ -19,20 +19,13 @@ BASE = {
     "run.sh": "echo hi\n",
     "crlf.txt": "one\r\ntwo\r\nthree\r\n",
     "nonl.txt": "no newline at end",
-    "blob.bin": "",
+    "blob.bin": "".join(map(chr, range(128))),
 }
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    root.mkdir()
-    for rel, content in BASE.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(content.encode())
-    (root / "blob.bin").write_bytes(bytes(range(256)))
-    gitmod.init_snapshot(root)
-    return root
+    return snapshot_workspace(tmp_path / "ws", BASE)
 
 
 def diff_of(ws: Path, change) -> str:  # type: ignore[no-untyped-def]
@@ -91,12 +84,12 @@ def test_patch_with_crlf_line_endings_is_normalised(ws: Path) -> None:
 
 def test_binary_patch(ws: Path) -> None:
     def change(root: Path) -> None:
-        (root / "blob.bin").write_bytes(bytes(reversed(range(256))))
+        (root / "blob.bin").write_bytes(bytes(reversed(range(128))))
 
     text = diff_of(ws, change)
     assert "GIT binary patch" in text
     apply_patch(parse_patch(text), ws)
-    assert (ws / "blob.bin").read_bytes() == bytes(reversed(range(256)))
+    assert (ws / "blob.bin").read_bytes() == bytes(reversed(range(128)))
 
 
 def test_binary_change_without_data_is_refused(ws: Path) -> None:
@@ -104,7 +97,7 @@ def test_binary_change_without_data_is_refused(ws: Path) -> None:
     with pytest.raises(PatchRejected, match="binary change without its data") as info:
         apply_patch(parse_patch(text), ws)
     assert info.value.path == "blob.bin"
-    assert (ws / "blob.bin").read_bytes() == bytes(range(256))
+    assert (ws / "blob.bin").read_bytes() == "".join(map(chr, range(128))).encode()
 
 
 def test_fuzz_fallback_applies_shifted_context(ws: Path) -> None:

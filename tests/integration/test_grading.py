@@ -151,7 +151,7 @@ def test_a_bug_in_a_collaborator_becomes_an_error_result(tmp_path: Path) -> None
         def base_for(self, task):  # type: ignore[no-untyped-def]
             raise RuntimeError("disk on fire")
 
-    grader = Grader(bases=Broken(), envs=None)  # type: ignore[arg-type]
+    grader = Grader(bases=Broken(), envs=EnvironmentManager(tmp_path))
     result = grade(grader, TASKS / "inventory-restock", "minimal")
     assert result.behaviour.status == "error"
     assert "internal error in pytest-proofswe: RuntimeError: disk on fire" in result.behaviour.reason

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe import git as gitmod
 from pytest_proofswe.guard import is_test_path, neutralise
 from pytest_proofswe.patch import changed_paths
+from tests.conftest import snapshot_workspace
 
 BASE = {
     "pyproject.toml": '[project]\nname = "x"\nversion = "1"\n\n[tool.pytest.ini_options]\naddopts = "-p myproj.plugin"\n',
@@ -25,12 +25,7 @@ BASE = {
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    for rel, text in BASE.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    gitmod.init_snapshot(root)
-    return root
+    return snapshot_workspace(tmp_path / "ws", BASE)
 
 
 def run_guard(ws: Path, **kwargs):  # type: ignore[no-untyped-def]
