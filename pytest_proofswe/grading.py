@@ -231,7 +231,8 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
                 outcome = patch.apply_patch(parsed, workspace)
             except patch.PatchRejected as exc:
                 t = lap("patch", t)
-                return finish(BehaviourResult("patch_failed", reason=exc.describe()), proof_base)
+                tried = dataclasses.replace(proof_base, commands=tuple(c.to_json() for c in exc.commands))
+                return finish(BehaviourResult("patch_failed", reason=exc.describe()), tried)
             commands.extend(c.to_json() for c in outcome.commands)
             summary = PatchSummary(
                 sha256=patch_sha, files=summary.files, applied_with=outcome.method, attempts=outcome.attempts

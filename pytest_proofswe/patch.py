@@ -18,6 +18,7 @@ A rejected patch is the agent's failure (status ``patch_failed``), not an except
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import re
@@ -71,6 +72,7 @@ class PatchRejected(Exception):
         self.hunk = hunk
         self.hunk_header = hunk_header
         self.detail = detail
+        self.commands: tuple[process.CommandRecord, ...] = ()  # the attempts made, for the proof
         super().__init__(self.describe())
 
     def describe(self) -> str:
@@ -513,7 +515,12 @@ def apply_patch(parsed: ParsedPatch, workspace: Path, *, fuzz: int = 5) -> Apply
                     result = process.run(
                         argv, cwd=workspace, env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"}, timeout=120
                     )
-                commands.append(result.record(cwd_label="<workspace>"))
+                commands.append(
+                    dataclasses.replace(
+                        result.record(cwd_label="<workspace>"),
+                        argv=tuple("<submission.diff>" if a == str(patch_file) else a for a in result.argv),
+                    )
+                )
                 if result.ok:
                     try:
                         changed = _check_symlinks_after(workspace)
@@ -530,4 +537,5 @@ def apply_patch(parsed: ParsedPatch, workspace: Path, *, fuzz: int = 5) -> Apply
     assert first_failure is not None
     tried = ", ".join(name for name, _ in attempts)
     first_failure.detail = (first_failure.detail + "\n" if first_failure.detail else "") + f"tried: {tried}"
+    first_failure.commands = tuple(commands)
     raise first_failure

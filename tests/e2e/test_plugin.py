@@ -111,6 +111,11 @@ def test_report_carries_the_proof(full_run) -> None:  # type: ignore[no-untyped-
     test_cmd = proof["commands"][-1]
     assert test_cmd["exit_code"] == 0 and "<junit.xml>" in " ".join(test_cmd["argv"])
     assert got[("slugify-git", "minimal")]["proof"]["base"].endswith("@ecaaf7493520e4dae5fe455d18f454b687833e44")
+    stale = got[("inventory-restock", "stale")]["proof"]["commands"]
+    tried = [" ".join(c["argv"]) for c in stale]
+    assert "apply --whitespace=nowarn --binary <submission.diff>" in tried[0]
+    assert "apply --3way" in tried[1] and tried[2].startswith("patch --batch")
+    assert all(c["exit_code"] != 0 for c in stale)
     hang = got[("units-convert", "hang")]["behaviour"]
     assert "ran out of its 8 s" in hang["reason"]
 
