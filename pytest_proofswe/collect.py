@@ -80,6 +80,8 @@ class ProofsweSession:
                 keep_workspaces=self.settings.keep_workspaces,
                 workspace_parent=self.settings.workspace_dir
                 or default_workspace_parent(keep=self.settings.keep_workspaces),
+                taste_config=self.settings.taste,
+                taste_extensions=_HookExtensions(self.config),
             )
         return self._grader
 
@@ -242,6 +244,7 @@ class SubmissionNode(pytest.Collector):
             yield ValidateItem.from_parent(self, name="validate", expect=self.validate_expect)
         else:
             yield BehaviourItem.from_parent(self, name="behaviour")
+            yield TasteItem.from_parent(self, name="taste")
 
 
 class GradeItem(pytest.Item):
@@ -259,7 +262,11 @@ class GradeItem(pytest.Item):
 
     def setup(self) -> None:
         future = _plugin(self).submit(self.request)
-        self.result = result = future.result()
+        self.result = future.result()
+
+    def behaviour_properties(self) -> None:
+        assert self.result is not None
+        result = self.result
         b = result.behaviour
         props = [
             ("proofswe_task", result.task),
@@ -270,6 +277,11 @@ class GradeItem(pytest.Item):
             ("proofswe_duration_s", f"{result.duration_s:.2f}"),
         ]
         self.user_properties.extend(props)
+
+    def raise_if_broken(self) -> None:
+        """The task or the harness is broken, not the agent: a pytest error, not a failure."""
+        assert self.result is not None
+        result, b = self.result, self.result.behaviour
         if b.status == "error":
             # The task or the harness is broken, not the agent: a pytest error, not a failure.
             raise BehaviourFailure(f"{result.task}::{result.submission}: error: {b.reason}")
@@ -278,7 +290,7 @@ class GradeItem(pytest.Item):
             self.add_report_section("setup", "workspace", f"kept at {result.workspace}")
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.parent.task.toml_path, None, f"{self.parent.task.id}::{self.parent.submission.name}::{self.name}"
+        return self.parent.task.toml_path, 0, f"{self.parent.task.id}::{self.parent.submission.name}::{self.name}"
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, BehaviourFailure):
@@ -288,6 +300,11 @@ class GradeItem(pytest.Item):
 
 class BehaviourItem(GradeItem):
     """Passes when the submission resolves the task (every F2P and P2P test passes)."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.behaviour_properties()
+        self.raise_if_broken()
 
     def runtest(self) -> None:
         assert self.result is not None
@@ -315,6 +332,11 @@ class ValidateItem(GradeItem):
         super().__init__(**kwargs)
         self.expect = expect
 
+    def setup(self) -> None:
+        super().setup()
+        self.behaviour_properties()
+        self.raise_if_broken()
+
     def runtest(self) -> None:
         assert self.result is not None
         b = self.result.behaviour
@@ -331,6 +353,64 @@ class ValidateItem(GradeItem):
             if b.pass_to_pass.failed:
                 listed = "\n".join(f"  {t}: {b.pass_to_pass.reasons.get(t, '')}" for t in b.pass_to_pass.failed)
                 raise BehaviourFailure(f"{task}: PASS_TO_PASS tests fail at the base state:\n{listed}")
+
+
+class TasteItem(GradeItem):
+    """Passes when the static grade of the diff is within the thresholds (skips if it did not apply)."""
+
+    def setup(self) -> None:
+        super().setup()
+        assert self.result is not None
+        taste = self.result.taste
+        if taste is None:
+            b = self.result.behaviour
+            why = "the patch did not apply" if b.status == "patch_failed" else f"no taste grade ({b.status})"
+            # Reported at the item, not at this line (as pytest does for skip marks).
+            raise pytest.skip.Exception(why, _use_item_location=True)
+        self.user_properties.extend(
+            [
+                ("proofswe_taste_score", f"{taste.score:g}"),
+                ("proofswe_taste_passed", str(taste.passed).lower()),
+                ("proofswe_taste_findings", str(len(taste.findings))),
+            ]
+        )
+
+    def runtest(self) -> None:
+        assert self.result is not None and self.result.taste is not None
+        taste = self.result.taste
+        if taste.passed:
+            return
+        lines = [f"{self.result.task}::{self.result.submission}: taste {taste.score:g}/100"]
+        lines += [f"  gate: {g}" for g in taste.gate_failures]
+        lines += [f"  {f.render()}" for f in taste.findings if f.penalty != 0]
+        raise BehaviourFailure("\n".join(lines))
+
+
+class _HookExtensions:
+    """The pytest_proofswe_taste_* hooks, as the grading pipeline's TasteExtensions."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def adjust_weights(self, task: str, weights: dict[str, float]) -> None:
+        self.config.hook.pytest_proofswe_taste_weights(config=self.config, task=task, weights=weights)
+
+    def extra_findings(self, context: Any) -> list[Any]:
+        from .taste import Finding
+
+        found: list[Finding] = []
+        for returned in self.config.hook.pytest_proofswe_taste_findings(config=self.config, context=context):
+            for item in returned or []:
+                if isinstance(item, Finding):
+                    found.append(item)
+                elif isinstance(item, dict):
+                    found.append(Finding(**item))
+                else:
+                    raise TypeError(
+                        f"pytest_proofswe_taste_findings returned {item!r}; "
+                        "return pytest_proofswe.taste.Finding objects"
+                    )
+        return found
 
 
 class TaskErrorItem(pytest.Item):
@@ -365,4 +445,12 @@ def sanitise_name(name: str) -> str:
     return _NAME_SAFE.sub("_", name).strip("_") or "_"
 
 
-__all__ = ["BehaviourItem", "ProofsweSession", "TaskDirectory", "TaskErrorItem", "ValidateItem", "sanitise_name"]
+__all__ = [
+    "BehaviourItem",
+    "ProofsweSession",
+    "TaskDirectory",
+    "TaskErrorItem",
+    "TasteItem",
+    "ValidateItem",
+    "sanitise_name",
+]

@@ -24,6 +24,8 @@ from .errors import ProofsweError
 from .git import git
 from .result import BehaviourResult, GradeResult, PatchSummary, Proof
 from .task import EnvironmentSpec, Submission, Task
+from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, TasteResult, grade_taste
+from .taste.repo import repo_facts
 from .verdict import TestGroup, decide
 from .workspace import Base, hash_tree, new_workspace, remove_tree
 
@@ -58,6 +60,8 @@ class Grader:
     envs: EnvironmentProvider
     keep_workspaces: bool = False
     workspace_parent: Path | None = None
+    taste_config: TasteConfig = dataclasses.field(default_factory=TasteConfig)
+    taste_extensions: TasteExtensions | None = None
     # (task id, environment key) -> whether the base state runs any selected test
     _base_runs: dict[tuple[str, str], bool] = dataclasses.field(default_factory=dict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -152,6 +156,67 @@ def _overlay_artefacts(env_src: Path, artefacts: tuple[str, ...], workspace: Pat
         shutil.copy2(src, dest)
 
 
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def _file_texts(parsed: patch.ParsedPatch, base_tree: Path, workspace: Path) -> tuple[FileText, ...]:
+    """Each file of the patch with its text at the base state and after the patch."""
+    out = []
+    for f in parsed.files:
+        base_text = None if f.source_path is None or f.binary else _read_text(base_tree / f.source_path)
+        head_text = None if f.target_path is None or f.binary else _read_text(workspace / f.target_path)
+        out.append(
+            FileText(
+                path=f.path,
+                kind=f.kind,
+                base=base_text,
+                head=head_text,
+                hunks=f.hunks,
+                old_path=f.source_path if f.kind == "rename" else None,
+                binary=f.binary,
+            )
+        )
+    return tuple(out)
+
+
+def _grade_taste(
+    request: GradeRequest,
+    grader: Grader,
+    base: Base,
+    texts: tuple[FileText, ...],
+    neutralised: list[guard.Neutralised],
+    test_files: list[str],
+) -> TasteResult:
+    task = request.task
+    gold_text = task.gold_diff.read_text(encoding="utf-8", errors="replace") if task.gold_diff else ""
+    gold_paths: frozenset[str] | None = None
+    if gold_text.strip():
+        try:
+            gold_paths = frozenset(patch.parse_patch(gold_text).paths)
+        except patch.PatchRejected:
+            gold_paths = None
+    facts = repo_facts(base.tree)
+    data = TasteInput(
+        files=texts,
+        gold_paths=gold_paths,
+        gold_text=gold_text if gold_paths is not None else "",
+        neutralised=tuple(n.to_json() for n in neutralised),
+        test_files_edited=tuple(test_files),
+        local_modules=facts.local_modules,
+        declared_dependencies=facts.declared_dependencies,
+        ruff_config=facts.ruff_config,
+        ruff_config_name=facts.ruff_config_name,
+    )
+    config = grader.taste_config.merged(task.taste, str(task.toml_path))
+    return grade_taste(
+        data, config, task=task.id, submission=request.submission.name, extensions=grader.taste_extensions
+    )
+
+
 def _failure_text(verdict_f2p: TestGroup, verdict_p2p: TestGroup) -> str:
     lines: list[str] = []
     for title, group in (("FAIL_TO_PASS", verdict_f2p), ("PASS_TO_PASS", verdict_p2p)):
@@ -184,8 +249,11 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
     patch_sha = _sha(patch_text.encode("utf-8", "surrogateescape"))
     summary = PatchSummary(sha256=patch_sha)
 
+    taste: TasteResult | None = None
+
     def finish(behaviour: BehaviourResult, proof: Proof, workspace: str | None = None) -> GradeResult:
         return GradeResult(
+            taste=taste,
             task=task.id,
             submission=sub.name,
             behaviour=behaviour,
@@ -237,32 +305,52 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
             summary = PatchSummary(
                 sha256=patch_sha, files=summary.files, applied_with=outcome.method, attempts=outcome.attempts
             )
-        t = lap("patch", t)
 
-        env = grader.envs.get(
-            task.environment, base, need_pytest=task.tests.command is None or "pytest" in task.tests.command
-        )
-        t = lap("environment", t)
         changed = list(outcome.changed) if parsed is not None else []
-        environment = {
-            "key": env.key,
-            "python": env.python_version,
-            "packages": env.key_packages(),
-            "reused": env.reused,
-            "setup": list(task.environment.setup),
-            "build_commands": [c.to_json() for c in env.build_commands],
-        }
+        texts = _file_texts(parsed, base.tree, workspace) if parsed is not None else ()
+        t = lap("patch", t)
+        env: Environment | None = None
+        env_error: ProofsweError | None = None
+        try:
+            env = grader.envs.get(
+                task.environment, base, need_pytest=task.tests.command is None or "pytest" in task.tests.command
+            )
+        except ProofsweError as exc:  # the task is broken; the taste of the patch can still be judged
+            env_error = exc
+        t = lap("environment", t)
+        environment: dict[str, object] = {"setup": list(task.environment.setup)}
+        if env is not None:
+            environment |= {
+                "key": env.key,
+                "python": env.python_version,
+                "packages": env.key_packages(),
+                "reused": env.reused,
+                "build_commands": [c.to_json() for c in env.build_commands],
+            }
 
         neutralised, test_files = guard.neutralise(
             workspace,
             changed,
-            import_roots=env.import_roots,
-            entry_point_plugins=env.entry_point_plugins,
-            installed_names=env.installed_names,
+            import_roots=env.import_roots if env else ("",),
+            entry_point_plugins=env.entry_point_plugins if env else (),
+            installed_names=env.installed_names if env else (),
             base_plugins=guard.base_plugin_modules(base.tree),
         )
         t = lap("guard", t)
-        commands.extend(_overlay_hidden_tests(task, workspace, base.commit, {p for _s, p in changed}))
+        if parsed is not None and not request.probe and sub.origin != "empty":
+            taste = _grade_taste(request, grader, base, texts, neutralised, test_files)
+            t = lap("taste", t)
+        recorded = BehaviourResult(
+            "error", neutralised=tuple(n.to_json() for n in neutralised), test_files_edited=tuple(test_files)
+        )
+        proof = dataclasses.replace(proof_base, environment=environment, commands=tuple(commands))
+        if env is None:
+            assert env_error is not None
+            return finish(dataclasses.replace(recorded, reason=str(env_error)), proof)
+        try:
+            commands.extend(_overlay_hidden_tests(task, workspace, base.commit, {p for _s, p in changed}))
+        except ProofsweError as exc:
+            return finish(dataclasses.replace(recorded, reason=str(exc)), proof)
         _overlay_artefacts(env.src, env.artefacts, workspace)
         t = lap("overlay", t)
 
@@ -271,10 +359,8 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
         t = time.monotonic()
         commands.append(run.command.to_json())
         proof = dataclasses.replace(proof_base, environment=environment, commands=tuple(commands))
-        common = BehaviourResult(
-            "error",
-            neutralised=tuple(n.to_json() for n in neutralised),
-            test_files_edited=tuple(test_files),
+        common = dataclasses.replace(
+            recorded,
             output_tail=run.output_tail,
             test_duration_s=run.duration_s,
             tests_run=len(run.outcomes),

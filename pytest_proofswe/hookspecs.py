@@ -6,9 +6,12 @@ Every hook is prefixed ``pytest_proofswe_`` and called on the controlling proces
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from .taste import Finding, TasteContext
 
 
 @pytest.hookspec
@@ -25,4 +28,25 @@ def pytest_proofswe_report(config: pytest.Config, report: dict[str, Any]) -> Non
     """Called with the whole JSON report just before it is written.
 
     Add top-level fields here (keep ``schema`` and ``results`` as they are).
+    """
+
+
+@pytest.hookspec
+def pytest_proofswe_taste_weights(config: pytest.Config, task: str, weights: dict[str, float]) -> None:
+    """Adjust the taste weights for ``task`` before a submission is graded.
+
+    ``weights`` maps every rule id (docs/rules.md) to its points, after ``[tool.proofswe.taste]``
+    and the task's ``[taste]`` were applied; change it in place.
+    """
+
+
+@pytest.hookspec
+def pytest_proofswe_taste_findings(config: pytest.Config, context: TasteContext) -> list[Finding] | None:
+    """Return extra findings for a submission's taste grade (or None).
+
+    ``context`` has ``task``, ``submission``, ``data`` (the files of the patch with their
+    text before and after: :class:`pytest_proofswe.taste.TasteInput`), ``config``, the
+    built-in ``findings`` so far and ``metrics`` (add your own metrics to it). Each
+    returned :class:`pytest_proofswe.taste.Finding` counts with the ``penalty`` it carries.
+    Called in the process that grades (a pytest-xdist worker, say).
     """

@@ -25,7 +25,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from . import git as gitmod
 from . import process
@@ -34,6 +34,7 @@ __all__ = [
     "ApplyOutcome",
     "FileChange",
     "HunkInfo",
+    "HunkLine",
     "ParsedPatch",
     "PatchRejected",
     "apply_patch",
@@ -91,12 +92,21 @@ class PatchRejected(Exception):
 
 
 @dataclass(frozen=True)
+class HunkLine:
+    kind: Literal["+", "-", " "]
+    source_line: int | None  # line number in the base file (None for an added line)
+    target_line: int | None  # line number in the patched file (None for a removed line)
+    text: str  # without its newline
+
+
+@dataclass(frozen=True)
 class HunkInfo:
     header: str
     source_start: int
     source_length: int
     target_start: int
     target_length: int
+    lines: tuple[HunkLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -233,6 +243,16 @@ def parse_patch(text: str) -> ParsedPatch:
                 h.source_length,
                 h.target_start,
                 h.target_length,
+                tuple(
+                    HunkLine(
+                        cast(Literal["+", "-", " "], line.line_type),
+                        line.source_line_no,
+                        line.target_line_no,
+                        line.value.rstrip("\r\n"),
+                    )
+                    for line in h
+                    if line.line_type in ("+", "-", " ")
+                ),
             )
             for h in pf
         )

@@ -76,6 +76,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         help="grade N submissions at a time in this process (default 1; with pytest-xdist, use -n instead).",
     )
+    group.addoption(
+        "--proofswe-min-taste-score",
+        metavar="SCORE",
+        default=None,
+        type=float,
+        help="the taste item fails below this score (0-100; default 70).",
+    )
+    parser.addini("proofswe_min_taste_score", "taste gate (as --proofswe-min-taste-score)", default="")
     parser.addini("proofswe_report", "path of the JSON report (as --proofswe-report)", default="")
     parser.addini("proofswe_cache_dir", "cache folder (as --proofswe-cache-dir)", default="")
     parser.addini("proofswe_workspace_dir", "where workspaces are made (as --proofswe-workspace-dir)", default="")

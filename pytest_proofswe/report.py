@@ -60,6 +60,13 @@ def _ratio(group: dict[str, Any] | None) -> str:
     return f"{passed}/{passed + failed}" if passed + failed else "-"
 
 
+def _taste(taste: dict[str, Any] | None) -> str:
+    """The taste score, marked with ! when the taste item failed."""
+    if not taste or taste.get("score") is None:
+        return "-"
+    return f"{taste['score']:g}" + ("" if taste.get("passed") else "!")
+
+
 def summary_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for r in results:
@@ -72,6 +79,7 @@ def summary_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
                 str(b.get("status", "")),
                 _ratio(b.get("fail_to_pass")),
                 _ratio(b.get("pass_to_pass")),
+                _taste(r.get("taste")),
                 f"{duration:.1f}" if isinstance(duration, (int, float)) else "-",
             ]
         )
@@ -94,7 +102,7 @@ def terminal_summary(
         return
     tr.write_sep("=", "proofswe")
     if results:
-        header = ["task", "submission", "status", "F2P", "P2P", "seconds"]
+        header = ["task", "submission", "status", "F2P", "P2P", "taste", "seconds"]
         for text in format_table(header, summary_rows(results)):
             tr.write_line(text)
         by_status: dict[str, int] = {}

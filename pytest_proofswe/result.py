@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .taste.model import TasteResult
 from .verdict import Status, TestGroup
 
 __all__ = ["BehaviourResult", "GradeResult", "PatchSummary", "Proof"]
@@ -92,12 +93,23 @@ class GradeResult:
     timings: dict[str, float] = field(default_factory=dict)
     workspace: str | None = None  # set when --proofswe-keep-workspaces kept it
     meta: dict[str, Any] = field(default_factory=dict)
+    taste: TasteResult | None = None  # None when the patch did not apply
 
     def to_json(self) -> dict[str, Any]:
         return {
             "task": self.task,
             "submission": self.submission,
             "behaviour": self.behaviour.to_json(),
+            "taste": self.taste.to_json()
+            if self.taste is not None
+            else {
+                "status": "skipped",
+                "reason": "the patch did not apply",
+                "score": None,
+                "passed": None,
+                "metrics": {},
+                "findings": [],
+            },
             "patch": self.patch.to_json(),
             "proof": self.proof.to_json(),
             "duration_s": round(self.duration_s, 3),

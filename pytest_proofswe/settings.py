@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .taste.model import TasteConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -64,6 +65,7 @@ class Settings:
     jobs: int
     tool: dict[str, Any]
     workspace_dir: Path | None = None
+    taste: TasteConfig = field(default_factory=TasteConfig)
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -92,6 +94,14 @@ class Settings:
             raise UsageError(f"--proofswe-jobs must be a whole number, got {jobs_raw!r}") from None
         if jobs < 1:
             raise UsageError(f"--proofswe-jobs must be at least 1, got {jobs}")
+        taste = TasteConfig()
+        try:
+            taste = taste.merged(tool.get("taste", {}), "pyproject.toml [tool.proofswe.taste]")
+            min_score = pick("min_taste_score")
+            if min_score is not None:
+                taste = taste.merged({"min_taste_score": float(min_score)}, "min_taste_score")
+        except (TypeError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
         predictions = opt.proofswe_predictions
         if predictions is not None and not Path(predictions).is_file():
             raise UsageError(f"--proofswe-predictions: {predictions} is not a file")
@@ -106,4 +116,5 @@ class Settings:
             jobs=jobs,
             tool=tool,
             workspace_dir=Path(workspace_dir).expanduser() if workspace_dir else None,
+            taste=taste,
         )

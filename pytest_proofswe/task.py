@@ -344,6 +344,15 @@ def load_task(root: Path) -> Task:
         deselect=deselect,
     )
 
+    from .taste.model import TasteConfig
+
+    try:
+        TasteConfig().merged(data.get("taste", {}), str(toml_path))
+    except ValueError as exc:
+        raise TaskError(
+            toml_path, str(exc).split(": ", 1)[1], key="taste", fix="see docs/rules.md for the taste keys and rule ids"
+        ) from None
+
     hidden_dir = root / "hidden_tests"
     hidden_diff = root / "hidden_tests.diff"
     if hidden_dir.is_dir() and hidden_diff.is_file():

@@ -1,0 +1,130 @@
+"""Per-function cyclomatic complexity before and after, matched by qualified name (radon).
+
+The maintainability index is information only, and only computed for files where
+radon's quadratic cost on long multi-line statements (rubik/radon#223) cannot bite.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import Any
+
+from .model import Finding, TasteConfig, TasteInput
+
+#: The maintainability index is skipped for files longer than this, or with a statement
+#: spanning more lines than MI_MAX_SPAN (radon's raw metrics are quadratic there).
+MI_MAX_LINES = 3000
+MI_MAX_SPAN = 60
+
+
+def function_complexity(text: str) -> dict[str, tuple[int, int]]:
+    """qualified name -> (cyclomatic complexity, line) of every function and method."""
+    from radon.complexity import cc_visit  # type: ignore[import-untyped]
+
+    out: dict[str, tuple[int, int]] = {}
+
+    def add(block: Any, prefix: str) -> None:
+        qual = f"{prefix}{block.name}"
+        out[qual] = (block.complexity, block.lineno)
+        for closure in getattr(block, "closures", []):
+            add(closure, f"{qual}.")
+
+    for block in cc_visit(text):
+        if type(block).__name__ == "Function":
+            add(block, f"{block.classname}." if getattr(block, "classname", None) else "")
+    return out
+
+
+_COMPOUND = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.If,
+    ast.For,
+    ast.While,
+    ast.With,
+    ast.Try,
+    ast.AsyncFor,
+    ast.AsyncWith,
+)
+
+
+def _mi_safe(text: str) -> bool:
+    if text.count("\n") > MI_MAX_LINES:
+        return False
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        end = getattr(node, "end_lineno", None)
+        start = getattr(node, "lineno", None)
+        long = isinstance(node, ast.stmt) and end is not None and start is not None and end - start > MI_MAX_SPAN
+        if long and not isinstance(node, _COMPOUND):
+            return False
+    return True
+
+
+def maintainability(text: str | None) -> float | None:
+    if not text or not _mi_safe(text):
+        return None
+    from radon.metrics import mi_visit  # type: ignore[import-untyped]
+
+    try:
+        return round(float(mi_visit(text, multi=True)), 1)
+    except (SyntaxError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _parses(text: str | None) -> bool:
+    if text is None:
+        return False
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def check(data: TasteInput, config: TasteConfig, metrics: dict[str, Any]) -> Iterator[Finding]:
+    total_increase = 0
+    made_worse = 0
+    limit = config.thresholds.get("max_function_complexity")
+    mi: dict[str, dict[str, float | None]] = {}
+    for f in data.files:
+        if not f.is_python or f.binary or not _parses(f.head):
+            continue
+        assert f.head is not None
+        base = function_complexity(f.base) if f.base is not None and _parses(f.base) else {}
+        head = function_complexity(f.head)
+        for qual, (cc, line) in head.items():
+            if qual in base:
+                before = base[qual][0]
+                if cc > before:
+                    total_increase += cc - before
+                    made_worse += 1
+                    yield Finding(
+                        "complexity-increase",
+                        f.path,
+                        line,
+                        f"{qual}: complexity {before} -> {cc} (+{cc - before})",
+                        config.weight("complexity-increase") * (cc - before),
+                    )
+            elif limit is not None and cc > limit:
+                yield Finding(
+                    "complexity-new-complex-function",
+                    f.path,
+                    line,
+                    f"new function {qual} has complexity {cc} (max_function_complexity={limit:g})",
+                    config.weight("complexity-new-complex-function"),
+                )
+        mi_base, mi_head = maintainability(f.base), maintainability(f.head)
+        mi[f.path] = {"before": mi_base, "after": mi_head}
+        if mi_base is not None and mi_head is not None and abs(mi_head - mi_base) >= 5:
+            yield Finding(
+                "complexity-maintainability", f.path, None, f"maintainability index {mi_base:g} -> {mi_head:g}", 0.0
+            )
+    metrics["complexity_increase"] = total_increase
+    metrics["functions_more_complex"] = made_worse
+    metrics["maintainability"] = mi

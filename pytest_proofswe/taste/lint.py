@@ -1,0 +1,185 @@
+"""Lint findings the patch introduced: ruff on the base and the head of every touched file.
+
+Violations are matched by rule, enclosing function and normalised line text, not by
+line number (lines shift), so an old violation on an edited line does not count against
+the patch and a new one on an untouched line is not missed. The rule set is pinned:
+the repository's own ruff configuration when it has one, ours otherwise.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .. import process
+from .model import Finding, TasteConfig, TasteInput
+
+#: The rule set used when the repository has no ruff configuration of its own. Chosen for
+#: what a reviewer would flag in a patch; style rules a formatter settles are left out.
+DEFAULT_SELECT = ("F", "E4", "E7", "E9", "B", "SIM", "C4", "PIE", "PERF")
+DEFAULT_CONFIG = (
+    "# pytest-proofswe's pinned taste rule set\n"
+    'target-version = "py38"\n'
+    "[lint]\n"
+    f"select = {json.dumps(list(DEFAULT_SELECT))}\n"
+)
+
+
+def find_ruff() -> str | None:
+    try:
+        from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
+
+        return str(find_ruff_bin())
+    except Exception:
+        return shutil.which("ruff")
+
+
+def _enclosing(text: str) -> dict[int, str]:
+    """line -> qualified name of the innermost function or class holding it."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {}
+    owner: dict[int, str] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                qual = f"{prefix}{child.name}"
+                for line in range(child.lineno, (child.end_lineno or child.lineno) + 1):
+                    owner[line] = qual
+                visit(child, f"{qual}.")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return owner
+
+
+#: Codes that dedicated taste rules report already (errors-bare-except, debug-print, ...).
+COVERED_ELSEWHERE = frozenset(
+    {
+        "E722",
+        "T201",
+        "T203",
+        "T100",
+        "ERA001",
+        "BLE001",
+        "S105",
+        "S106",
+        "FIX001",
+        "FIX002",
+        "FIX003",
+        "FIX004",
+        "TD001",
+        "TD002",
+        "TD003",
+        "TD004",
+        "TD005",
+    }
+)
+
+
+def _keys(violations: list[dict[str, Any]], text: str) -> list[tuple[tuple[str, str, str], int, str]]:
+    lines = text.splitlines()
+    owner = _enclosing(text)
+    out = []
+    for v in violations:
+        code = v.get("code")
+        if not code or code in COVERED_ELSEWHERE:  # a syntax error is code-syntax-error, and so on
+            continue
+        row = v["location"]["row"]
+        line_text = " ".join(lines[row - 1].split()) if 0 < row <= len(lines) else ""
+        out.append(((code, owner.get(row, "<module>"), line_text), row, v.get("message", "")))
+    return out
+
+
+def run_ruff(
+    files: dict[str, tuple[str | None, str | None]], config_text: str, config_name: str
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]], str]:
+    """Lint base and head versions in one ruff process; (base, head) violations by path, version."""
+    ruff = find_ruff()
+    if ruff is None:
+        raise FileNotFoundError("ruff is not installed")
+    with tempfile.TemporaryDirectory(prefix="proofswe-lint-") as tmp:
+        root = Path(tmp)
+        for side in ("base", "head"):
+            (root / side).mkdir()
+            (root / side / config_name).write_text(config_text, encoding="utf-8")
+        for path, (base, head) in files.items():
+            for side, text in (("base", base), ("head", head)):
+                if text is None:
+                    continue
+                target = root / side / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8", errors="surrogateescape")
+        result = process.run(
+            [ruff, "check", "--output-format=json", "--no-cache", "--exit-zero", "--quiet", "base", "head"],
+            cwd=root,
+            env={"PATH": "", "NO_COLOR": "1"},
+            timeout=120,
+        )
+        version = process.run([ruff, "--version"], cwd=root, env={"PATH": ""}, timeout=30).output.strip()
+        if not result.ok:
+            raise RuntimeError(f"ruff failed (exit {result.returncode}): {result.tail(5)}")
+        text = result.output
+        start = text.find("[")
+        violations = json.loads(text[start:]) if start >= 0 else []
+        by_side: dict[str, dict[str, list[dict[str, Any]]]] = {"base": {}, "head": {}}
+        for v in violations:
+            rel = Path(v["filename"]).resolve().relative_to(root.resolve()).as_posix()
+            side, _, path = rel.partition("/")
+            by_side[side].setdefault(path, []).append(v)
+        return by_side["base"], by_side["head"], version
+
+
+def check(data: TasteInput, config: TasteConfig, metrics: dict[str, Any]) -> Iterator[Finding]:
+    files: dict[str, tuple[str | None, str | None]] = {
+        f.path: (f.base, f.head) for f in data.files if f.is_python and not f.binary and f.head is not None
+    }
+    if not files:
+        metrics["lint_introduced"] = 0
+        metrics["lint_removed"] = 0
+        return
+    config_text = data.ruff_config if data.ruff_config is not None else DEFAULT_CONFIG
+    config_name = data.ruff_config_name if data.ruff_config is not None else "ruff.toml"
+    try:
+        base_v, head_v, version = run_ruff(files, config_text, config_name)
+    except (FileNotFoundError, RuntimeError, ValueError) as exc:
+        metrics["lint"] = f"skipped: {exc}"
+        return
+    metrics["lint_tool"] = version
+    metrics["lint_rules"] = "repository" if data.ruff_config is not None else ",".join(DEFAULT_SELECT)
+    introduced_total = removed_total = 0
+    for path, (base, head) in files.items():
+        assert head is not None
+        base_keys = _keys(base_v.get(path, []), base or "")
+        head_keys = _keys(head_v.get(path, []), head)
+        remaining = Counter(k for k, _row, _msg in base_keys)
+        for key, row, message in head_keys:
+            if remaining[key] > 0:
+                remaining[key] -= 1
+                continue
+            introduced_total += 1
+            yield Finding("lint-introduced", path, row, f"{key[0]} {message}", config.weight("lint-introduced"))
+        head_count = Counter(k for k, _row, _msg in head_keys)
+        for key, row, message in base_keys:
+            if head_count[key] > 0:
+                head_count[key] -= 1
+                continue
+            removed_total += 1
+            yield Finding(
+                "lint-removed",
+                path,
+                None,
+                f"{key[0]} {message} (was at base line {row})",
+                config.weight("lint-removed"),
+            )
+    metrics["lint_introduced"] = introduced_total
+    metrics["lint_removed"] = removed_total

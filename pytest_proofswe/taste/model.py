@@ -1,0 +1,232 @@
+"""The values of the taste check: rules, findings, configuration, result (pure)."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..patch import HunkInfo
+
+__all__ = ["RULES", "THRESHOLDS", "FileText", "Finding", "Rule", "TasteConfig", "TasteInput", "TasteResult"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    weight: float  # points per occurrence (or per unit, for the scaled rules)
+    category: str
+    summary: str
+
+
+_RULE_LIST = [
+    # Size and scope
+    Rule("scope-files-touched", 4, "scope", "more files touched than max_files_touched (per extra file)"),
+    Rule("scope-lines-changed", 0.1, "scope", "more lines changed than max_lines_changed (per extra line, at most 15)"),
+    Rule(
+        "scope-larger-than-gold",
+        0.2,
+        "scope",
+        "more than twice the reference solution's changed lines, plus 10 (per extra line, at most 10)",
+    ),
+    Rule("scope-outside-gold", 5, "scope", "a file the reference solution does not touch"),
+    Rule("scope-config-touched", 4, "scope", "a packaging, CI or configuration file touched"),
+    # Complexity
+    Rule("complexity-increase", 3, "complexity", "a function made more complex (per point of cyclomatic complexity)"),
+    Rule("complexity-new-complex-function", 5, "complexity", "a new function above max_function_complexity"),
+    Rule("complexity-maintainability", 0, "complexity", "maintainability index change of a file (information only)"),
+    # Lint
+    Rule("lint-introduced", 2, "lint", "a lint violation the patch introduced"),
+    Rule("lint-removed", -1, "lint", "a lint violation the patch removed (credit)"),
+    # Structure
+    Rule("structure-new-class", 6, "structure", "a new class beyond what the fix needs"),
+    Rule(
+        "structure-new-abstraction", 8, "structure", "a new abstract base class or Protocol beyond what the fix needs"
+    ),
+    Rule("structure-new-public-function", 2, "structure", "a new public function beyond what the fix needs"),
+    Rule("api-signature-changed", 6, "api", "a public function's signature changed incompatibly"),
+    Rule("api-name-removed", 8, "api", "a public name removed from a module"),
+    Rule("imports-new-third-party", 3, "imports", "a new third-party import"),
+    Rule("debug-print", 4, "debug", "a print() call added"),
+    Rule("debug-breakpoint", 8, "debug", "a breakpoint(), pdb or ipdb call added"),
+    Rule("comments-todo", 2, "comments", "a TODO, FIXME or XXX comment added"),
+    Rule("comments-commented-out-code", 2, "comments", "commented-out code added"),
+    Rule("errors-bare-except", 5, "errors", "a bare except: added"),
+    Rule("errors-blind-except", 3, "errors", "an except Exception/BaseException that swallows the error added"),
+    Rule("code-unreachable", 4, "code", "code made unreachable (after return, raise, break or continue)"),
+    Rule("code-syntax-error", 30, "code", "the patched file does not parse"),
+    # Churn
+    Rule("churn-formatting-only", 1, "churn", "a hunk that changes only formatting, quotes or comments"),
+    # Tests
+    Rule("tests-edited", 3, "tests", "an existing test file edited"),
+    Rule("tests-deleted", 8, "tests", "a test file deleted"),
+    Rule("tests-assert-removed", 5, "tests", "an assert removed or weakened in a test"),
+    Rule("tests-skip-added", 6, "tests", "a skip or xfail added to a test"),
+    Rule("tests-runner-config", 10, "tests", "test-runner configuration added or changed (put back before the run)"),
+    # Secrets
+    Rule("secrets-credential", 20, "secrets", "a credential (API key or token) added"),
+]
+RULES: dict[str, Rule] = {r.id: r for r in _RULE_LIST}
+
+#: Thresholds and their defaults. A threshold set in configuration is also a gate.
+THRESHOLDS: dict[str, float | None] = {
+    "max_files_touched": 3,
+    "max_lines_changed": 120,
+    "max_function_complexity": 10,
+    "max_complexity_increase": None,
+    "max_new_lint": None,
+}
+DEFAULT_MIN_SCORE = 70.0
+_CONFIG_KEYS = {*THRESHOLDS, "min_taste_score", "weights", "ignore", "exclude"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    path: str
+    line: int | None
+    message: str
+    penalty: float = 0.0
+    why: str = ""  # why it matters (the rule's summary unless given)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "path": self.path,
+            "line": self.line,
+            "message": self.message,
+            "penalty": round(self.penalty, 2),
+            "why": self.why or RULES[self.rule].summary if self.rule in RULES else self.why,
+        }
+
+    def render(self) -> str:
+        path = self.path or "<patch>"
+        where = f"{path}:{self.line}" if self.line else path
+        return f"{where} {self.rule} {self.message} ({-self.penalty:+g})"
+
+
+@dataclass(frozen=True)
+class TasteConfig:
+    """Weights, thresholds, suppressed rules and excluded paths."""
+
+    thresholds: Mapping[str, float | None] = field(default_factory=lambda: dict(THRESHOLDS))
+    gates: frozenset[str] = frozenset()  # thresholds set explicitly: exceeding one fails the item
+    min_score: float = DEFAULT_MIN_SCORE
+    weights: Mapping[str, float] = field(default_factory=dict)
+    ignore: frozenset[str] = frozenset()
+    exclude: tuple[str, ...] = ()
+
+    def weight(self, rule: str) -> float:
+        if rule in self.weights:
+            return float(self.weights[rule])
+        return RULES[rule].weight if rule in RULES else 1.0
+
+    def excluded(self, path: str) -> bool:
+        return any(fnmatch.fnmatch(path, pattern) for pattern in self.exclude)
+
+    def merged(self, table: Mapping[str, Any], where: str) -> TasteConfig:
+        """This configuration updated by a ``[taste]``-style table; ValueError names ``where``."""
+        unknown = set(table) - _CONFIG_KEYS
+        if unknown:
+            raise ValueError(
+                f"{where}: unknown taste key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_CONFIG_KEYS))})"
+            )
+        thresholds = dict(self.thresholds)
+        gates = set(self.gates)
+        for key in THRESHOLDS:
+            if key in table:
+                value = table[key]
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                    raise ValueError(f"{where}: {key} must be a non-negative number, got {value!r}")
+                thresholds[key] = value
+                gates.add(key)
+        min_score = self.min_score
+        if "min_taste_score" in table:
+            value = table["min_taste_score"]
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 100:
+                raise ValueError(f"{where}: min_taste_score must be a number from 0 to 100, got {value!r}")
+            min_score = float(value)
+        weights = dict(self.weights)
+        for rule, value in dict(table.get("weights", {})).items():
+            if rule not in RULES:
+                raise ValueError(f"{where}: weights: unknown rule {rule!r} (rules: docs/rules.md)")
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ValueError(f"{where}: weights.{rule} must be a number, got {value!r}")
+            weights[rule] = float(value)
+        ignore = set(self.ignore)
+        for rule in table.get("ignore", []):
+            if rule not in RULES:
+                raise ValueError(f"{where}: ignore: unknown rule {rule!r} (rules: docs/rules.md)")
+            ignore.add(rule)
+        exclude = (*self.exclude, *[str(p) for p in table.get("exclude", [])])
+        return TasteConfig(thresholds, frozenset(gates), min_score, weights, frozenset(ignore), exclude)
+
+
+@dataclass(frozen=True)
+class FileText:
+    """One file of the patch with its text before and after (None where it does not exist)."""
+
+    path: str
+    kind: Literal["add", "delete", "modify", "rename"]
+    base: str | None
+    head: str | None
+    hunks: tuple[HunkInfo, ...] = ()
+    old_path: str | None = None
+    binary: bool = False
+
+    @property
+    def is_python(self) -> bool:
+        return self.path.endswith((".py", ".pyi"))
+
+    def added(self) -> list[tuple[int, str]]:
+        """(line in the patched file, text) of every added line."""
+        return [
+            (ln.target_line, ln.text)
+            for h in self.hunks
+            for ln in h.lines
+            if ln.kind == "+" and ln.target_line is not None
+        ]
+
+    def removed(self) -> list[tuple[int, str]]:
+        """(line in the base file, text) of every removed line."""
+        return [
+            (ln.source_line, ln.text)
+            for h in self.hunks
+            for ln in h.lines
+            if ln.kind == "-" and ln.source_line is not None
+        ]
+
+
+@dataclass(frozen=True)
+class TasteInput:
+    files: tuple[FileText, ...]
+    gold_paths: frozenset[str] | None = None
+    gold_text: str = ""
+    neutralised: tuple[Mapping[str, str], ...] = ()
+    test_files_edited: tuple[str, ...] = ()
+    local_modules: frozenset[str] = frozenset()  # top-level names of the repository's own code
+    declared_dependencies: frozenset[str] = frozenset()  # normalised names from pyproject/requirements
+    ruff_config: str | None = None  # the repository's own ruff configuration (TOML text), if any
+    ruff_config_name: str = "ruff.toml"
+
+
+@dataclass(frozen=True)
+class TasteResult:
+    score: float
+    passed: bool
+    findings: tuple[Finding, ...]
+    metrics: Mapping[str, Any]
+    gate_failures: tuple[str, ...] = ()
+    duration_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": "scored",
+            "score": round(self.score, 1),
+            "passed": self.passed,
+            "metrics": dict(self.metrics),
+            "findings": [f.to_json() for f in self.findings],
+            "gate_failures": list(self.gate_failures),
+            "duration_s": round(self.duration_s, 3),
+        }
