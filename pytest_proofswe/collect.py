@@ -143,9 +143,10 @@ class ProofsweSession:
         if not data or _is_worker(self.config):
             return
         key = (data["task"], data["submission"])
+        if key in self.results:  # every check of a submission carries the same result
+            return
         self.config.hook.pytest_proofswe_result(config=self.config, result=data)
-        if key not in self.results:
-            self.order.append(key)
+        self.order.append(key)
         self.results[key] = data
         if data.get("workspace"):
             self.kept.append(data["workspace"])

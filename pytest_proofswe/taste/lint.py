@@ -31,6 +31,17 @@ DEFAULT_CONFIG = (
 )
 
 
+def _parses(text: str | None) -> bool:
+    """Whether ``text`` is Python that parses: a head that does not is code-syntax-error's."""
+    if text is None:
+        return False
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
 def find_ruff() -> str | None:
     try:
         from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
@@ -141,7 +152,7 @@ def run_ruff(
 
 def check(data: TasteInput, config: TasteConfig, metrics: dict[str, Any]) -> Iterator[Finding]:
     files: dict[str, tuple[str | None, str | None]] = {
-        f.path: (f.base, f.head) for f in data.files if f.is_python and not f.binary and f.head is not None
+        f.path: (f.base, f.head) for f in data.files if f.is_python and not f.binary and _parses(f.head)
     }
     if not files:
         metrics["lint_introduced"] = 0

@@ -35,7 +35,6 @@ _RULE_LIST = [
     # Complexity
     Rule("complexity-increase", 3, "complexity", "a function made more complex (per point of cyclomatic complexity)"),
     Rule("complexity-new-complex-function", 5, "complexity", "a new function above max_function_complexity"),
-    Rule("complexity-maintainability", 0, "complexity", "maintainability index change of a file (information only)"),
     # Lint
     Rule("lint-introduced", 2, "lint", "a lint violation the patch introduced"),
     Rule("lint-removed", -1, "lint", "a lint violation the patch removed (credit)"),

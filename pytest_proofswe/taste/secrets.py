@@ -10,8 +10,8 @@ from .model import Finding, TasteConfig, TasteInput
 __all__ = ["SECRET_PATTERNS", "check", "find_secrets"]
 
 SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
     ("Anthropic API key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
+    ("OpenAI API key", re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
     ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b")),
     ("GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b")),
@@ -31,12 +31,13 @@ SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 
 def find_secrets(text: str) -> list[tuple[str, int, int]]:
-    """(kind, start, end) of every credential-shaped span in ``text``."""
-    found = []
+    """(kind, start, end) of every credential-shaped span in ``text``; the first pattern wins an overlap."""
+    found: list[tuple[str, int, int]] = []
     for kind, pattern in SECRET_PATTERNS:
         for m in pattern.finditer(text):
-            found.append((kind, m.start(), m.end()))
-    return found
+            if not any(m.start() < end and start < m.end() for _k, start, end in found):
+                found.append((kind, m.start(), m.end()))
+    return sorted(found, key=lambda f: f[1])
 
 
 def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:

@@ -21,6 +21,9 @@ EXPECTED = {
     ("inventory-restock", "stale"): "patch_failed",
     ("inventory-restock", "escape"): "patch_failed",
     ("inventory-restock", "conftest-hack"): "unresolved",
+    ("inventory-restock", "bloated"): "resolved",
+    ("inventory-restock", "overengineered"): "resolved",
+    ("inventory-restock", "smelly"): "resolved",
     ("slugify-git", "minimal"): "resolved",
     ("slugify-git", "wrong"): "unresolved",
     ("slugify-git", "garbage"): "patch_failed",
@@ -88,8 +91,9 @@ def test_every_example_gets_its_expected_status(full_run) -> None:  # type: igno
 
 def test_terminal_summary_and_failure_texts(full_run) -> None:  # type: ignore[no-untyped-def]
     _code, output, _got = full_run
-    assert "task               submission       status        F2P  P2P  seconds" in output
-    assert "inventory-restock  partial          partial       1/2  2/2" in output
+    assert "task               submission       status        F2P  P2P  taste  seconds" in output
+    assert "inventory-restock  partial          partial       1/2  2/2  100" in output
+    assert "inventory-restock  smelly           resolved      2/2  2/2  0!" in output
     # The failure text says which file and which hunk did not apply ...
     assert "inventory/restock.py, hunk #1 (@@ -30,8 +30,8 @@): the hunk does not match the base state" in output
     # ... which tests failed, with the first lines of each failure ...
@@ -135,13 +139,14 @@ def test_selection_k_collect_only_and_last_failed(pytester: pytest.Pytester, tas
     run = pytester.runpytest_subprocess(
         "--proofswe", str(tasks), "-k", "inventory and (minimal or wrong)", f"--proofswe-report={report}"
     )
-    run.assert_outcomes(passed=1, failed=1, deselected=len(EXPECTED) - 2)
+    # behaviour and taste of each: wrong's behaviour fails, its taste passes
+    run.assert_outcomes(passed=3, failed=1, deselected=2 * len(EXPECTED) - 4)
     assert set(results(report)) == {("inventory-restock", "minimal"), ("inventory-restock", "wrong")}
 
     lf = pytester.runpytest_subprocess(
         "--proofswe", str(tasks), "--lf", "-k", "inventory", f"--proofswe-report={report}"
     )
-    lf.assert_outcomes(failed=1, deselected=len(EXPECTED) - 1)
+    lf.assert_outcomes(failed=1, deselected=2 * len(EXPECTED) - 1)
     assert set(results(report)) == {("inventory-restock", "wrong")}
 
 
@@ -150,8 +155,9 @@ def test_exitfirst_stops_grading(pytester: pytest.Pytester, tasks: Path) -> None
     run = pytester.runpytest_subprocess(
         "--proofswe", str(tasks / "inventory-restock"), "-x", f"--proofswe-report={report}"
     )
-    run.assert_outcomes(passed=0, failed=1)  # conftest-hack is collected first and fails
-    assert len(results(report)) == 1
+    # bloated is collected first: its behaviour passes, its taste fails, and the run stops.
+    run.assert_outcomes(passed=1, failed=1)
+    assert list(results(report)) == [("inventory-restock", "bloated")]
 
 
 def test_xdist_puts_every_result_in_one_report(pytester: pytest.Pytester, tasks: Path) -> None:
@@ -162,11 +168,13 @@ def test_xdist_puts_every_result_in_one_report(pytester: pytest.Pytester, tasks:
         str(tasks / "slugify-git"),
         "-n",
         "2",
+        "-k",
+        "behaviour",
         f"--proofswe-report={report}",
     )
-    run.assert_outcomes(passed=2, failed=9)
+    run.assert_outcomes(passed=5, failed=9)  # xdist does not count deselected items
     got = results(report)
-    assert len(got) == 11
+    assert len(got) == 14
     assert got[("slugify-git", "minimal")]["behaviour"]["status"] == "resolved"
     assert "proofswe" in run.stdout.str()
 
@@ -174,9 +182,14 @@ def test_xdist_puts_every_result_in_one_report(pytester: pytest.Pytester, tasks:
 def test_jobs_grades_in_parallel_in_one_process(pytester: pytest.Pytester, tasks: Path) -> None:
     report = pytester.path / "j.json"
     run = pytester.runpytest_subprocess(
-        "--proofswe", str(tasks / "inventory-restock"), "--proofswe-jobs=3", f"--proofswe-report={report}"
+        "--proofswe",
+        str(tasks / "inventory-restock"),
+        "--proofswe-jobs=3",
+        "-k",
+        "behaviour",
+        f"--proofswe-report={report}",
     )
-    run.assert_outcomes(passed=1, failed=5)
+    run.assert_outcomes(passed=4, failed=5, deselected=9)
     assert {k: v["behaviour"]["status"] for k, v in results(report).items()} == {
         k: v for k, v in EXPECTED.items() if k[0] == "inventory-restock"
     }
@@ -188,9 +201,14 @@ def test_invalid_task_is_an_error_item_and_the_others_still_run(pytester: pytest
     (bad / "task.toml").write_text("[tests]\nfail_to_pas = ['x']\n")
     report = pytester.path / "e.json"
     run = pytester.runpytest_subprocess(
-        "--proofswe", str(tasks / "inventory-restock"), str(bad), f"--proofswe-report={report}"
+        "--proofswe",
+        str(tasks / "inventory-restock"),
+        str(bad),
+        "-k",
+        "behaviour or broken",
+        f"--proofswe-report={report}",
     )
-    run.assert_outcomes(passed=1, failed=5, errors=1)
+    run.assert_outcomes(passed=4, failed=5, errors=1, deselected=9)
     out = run.stdout.str()
     assert "unknown key 'tests.fail_to_pas'" in out and "did you mean 'tests.fail_to_pass'?" in out
     data = json.loads(report.read_text())
@@ -210,6 +228,7 @@ def test_report_is_written_when_interrupted(pytester: pytest.Pytester, tasks: Pa
     data = json.loads(report.read_text())
     assert data["interrupted"] is True
     assert [(r["task"], r["submission"]) for r in data["results"]] == [
+        ("inventory-restock", "bloated"),
         ("inventory-restock", "conftest-hack"),
         ("inventory-restock", "escape"),
     ]
@@ -268,7 +287,8 @@ def test_predictions_file(pytester: pytest.Pytester, tasks: Path) -> None:
         "model",
         f"--proofswe-report={report}",
     )
-    run.assert_outcomes(passed=1, failed=1, deselected=6)
+    # model-a: behaviour and taste pass; model-b: nothing to apply, so taste is skipped
+    run.assert_outcomes(passed=2, failed=1, skipped=1, deselected=18)
     got = results(report)
     assert got[("inventory-restock", "org__model-a")]["behaviour"]["status"] == "resolved"
     assert got[("inventory-restock", "model-b")]["behaviour"]["status"] == "patch_failed"
@@ -327,7 +347,7 @@ def test_hooks_and_tool_settings(pytester: pytest.Pytester, tasks: Path) -> None
     """)
     pytester.makepyprojecttoml('[tool.proofswe]\nreport = "from-tool.json"\n')
     run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), "-k", "minimal or wrong")
-    run.assert_outcomes(passed=1, failed=1)
+    run.assert_outcomes(passed=3, failed=1)  # the hook runs once per submission, not once per check
     data = json.loads((pytester.path / "from-tool.json").read_text())
     assert data["seen"] == ["minimal", "wrong"]
     assert all(r["meta"]["seen_by_hook"] for r in data["results"])
