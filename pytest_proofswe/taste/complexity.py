@@ -8,20 +8,34 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from time import perf_counter as clock
 from typing import Any
 
 from .model import Finding, TasteConfig, TasteInput
+from .pyparse import tree_of
 
 #: The maintainability index is skipped for files longer than this, or with a statement
 #: spanning more lines than MI_MAX_SPAN (radon's raw metrics are quadratic there).
 MI_MAX_LINES = 3000
 MI_MAX_SPAN = 60
+#: Seconds spent on the maintainability index per patch; files after that get none.
+MI_BUDGET_S = 0.1
+MI_SECONDS_PER_LINE = 50e-6
 
 
-def function_complexity(text: str) -> dict[str, tuple[int, int]]:
-    """qualified name -> (cyclomatic complexity, line) of every function and method."""
-    from radon.complexity import cc_visit  # type: ignore[import-untyped]
+def function_complexity(text: str, only: set[str] | None = None) -> dict[str, tuple[int, int]]:
+    """qualified name -> (cyclomatic complexity, line) of every function and method.
 
+    With ``only``, just the module-level functions and classes of those names: code the
+    patch did not touch keeps its complexity, so a delta needs only the touched ones.
+    """
+    from radon.complexity import cc_visit_ast  # type: ignore[import-untyped]
+
+    tree = tree_of(text)
+    if tree is None:
+        return {}
+    if only is not None:
+        tree = ast.Module(body=[n for n in tree.body if getattr(n, "name", None) in only], type_ignores=[])
     out: dict[str, tuple[int, int]] = {}
 
     def add(block: Any, prefix: str) -> None:
@@ -30,10 +44,26 @@ def function_complexity(text: str) -> dict[str, tuple[int, int]]:
         for closure in getattr(block, "closures", []):
             add(closure, f"{qual}.")
 
-    for block in cc_visit(text):
+    for block in cc_visit_ast(tree):
         if type(block).__name__ == "Function":
             add(block, f"{block.classname}." if getattr(block, "classname", None) else "")
     return out
+
+
+def _touched_names(text: str | None, lines: set[int]) -> set[str]:
+    """Names of the module-level definitions whose lines include one of ``lines``."""
+    tree = tree_of(text)
+    if tree is None or not lines:
+        return set()
+    names = set()
+    for node in tree.body:
+        name = getattr(node, "name", None)
+        if name is not None:
+            end = getattr(node, "end_lineno", None) or node.lineno
+            start = min([node.lineno, *[d.lineno for d in getattr(node, "decorator_list", [])]])
+            if any(start <= line <= end for line in lines):
+                names.add(name)
+    return names
 
 
 _COMPOUND = (
@@ -53,9 +83,8 @@ _COMPOUND = (
 def _mi_safe(text: str) -> bool:
     if text.count("\n") > MI_MAX_LINES:
         return False
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    tree = tree_of(text)
+    if tree is None:
         return False
     for node in ast.walk(tree):
         end = getattr(node, "end_lineno", None)
@@ -78,26 +107,23 @@ def maintainability(text: str | None) -> float | None:
 
 
 def _parses(text: str | None) -> bool:
-    if text is None:
-        return False
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError):
-        return False
-    return True
+    return tree_of(text) is not None
 
 
 def check(data: TasteInput, config: TasteConfig, metrics: dict[str, Any]) -> Iterator[Finding]:
+    started = clock()
     total_increase = 0
     made_worse = 0
     limit = config.thresholds.get("max_function_complexity")
-    mi: dict[str, dict[str, float | None]] = {}
+    mi: dict[str, dict[str, Any]] = {}
     for f in data.files:
         if not f.is_python or f.binary or not _parses(f.head):
             continue
         assert f.head is not None
-        base = function_complexity(f.base) if f.base is not None and _parses(f.base) else {}
-        head = function_complexity(f.head)
+        touched = _touched_names(f.head, {ln for ln, _ in f.added()})
+        touched |= _touched_names(f.base, {ln for ln, _ in f.removed()})
+        base = function_complexity(f.base, touched) if f.base is not None and _parses(f.base) else {}
+        head = function_complexity(f.head, touched)
         for qual, (cc, line) in head.items():
             if qual in base:
                 before = base[qual][0]
@@ -119,8 +145,14 @@ def check(data: TasteInput, config: TasteConfig, metrics: dict[str, Any]) -> Ite
                     f"new function {qual} has complexity {cc} (max_function_complexity={limit:g})",
                     config.weight("complexity-new-complex-function"),
                 )
-        # Information only (a metric, never a finding): radon's MI swings on small files.
-        mi[f.path] = {"before": maintainability(f.base), "after": maintainability(f.head)}
+        # Information only (a metric, never a finding), within a time budget: radon's MI
+        # costs more than everything else here together on large files (about
+        # MI_SECONDS_PER_LINE for each version), so it is skipped where it would not fit.
+        estimate = MI_SECONDS_PER_LINE * (f.head.count("\n") + (f.base or "").count("\n"))
+        if clock() - started + estimate < MI_BUDGET_S:
+            mi[f.path] = {"before": maintainability(f.base), "after": maintainability(f.head)}
+        else:
+            mi[f.path] = {"before": None, "after": None, "skipped": "time budget"}
     metrics["complexity_increase"] = total_increase
     metrics["functions_more_complex"] = made_worse
     metrics["maintainability"] = mi

@@ -8,7 +8,6 @@ the repository's own ruff configuration when it has one, ours otherwise.
 
 from __future__ import annotations
 
-import ast
 import json
 import shutil
 import tempfile
@@ -19,6 +18,7 @@ from typing import Any
 
 from .. import process
 from .model import Finding, TasteConfig, TasteInput
+from .pyparse import enclosing, tree_of
 
 #: The rule set used when the repository has no ruff configuration of its own. Chosen for
 #: what a reviewer would flag in a patch; style rules a formatter settles are left out.
@@ -33,13 +33,7 @@ DEFAULT_CONFIG = (
 
 def _parses(text: str | None) -> bool:
     """Whether ``text`` is Python that parses: a head that does not is code-syntax-error's."""
-    if text is None:
-        return False
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError):
-        return False
-    return True
+    return tree_of(text) is not None
 
 
 def find_ruff() -> str | None:
@@ -49,28 +43,6 @@ def find_ruff() -> str | None:
         return str(find_ruff_bin())
     except Exception:
         return shutil.which("ruff")
-
-
-def _enclosing(text: str) -> dict[int, str]:
-    """line -> qualified name of the innermost function or class holding it."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return {}
-    owner: dict[int, str] = {}
-
-    def visit(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                qual = f"{prefix}{child.name}"
-                for line in range(child.lineno, (child.end_lineno or child.lineno) + 1):
-                    owner[line] = qual
-                visit(child, f"{qual}.")
-            else:
-                visit(child, prefix)
-
-    visit(tree, "")
-    return owner
 
 
 #: Codes that dedicated taste rules report already (errors-bare-except, debug-print, ...).
@@ -99,7 +71,6 @@ COVERED_ELSEWHERE = frozenset(
 
 def _keys(violations: list[dict[str, Any]], text: str) -> list[tuple[tuple[str, str, str], int, str]]:
     lines = text.splitlines()
-    owner = _enclosing(text)
     out = []
     for v in violations:
         code = v.get("code")
@@ -107,7 +78,7 @@ def _keys(violations: list[dict[str, Any]], text: str) -> list[tuple[tuple[str, 
             continue
         row = v["location"]["row"]
         line_text = " ".join(lines[row - 1].split()) if 0 < row <= len(lines) else ""
-        out.append(((code, owner.get(row, "<module>"), line_text), row, v.get("message", "")))
+        out.append(((code, enclosing(text, row), line_text), row, v.get("message", "")))
     return out
 
 

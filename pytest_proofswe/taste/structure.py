@@ -9,14 +9,14 @@ patched file that no longer parses.
 from __future__ import annotations
 
 import ast
-import io
+import bisect
 import re
 import sys
-import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .model import FileText, Finding, TasteConfig, TasteInput
+from .pyparse import parse
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | frozenset(sys.builtin_module_names) | {"__future__"}
 _TEST_TOOLS = {"pytest", "_pytest", "hypothesis", "mock", "freezegun", "responses", "respx"}
@@ -31,8 +31,6 @@ class Facts:
     classes: dict[str, tuple[int, bool]] = field(default_factory=dict)  # qualname -> (line, abstract)
     functions: dict[str, tuple[int, ast.arguments]] = field(default_factory=dict)  # qualname -> (line, args)
     public_names: dict[str, int] = field(default_factory=dict)  # module-level public names -> line
-    imports: dict[str, int] = field(default_factory=dict)  # top-level module -> line
-    prints: int = 0
 
 
 def _dotted(node: ast.expr) -> str:
@@ -89,15 +87,25 @@ def facts(tree: ast.Module, *, package_init: bool = False) -> Facts:
         for name in targets:
             if not name.startswith("_"):
                 out.public_names.setdefault(name, node.lineno)
-    for walked in ast.walk(tree):
-        if isinstance(walked, ast.Import):
-            for alias in walked.names:
-                out.imports.setdefault(alias.name.split(".")[0], walked.lineno)
-        elif isinstance(walked, ast.ImportFrom) and walked.module and not walked.level:
-            out.imports.setdefault(walked.module.split(".")[0], walked.lineno)
-        elif isinstance(walked, ast.Call) and isinstance(walked.func, ast.Name) and walked.func.id == "print":
-            out.prints += 1
     return out
+
+
+_IMPORT_LINE = re.compile(r"^[ \t]*(?:import[ \t]+([\w., \t]+)|from[ \t]+(\w[\w.]*)[ \t]+import\b)", re.MULTILINE)
+_PRINT_CALL = re.compile(r"\bprint\(")
+
+
+def text_imports(text: str) -> set[str]:
+    """Top-level module names a module imports anywhere (absolute imports; from its text)."""
+    found = set()
+    for m in _IMPORT_LINE.finditer(text):
+        if m.group(1):
+            for part in m.group(1).split(","):
+                name = part.strip().split(" ")[0].split(".")[0]
+                if name:
+                    found.add(name)
+        else:
+            found.add(m.group(2).split(".")[0])
+    return found
 
 
 def _signature_break(old: ast.arguments, new: ast.arguments) -> str | None:
@@ -135,14 +143,7 @@ def _is_test(path: str) -> bool:
 
 
 def _parse(text: str | None) -> ast.Module | SyntaxError | None:
-    if text is None:
-        return None
-    try:
-        return ast.parse(text)
-    except SyntaxError as exc:
-        return exc
-    except ValueError as exc:  # NUL bytes
-        return SyntaxError(str(exc))
+    return None if text is None else parse(text)
 
 
 def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
@@ -151,6 +152,7 @@ def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[F
     base = _parse(f.base)
     head = _parse(f.head)
     added_lines = {ln for ln, _ in f.added()}
+    string_lines: set[int] = set()
     if isinstance(head, SyntaxError):
         if not isinstance(base, SyntaxError):
             yield Finding(
@@ -217,9 +219,10 @@ def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[F
                         f"public name {name} removed",
                         config.weight("api-name-removed"),
                     )
-        # New third-party imports
-        for module, line in head_facts.imports.items():
-            if module in base_facts.imports or module in _STDLIB or module in data.local_modules:
+        # New third-party imports: imports on added lines of modules the base did not import
+        base_imports = text_imports(f.base) if isinstance(f.base, str) else set()
+        for module, line in _added_imports(head, sorted(added_lines)):
+            if module in base_imports or module in _STDLIB or module in data.local_modules:
                 continue
             if _normalise(module) in data.declared_dependencies:
                 continue
@@ -232,7 +235,7 @@ def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[F
                 f"new third-party import {module}",
                 config.weight("imports-new-third-party"),
             )
-        yield from _added_nodes(f, head, added_lines, base_facts, config)
+        yield from _added_nodes(f, head, added_lines, config, string_lines)
     elif f.kind == "delete" and base is not None and not is_test and base_facts.public_names:
         names = ", ".join(sorted(base_facts.public_names)[:5])
         yield Finding(
@@ -243,7 +246,7 @@ def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[F
             config.weight("api-name-removed"),
         )
     if f.head is not None:
-        yield from _comments(f, added_lines, config)
+        yield from _comments(f, string_lines, config)
 
 
 def _normalise(name: str) -> str:
@@ -258,14 +261,49 @@ def _first_changed_line(f: FileText) -> int | None:
     return None
 
 
+def _touching(tree: ast.Module, added: list[int]) -> Iterator[ast.AST]:
+    """Nodes whose lines include an added line (subtrees without one are skipped)."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        start = getattr(node, "lineno", None)
+        if start is not None:
+            end = getattr(node, "end_lineno", None) or start
+            i = bisect.bisect_left(added, start)
+            if i == len(added) or added[i] > end:
+                continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _added_imports(head: ast.Module, added: list[int]) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    seen: set[str] = set()
+    lines = set(added)
+    for node in _touching(head, added):
+        names: list[str] = []
+        if isinstance(node, ast.Import) and node.lineno in lines:
+            names = [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level and node.lineno in lines:
+            names = [node.module.split(".")[0]]
+        for name in names:
+            if name not in seen:
+                seen.add(name)
+                out.append((name, getattr(node, "lineno", 0)))
+    return sorted(out, key=lambda x: x[1])
+
+
 def _added_nodes(
-    f: FileText, head: ast.Module, added: set[int], base_facts: Facts, config: TasteConfig
+    f: FileText, head: ast.Module, added: set[int], config: TasteConfig, string_lines: set[int]
 ) -> Iterator[Finding]:
-    for node in ast.walk(head):
+    base_prints = bool(f.base and _PRINT_CALL.search(f.base))
+    for node in _touching(head, sorted(added)):
         line = getattr(node, "lineno", None)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.end_lineno:
+            string_lines.update(range(node.lineno + 1, node.end_lineno + 1))
         if isinstance(node, ast.Call) and line in added:
             name = _dotted(node.func)
-            if name == "print" and base_facts.prints == 0 and not f.path.endswith("__main__.py"):
+            if name == "print" and not base_prints and not f.path.endswith("__main__.py"):
                 yield Finding("debug-print", f.path, line, "print() call added", config.weight("debug-print"))
             elif name in ("breakpoint", "pdb.set_trace", "ipdb.set_trace", "pudb.set_trace", "pdb.post_mortem"):
                 yield Finding("debug-breakpoint", f.path, line, f"{name}() added", config.weight("debug-breakpoint"))
@@ -289,7 +327,7 @@ def _added_nodes(
                     config.weight("errors-bare-except"),
                 )
             elif _dotted(node.type) in ("Exception", "BaseException") and not any(
-                isinstance(n, ast.Raise) for n in ast.walk(ast.Module(body=node.body, type_ignores=[]))
+                isinstance(n, ast.Raise) for stmt in node.body for n in ast.walk(stmt)
             ):
                 yield Finding(
                     "errors-blind-except",
@@ -316,6 +354,30 @@ def _added_nodes(
                     break
 
 
+def _comment_of(line: str) -> str | None:
+    """The comment on a line of code (after a ``#`` outside string quotes), or None."""
+    quote: str | None = None
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if line.startswith(quote, i):
+                i += len(quote)
+                quote = None
+                continue
+        elif ch == "#":
+            return line[i + 1 :]
+        elif ch in "'\"":
+            quote = ch * 3 if line.startswith(ch * 3, i) else ch
+            i += len(quote)
+            continue
+        i += 1
+    return None
+
+
 def _looks_like_code(text: str) -> bool:
     text = text.strip()
     if not text or len(text) < 4 or not re.search(r"[=()\[\]:.]", text):
@@ -334,25 +396,19 @@ def _looks_like_code(text: str) -> bool:
     return not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, (ast.Name, ast.Constant)))
 
 
-def _comments(f: FileText, added: set[int], config: TasteConfig) -> Iterator[Finding]:
-    assert f.head is not None
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(f.head).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return
+def _comments(f: FileText, string_lines: set[int], config: TasteConfig) -> Iterator[Finding]:
     previous_code_comment = -10
-    for tok in tokens:
-        if tok.type != tokenize.COMMENT or tok.start[0] not in added:
+    for line, text in f.added():
+        if line in string_lines:  # inside a multi-line string: not a comment
             continue
-        line = tok.start[0]
-        body = tok.string.lstrip("#").strip()
-        if _TODO.search(body):
+        comment = _comment_of(text)
+        if comment is None:
+            continue
+        body = comment.lstrip("#").strip()
+        todo = _TODO.search(body)
+        if todo:
             yield Finding(
-                "comments-todo",
-                f.path,
-                line,
-                f"{_TODO.search(body).group(1)} added: {body[:60]}",  # type: ignore[union-attr]
-                config.weight("comments-todo"),
+                "comments-todo", f.path, line, f"{todo.group(1)} added: {body[:60]}", config.weight("comments-todo")
             )
         elif _looks_like_code(body):
             if line != previous_code_comment + 1:  # one finding per block of commented-out lines
