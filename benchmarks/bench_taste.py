@@ -35,7 +35,7 @@ def module(seed: int, functions: int = 48) -> str:
         body = [f"def func_{i}(items, limit={i}):", f'    """Function {i}."""', "    total = 0"]
         for j in range(n):
             body += [
-                f"    for item in items:",
+                "    for item in items:",
                 f"        if item > limit + {j}:",
                 f"            total += item * {j + 1}",
                 f"        elif item == {j}:",
@@ -46,10 +46,10 @@ def module(seed: int, functions: int = 48) -> str:
     return "\n".join(parts) + "\n"
 
 
-def mutate(text: str, seed: int) -> str:
+def mutate(text: str, seed: int, edits: int) -> str:
     rng = random.Random(seed)
     lines = text.splitlines()
-    for _ in range(12):
+    for _ in range(edits):
         i = rng.randrange(len(lines))
         if lines[i].startswith("            total += item"):
             lines[i] = lines[i] + "\n            if total > 1000:\n                total = 1000"
@@ -57,13 +57,14 @@ def mutate(text: str, seed: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build(tmp: Path) -> tuple[TasteInput, Path]:
+def build(tmp: Path, edits: int = 12) -> tuple[TasteInput, Path]:
+    tmp = tmp / f"edits-{edits}"
     repo = tmp / "repo"
-    repo.mkdir()
+    repo.mkdir(parents=True)
     git = ["git", "-c", "user.name=b", "-c", "user.email=b@b"]
     subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
     base = {f"pkg/mod{i}.py": module(i) for i in range(5)}
-    head = {path: mutate(text, i) for i, (path, text) in enumerate(base.items())}
+    head = {path: mutate(text, i, edits) for i, (path, text) in enumerate(base.items())}
     for path, text in base.items():
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
         (repo / path).write_text(text)
@@ -103,8 +104,15 @@ def main() -> None:
     bindir = Path(sys.executable).parent
     ruff, radon = shutil.which("ruff", path=str(bindir)) or "ruff", shutil.which("radon", path=str(bindir)) or "radon"
     with tempfile.TemporaryDirectory() as tmp:
-        data, by_hand = build(Path(tmp))
         config = TasteConfig()
+        heavy, _ = build(Path(tmp), edits=400)  # most functions touched
+        heavy_result = grade_taste(heavy, config)
+        heavy_time = timed(lambda: grade_taste(heavy, config), args.repeat)
+        print(
+            f"grade_taste, most functions edited: median {heavy_time * 1000:6.0f} ms  "
+            f"(score {heavy_result.score:g}, {len(heavy_result.findings)} findings)"
+        )
+        data, by_hand = build(Path(tmp))
         result = grade_taste(data, config)
         ours = timed(lambda: grade_taste(data, config), args.repeat)
 

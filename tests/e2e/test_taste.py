@@ -224,3 +224,22 @@ def test_plugins_add_findings_and_adjust_weights(pytester: pytest.Pytester) -> N
     assert {f["penalty"] for f in smelly["findings"] if f["rule"] == "debug-print"} == {0.0}
     assert [f["why"] for f in smelly["findings"] if f["rule"] == "team-large-diff"] == ["our review budget"]
     assert smelly["metrics"]["our_added_lines"] == 39 and got["minimal"]["metrics"]["our_added_lines"] == 2
+
+
+def test_the_documented_hook_example_works(pytester: pytest.Pytester) -> None:
+    from tests.conftest import ROOT
+
+    docs = (ROOT / "docs" / "rules.md").read_text()
+    section = docs[docs.index("## Adding your own rules") :]
+    example = section[
+        section.index("```python\n") + len("```python\n") : section.index("```\n", section.index("```python"))
+    ]
+    pytester.makeconftest(example)
+    shutil.copytree(FIXTURES / "tasks" / TASK, pytester.path / TASK)
+    report = pytester.path / "r.json"
+    res = pytester.runpytest_subprocess(
+        "--proofswe", str(pytester.path / TASK), "-k", "taste and minimal", f"--proofswe-report={report}"
+    )
+    res.assert_outcomes(passed=1)
+    (result,) = json.loads(report.read_text())["results"]
+    assert result["taste"]["metrics"]["team_checked"] is True

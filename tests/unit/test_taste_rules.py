@@ -399,3 +399,13 @@ def test_non_python_binary_and_deleted_files(tmp_path: Path) -> None:
     data = diff_of(tmp_path, {"README.md": ("# x\n", "# y\n"), "old.py": ("def f():\n    return 1\n", None)})
     result = grade_taste(data, DEFAULTS)
     assert [(f.rule, f.path) for f in result.findings] == [("api-name-removed", "old.py")]
+
+
+def test_every_rule_is_documented() -> None:
+    from pytest_proofswe.taste import RULES
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "rules.md").read_text()
+    for rule in RULES:
+        assert f"#### {rule}\n" in text, f"docs/rules.md has no section for {rule}"
+        assert f"[`{rule}`](#{rule})" in text, f"docs/rules.md's table does not list {rule}"
