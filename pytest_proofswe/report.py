@@ -67,6 +67,26 @@ def _taste(taste: dict[str, Any] | None) -> str:
     return f"{taste['score']:g}" + ("" if taste.get("passed") else "!")
 
 
+def taste_lines(results: Sequence[dict[str, Any]], per_submission: int = 3) -> list[str]:
+    """One line per submission whose taste grade has penalties: its largest ones."""
+    out = []
+    for r in results:
+        taste = r.get("taste") or {}
+        findings = [f for f in taste.get("findings", []) if f.get("penalty", 0) > 0]
+        if not findings:
+            continue
+        shown = "; ".join(_finding_text(f) for f in findings[:per_submission])
+        more = f" (+{len(findings) - per_submission} more)" if len(findings) > per_submission else ""
+        out.append(f"  {r.get('task')}::{r.get('submission')} {taste.get('score'):g}: {shown}{more}")
+    return out
+
+
+def _finding_text(f: dict[str, Any]) -> str:
+    path = f.get("path") or "<patch>"
+    where = f"{path}:{f['line']}" if f.get("line") else path
+    return f"{where} {f['rule']} {f['message']} (-{f['penalty']:g})"
+
+
 def summary_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for r in results:
@@ -110,6 +130,12 @@ def terminal_summary(
             s = r.get("behaviour", {}).get("status", "error")
             by_status[s] = by_status.get(s, 0) + 1
         tr.write_line(", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
+        lines = taste_lines(results)
+        if lines:
+            tr.write_line("")
+            tr.write_line("taste findings (the largest penalties of each submission):")
+            for text in lines:
+                tr.write_line(text)
     for path in kept:
         tr.write_line(f"workspace kept: {path}")
     if unmatched:

@@ -156,6 +156,12 @@ def test_summary_and_junit(run) -> None:  # type: ignore[no-untyped-def]
     row = next(line.split() for line in out.splitlines() if line.startswith("inventory-restock  bloated "))
     assert row[:6] == ["inventory-restock", "bloated", "resolved", "2/2", "2/2", "54!"]
     assert '<property name="proofswe_taste_score" value="54"' in junit
+    assert "taste findings (the largest penalties of each submission):" in out
+    assert (
+        "  inventory-restock::overengineered 71.6: inventory/restock.py:24 complexity-increase "
+        "units_to_order: complexity 1 -> 5 (+4) (-12);"
+    ) in out
+    assert "inventory-restock::minimal 100" not in out  # nothing to show for a clean diff
 
 
 def test_task_and_project_configuration(pytester: pytest.Pytester) -> None:
