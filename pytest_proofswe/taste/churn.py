@@ -11,6 +11,8 @@ from ..patch import HunkLine
 from .model import FileText, Finding, TasteConfig, TasteInput
 
 _WS = re.compile(r"\s+")
+_FSTRING_START = getattr(tokenize, "FSTRING_START", -1)
+_FSTRING_END = getattr(tokenize, "FSTRING_END", -1)
 
 
 def _normalise_python(lines: list[str]) -> str | None:
@@ -31,6 +33,10 @@ def _normalise_python(lines: list[str]) -> str | None:
             value = tok.string
             if tok.type == tokenize.STRING:
                 value = _unquote(value)
+            elif tok.type == _FSTRING_START:  # Python 3.12+ splits f-strings into tokens
+                value = value.rstrip("'\"").lower() + "<"
+            elif tok.type == _FSTRING_END:
+                value = ">"
             out.append(value)
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return None

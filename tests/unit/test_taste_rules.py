@@ -409,3 +409,12 @@ def test_every_rule_is_documented() -> None:
     for rule in RULES:
         assert f"#### {rule}\n" in text, f"docs/rules.md has no section for {rule}"
         assert f"[`{rule}`](#{rule})" in text, f"docs/rules.md's table does not list {rule}"
+
+
+def test_fstring_quote_churn_on_every_python(tmp_path: Path) -> None:
+    # Python 3.12+ tokenizes f-strings piece by piece (PEP 701); the verdict must not change.
+    base = 'def f(x):\n    return f"{x}: ok"\n'
+    head = "def f(x):\n    return f'{x}: ok'\n"
+    assert findings(diff_of(tmp_path, {"m.py": (base, head)})) == [("churn-formatting-only", "m.py", 2)]
+    changed = "def f(x):\n    return f'{x}: OK'\n"
+    assert findings(diff_of(tmp_path / "b", {"m.py": (base, changed)})) == []
