@@ -299,13 +299,17 @@ class GradeItem(pytest.Item):
         return super().repr_failure(excinfo)  # type: ignore[return-value]
 
 
-class BehaviourItem(GradeItem):
-    """Passes when the submission resolves the task (every F2P and P2P test passes)."""
+class _VerdictItem(GradeItem):
+    """An item judged on the behaviour verdict: an error status makes it a pytest error."""
 
     def setup(self) -> None:
         super().setup()
         self.behaviour_properties()
         self.raise_if_broken()
+
+
+class BehaviourItem(_VerdictItem):
+    """Passes when the submission resolves the task (every F2P and P2P test passes)."""
 
     def runtest(self) -> None:
         assert self.result is not None
@@ -313,7 +317,7 @@ class BehaviourItem(GradeItem):
         if b.status == "resolved":
             return
         head = f"{self.result.task}::{self.result.submission}: {b.status}"
-        if b.status in ("resolved", "partial", "unresolved"):
+        if b.status in ("partial", "unresolved"):
             head += (
                 f" (FAIL_TO_PASS {len(b.fail_to_pass.passed)}/{b.fail_to_pass.total}, "
                 f"PASS_TO_PASS {len(b.pass_to_pass.passed)}/{b.pass_to_pass.total})"
@@ -326,17 +330,12 @@ class BehaviourItem(GradeItem):
         raise BehaviourFailure(text)
 
 
-class ValidateItem(GradeItem):
+class ValidateItem(_VerdictItem):
     """--proofswe-validate: gold must resolve; the empty patch must fail every F2P test."""
 
     def __init__(self, *, expect: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.expect = expect
-
-    def setup(self) -> None:
-        super().setup()
-        self.behaviour_properties()
-        self.raise_if_broken()
 
     def runtest(self) -> None:
         assert self.result is not None

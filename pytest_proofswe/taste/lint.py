@@ -69,7 +69,11 @@ COVERED_ELSEWHERE = frozenset(
 )
 
 
-def _keys(violations: list[dict[str, Any]], text: str) -> list[tuple[tuple[str, str, str], int, str]]:
+# ((rule, enclosing function, normalised line text), row, "RULE message")
+_Keyed = tuple[tuple[str, str, str], int, str]
+
+
+def _keys(violations: list[dict[str, Any]], text: str) -> list[_Keyed]:
     lines = text.splitlines()
     out = []
     for v in violations:
@@ -78,7 +82,19 @@ def _keys(violations: list[dict[str, Any]], text: str) -> list[tuple[tuple[str, 
             continue
         row = v["location"]["row"]
         line_text = " ".join(lines[row - 1].split()) if 0 < row <= len(lines) else ""
-        out.append(((code, enclosing(text, row), line_text), row, v.get("message", "")))
+        out.append(((code, enclosing(text, row), line_text), row, f"{code} {v.get('message', '')}"))
+    return out
+
+
+def _unmatched(ours: list[_Keyed], theirs: list[_Keyed]) -> list[_Keyed]:
+    """The violations of ``ours`` that ``theirs`` has no match for (a multiset difference)."""
+    left = Counter(key for key, _row, _msg in theirs)
+    out = []
+    for entry in ours:
+        if left[entry[0]] > 0:
+            left[entry[0]] -= 1
+        else:
+            out.append(entry)
     return out
 
 
@@ -143,25 +159,13 @@ def check(data: TasteInput, config: TasteConfig, metrics: dict[str, Any]) -> Ite
         assert head is not None
         base_keys = _keys(base_v.get(path, []), base or "")
         head_keys = _keys(head_v.get(path, []), head)
-        remaining = Counter(k for k, _row, _msg in base_keys)
-        for key, row, message in head_keys:
-            if remaining[key] > 0:
-                remaining[key] -= 1
-                continue
+        for _key, row, message in _unmatched(head_keys, base_keys):
             introduced_total += 1
-            yield Finding("lint-introduced", path, row, f"{key[0]} {message}", config.weight("lint-introduced"))
-        head_count = Counter(k for k, _row, _msg in head_keys)
-        for key, row, message in base_keys:
-            if head_count[key] > 0:
-                head_count[key] -= 1
-                continue
+            yield Finding("lint-introduced", path, row, message, config.weight("lint-introduced"))
+        for _key, row, message in _unmatched(base_keys, head_keys):
             removed_total += 1
             yield Finding(
-                "lint-removed",
-                path,
-                None,
-                f"{key[0]} {message} (was at base line {row})",
-                config.weight("lint-removed"),
+                "lint-removed", path, None, f"{message} (was at base line {row})", config.weight("lint-removed")
             )
     metrics["lint_introduced"] = introduced_total
     metrics["lint_removed"] = removed_total
