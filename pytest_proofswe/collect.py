@@ -8,10 +8,12 @@ schedules it, turns results into item outcomes, and gathers them for the reports
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -82,8 +84,22 @@ class ProofsweSession:
                 or default_workspace_parent(keep=self.settings.keep_workspaces),
                 taste_config=self.settings.taste,
                 taste_extensions=_HookExtensions(self.config),
+                reviewer=self._make_reviewer(),
+                rubric=self.settings.rubric,
             )
         return self._grader
+
+    def _make_reviewer(self) -> Any:
+        config = self.settings.review
+        if config is None:
+            return None
+        from .review import Reviewer
+
+        if config.max_cost_usd is not None and _is_worker(self.config):
+            # Each pytest-xdist worker gets its share of the budget.
+            workers = int(self.config.workerinput.get("workercount", 1))  # type: ignore[attr-defined]
+            config = dataclasses.replace(config, max_cost_usd=config.max_cost_usd / max(workers, 1))
+        return Reviewer(config, self.settings.cache_dir)
 
     def submit(self, request: GradeRequest) -> Future[GradeResult]:
         key = (request.task.id, request.submission.name)
@@ -116,6 +132,8 @@ class ProofsweSession:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not _is_worker(self.config) and not self.config.option.collectonly:
+            self._print_estimate(session)
         jobs = self.settings.jobs
         if jobs <= 1 or _is_worker(self.config) or self.config.option.collectonly:
             return
@@ -157,6 +175,19 @@ class ProofsweSession:
             return
         rows = [self.results[k] for k in self.order]
         reportmod.terminal_summary(terminalreporter, rows, kept=self.kept, unmatched=self.unmatched_predictions())
+
+    def _print_estimate(self, session: pytest.Session) -> None:
+        """Before the first reviewer call: how many calls, about how many tokens, what cost."""
+        config = self.settings.review
+        reviews = [i for i in session.items if isinstance(i, ReviewItem)]
+        if config is None or not reviews:
+            return
+        from .review.estimate import estimate
+
+        line = estimate(config, [(i.parent.task, i.parent.submission) for i in reviews])
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line)
 
     def unmatched_predictions(self) -> list[str]:
         if not self.predictions:
@@ -246,6 +277,7 @@ class SubmissionNode(pytest.Collector):
         else:
             yield BehaviourItem.from_parent(self, name="behaviour")
             yield TasteItem.from_parent(self, name="taste")
+            yield ReviewItem.from_parent(self, name="review")
 
 
 class GradeItem(pytest.Item):
@@ -386,6 +418,65 @@ class TasteItem(GradeItem):
         raise BehaviourFailure("\n".join(lines))
 
 
+class ReviewItem(GradeItem):
+    """Passes when the rubric review's score reaches the rubric's pass threshold."""
+
+    def setup(self) -> None:
+        super().setup()
+        assert self.result is not None
+        review = self.result.review
+        if review is None:
+            b = self.result.behaviour
+            why = "the patch did not apply" if b.status == "patch_failed" else f"no review ({b.status})"
+            raise pytest.skip.Exception(why, _use_item_location=True)
+        self.user_properties.extend(
+            [
+                ("proofswe_review_status", review.status),
+                ("proofswe_review_score", "" if review.score is None else f"{review.score:g}"),
+                ("proofswe_review_cost_usd", "" if review.cost_usd is None else f"{review.cost_usd:.6f}"),
+            ]
+        )
+        if review.status == "skipped":
+            raise pytest.skip.Exception(review.reason, _use_item_location=True)
+        if review.status in ("error", "unscored"):
+            # The reviewer could not give a grade: not the agent's failure, and never a silent pass.
+            text = f"{self.result.task}::{self.result.submission}: review {review.status}: {review.reason}"
+            if review.raw:
+                text += "\n--- the reply ---\n" + review.raw[0][:2000]
+            raise BehaviourFailure(text)
+
+    def runtest(self) -> None:
+        assert self.result is not None and self.result.review is not None
+        review = self.result.review
+        settings = _plugin(self).settings
+        fail_unstable = settings.review is not None and settings.review.fail_unstable
+        if review.status == "unstable":
+            warnings.warn(
+                pytest.PytestWarning(f"{self.result.task}::{self.result.submission}: review unstable: {review.reason}"),
+                stacklevel=1,
+            )
+        if review.passed and not (review.status == "unstable" and fail_unstable):
+            return
+        threshold = review.rubric.get("pass_threshold")
+        lines = [
+            f"{self.result.task}::{self.result.submission}: review {review.score:.2f}/5 "
+            f"(rubric {review.rubric.get('name')}, pass threshold {threshold:g}, {review.model})"
+            if review.score is not None
+            else f"{self.result.task}::{self.result.submission}: review"
+        ]
+        if review.status == "unstable":
+            lines.append(f"  unstable: {review.reason}")
+        for crit in review.criteria:
+            lines.append(f"  {crit['id']}: {crit['score']:g} (samples {crit['samples']}) {crit['rationale']}")
+            for ev in crit["evidence"][:3]:
+                mark = "" if ev["verified"] else " [not in the diff]"
+                lines.append(f"      {ev['path']}:{ev['line']} {ev['quote'][:100]!r}{mark}")
+        for finding in review.findings:
+            where = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "<review>")
+            lines.append(f"  {where} {finding.rule} {finding.message}")
+        raise BehaviourFailure("\n".join(lines))
+
+
 class _HookExtensions:
     """The pytest_proofswe_taste_* hooks, as the grading pipeline's TasteExtensions."""
 
@@ -448,6 +539,7 @@ def sanitise_name(name: str) -> str:
 __all__ = [
     "BehaviourItem",
     "ProofsweSession",
+    "ReviewItem",
     "TaskDirectory",
     "TaskErrorItem",
     "TasteItem",

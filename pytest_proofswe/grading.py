@@ -23,6 +23,8 @@ from .environment import Environment
 from .errors import ProofsweError
 from .git import git
 from .result import BehaviourResult, GradeResult, PatchSummary, Proof
+from .review import Reviewer, ReviewResult
+from .review.rubric import RubricError, load_rubric
 from .task import EnvironmentSpec, Submission, Task
 from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, TasteResult, grade_taste
 from .taste.repo import repo_facts
@@ -62,6 +64,8 @@ class Grader:
     workspace_parent: Path | None = None
     taste_config: TasteConfig = dataclasses.field(default_factory=TasteConfig)
     taste_extensions: TasteExtensions | None = None
+    reviewer: Reviewer | None = None  # None: no model configured
+    rubric: str = "taste"  # the default rubric; a task's [review] rubric wins
     # (task id, environment key) -> whether the base state runs any selected test
     _base_runs: dict[tuple[str, str], bool] = dataclasses.field(default_factory=dict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -217,6 +221,25 @@ def _grade_taste(
     )
 
 
+NO_MODEL = (
+    "no reviewer model configured: set --proofswe-model, or model in [tool.proofswe] "
+    "(any litellm model name, e.g. openai/gpt-4o-mini or anthropic/claude-sonnet-4-5)"
+)
+
+
+def _review(request: GradeRequest, grader: Grader, parsed: patch.ParsedPatch, taste: TasteResult) -> ReviewResult:
+    if grader.reviewer is None:
+        return ReviewResult("skipped", reason=NO_MODEL)
+    task = request.task
+    try:
+        rubric = load_rubric(str(task.review.get("rubric") or grader.rubric), base=task.root)
+    except RubricError as exc:
+        return ReviewResult("error", reason=str(exc))
+    issue = task.issue_path.read_text(encoding="utf-8", errors="replace") if task.issue_path else task.title
+    static = [f.render() for f in taste.findings if f.penalty > 0]
+    return grader.reviewer.review(rubric, issue, parsed.files, static)
+
+
 def _failure_text(verdict_f2p: TestGroup, verdict_p2p: TestGroup) -> str:
     lines: list[str] = []
     for title, group in (("FAIL_TO_PASS", verdict_f2p), ("PASS_TO_PASS", verdict_p2p)):
@@ -250,10 +273,12 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
     summary = PatchSummary(sha256=patch_sha)
 
     taste: TasteResult | None = None
+    review: ReviewResult | None = None
 
     def finish(behaviour: BehaviourResult, proof: Proof, workspace: str | None = None) -> GradeResult:
         return GradeResult(
             taste=taste,
+            review=review,
             task=task.id,
             submission=sub.name,
             behaviour=behaviour,
@@ -340,6 +365,8 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
         if parsed is not None and not request.probe and sub.origin != "empty":
             taste = _grade_taste(request, grader, base, texts, neutralised, test_files)
             t = lap("taste", t)
+            review = _review(request, grader, parsed, taste)
+            t = lap("review", t)
         recorded = BehaviourResult(
             "error", neutralised=tuple(n.to_json() for n in neutralised), test_files_edited=tuple(test_files)
         )

@@ -83,6 +83,47 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         help="the taste item fails below this score (0-100; default 70).",
     )
+    group.addoption(
+        "--proofswe-model",
+        metavar="MODEL",
+        default=None,
+        help="the reviewer's model, any litellm model name (e.g. openai/gpt-4o-mini); no model, no review.",
+    )
+    group.addoption(
+        "--proofswe-rubric",
+        metavar="NAME_OR_PATH",
+        default=None,
+        help="the rubric the reviewer applies: a built-in name (taste, review-quality) or a TOML file.",
+    )
+    group.addoption(
+        "--proofswe-samples",
+        metavar="N",
+        default=None,
+        type=int,
+        help="reviewer samples per submission; the median per criterion counts (default 1).",
+    )
+    group.addoption(
+        "--proofswe-max-cost",
+        metavar="USD",
+        default=None,
+        type=float,
+        help="stop making reviewer calls once this much has been spent.",
+    )
+    group.addoption(
+        "--proofswe-fail-unstable",
+        action="store_true",
+        default=False,
+        help="fail review items whose samples disagree (status unstable) instead of warning.",
+    )
+    group.addoption(
+        "--proofswe-calibrate",
+        metavar="DIR",
+        default=None,
+        help="review the labelled examples in DIR instead of grading tasks, and report the reviewer's "
+        "agreement with the labels per criterion.",
+    )
+    parser.addini("proofswe_model", "reviewer model (as --proofswe-model)", default="")
+    parser.addini("proofswe_rubric", "reviewer rubric (as --proofswe-rubric)", default="")
     parser.addini("proofswe_min_taste_score", "taste gate (as --proofswe-min-taste-score)", default="")
     parser.addini("proofswe_report", "path of the JSON report (as --proofswe-report)", default="")
     parser.addini("proofswe_cache_dir", "cache folder (as --proofswe-cache-dir)", default="")
@@ -93,7 +134,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     opt = config.option
-    if not (opt.proofswe or opt.proofswe_validate or opt.proofswe_predictions):
+    if not (opt.proofswe or opt.proofswe_validate or opt.proofswe_predictions or opt.proofswe_calibrate):
         return
     from .collect import ProofsweSession
     from .errors import UsageError

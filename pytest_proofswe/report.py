@@ -23,12 +23,18 @@ def build_report(
     for r in results:
         status = r.get("behaviour", {}).get("status", "error")
         counts[status] = counts.get(status, 0) + 1
+    reviews = [r.get("review") or {} for r in results]
+    costs: list[float] = [v["cost_usd"] for v in reviews if v.get("cost_usd") is not None]
     return {
         "schema": SCHEMA,
         "generator": f"pytest-proofswe {__version__}",
         "mode": "validate" if validate else "grade",
         "interrupted": interrupted,
-        "summary": {"results": len(results), "by_status": dict(sorted(counts.items()))},
+        "summary": {
+            "results": len(results),
+            "by_status": dict(sorted(counts.items())),
+            "review_cost_usd": round(sum(costs), 6) if costs else None,
+        },
         "results": list(results),
     }
 
@@ -87,6 +93,29 @@ def _finding_text(f: dict[str, Any]) -> str:
     return f"{where} {f['rule']} {f['message']} (-{f['penalty']:g})"
 
 
+def _review(review: dict[str, Any] | None) -> str:
+    """The review score (1-5), ! when it failed, ~ when unstable; else its status."""
+    if not review or review.get("status") == "skipped":
+        return "-"
+    if review.get("score") is None:
+        return str(review.get("status"))
+    mark = "~" if review.get("status") == "unstable" else ("" if review.get("passed") else "!")
+    return f"{review['score']:.2f}{mark}"
+
+
+def review_costs(results: Sequence[dict[str, Any]]) -> str | None:
+    """One line: reviews made, from cache, tokens and dollars; None when there were none."""
+    reviews = [r.get("review") or {} for r in results]
+    made = [v for v in reviews if v.get("status") not in (None, "skipped")]
+    if not made:
+        return None
+    cached = sum(1 for v in made if v.get("cached"))
+    costs: list[float] = [v["cost_usd"] for v in made if v.get("cost_usd") is not None]
+    tokens = sum((v.get("tokens") or {}).get("input") or 0 for v in made if not v.get("cached"))
+    cost = f"${sum(costs):.4f}" if costs else "cost unknown"
+    return f"review: {len(made)} review(s), {cached} from the cache, {tokens:,} input tokens sent, {cost}"
+
+
 def summary_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for r in results:
@@ -100,6 +129,7 @@ def summary_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
                 _ratio(b.get("fail_to_pass")),
                 _ratio(b.get("pass_to_pass")),
                 _taste(r.get("taste")),
+                _review(r.get("review")),
                 f"{duration:.1f}" if isinstance(duration, (int, float)) else "-",
             ]
         )
@@ -122,7 +152,7 @@ def terminal_summary(
         return
     tr.write_sep("=", "proofswe")
     if results:
-        header = ["task", "submission", "status", "F2P", "P2P", "taste", "seconds"]
+        header = ["task", "submission", "status", "F2P", "P2P", "taste", "review", "seconds"]
         for text in format_table(header, summary_rows(results)):
             tr.write_line(text)
         by_status: dict[str, int] = {}
@@ -130,6 +160,9 @@ def terminal_summary(
             s = r.get("behaviour", {}).get("status", "error")
             by_status[s] = by_status.get(s, 0) + 1
         tr.write_line(", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
+        costs = review_costs(results)
+        if costs:
+            tr.write_line(costs)
         lines = taste_lines(results)
         if lines:
             tr.write_line("")

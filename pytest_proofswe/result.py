@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .review.reviewer import ReviewResult
 from .taste.model import TasteResult
 from .verdict import Status, TestGroup
 
@@ -94,6 +95,7 @@ class GradeResult:
     workspace: str | None = None  # set when --proofswe-keep-workspaces kept it
     meta: dict[str, Any] = field(default_factory=dict)
     taste: TasteResult | None = None  # None when the patch did not apply
+    review: ReviewResult | None = None  # None when the patch did not apply
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +111,16 @@ class GradeResult:
                 "passed": None,
                 "metrics": {},
                 "findings": [],
+            },
+            "review": self.review.to_json()
+            if self.review is not None
+            else {
+                "status": "skipped",
+                "reason": "the patch did not apply",
+                "score": None,
+                "criteria": [],
+                "findings": [],
+                "cost_usd": None,
             },
             "patch": self.patch.to_json(),
             "proof": self.proof.to_json(),

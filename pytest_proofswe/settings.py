@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .review.reviewer import ReviewConfig
 from .taste.model import TasteConfig
 
 if sys.version_info >= (3, 11):
@@ -22,7 +23,19 @@ else:  # pragma: no cover
 
 __all__ = ["Settings", "default_cache_dir", "read_tool_table"]
 
-_TOOL_KEYS = {"report", "markdown", "model", "rubric", "min_taste_score", "cache_dir", "jobs", "workspace_dir"}
+_TOOL_KEYS = {
+    "report",
+    "markdown",
+    "model",
+    "rubric",
+    "min_taste_score",
+    "cache_dir",
+    "jobs",
+    "workspace_dir",
+    "samples",
+    "max_cost_usd",
+}
+_REVIEW_KEYS = {"api_base", "temperature", "max_tokens", "timeout", "num_retries"}
 
 
 def default_cache_dir() -> Path:
@@ -66,6 +79,9 @@ class Settings:
     tool: dict[str, Any]
     workspace_dir: Path | None = None
     taste: TasteConfig = field(default_factory=TasteConfig)
+    review: ReviewConfig | None = None  # None: no model configured, reviews are skipped
+    rubric: str = "taste"
+    calibrate: Path | None = None
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -78,7 +94,10 @@ class Settings:
                 return value
             if name in tool:
                 return tool[name]
-            ini = config.getini(f"proofswe_{name}")
+            try:
+                ini = config.getini(f"proofswe_{name}")
+            except ValueError:  # not an ini key
+                return None
             return ini or None
 
         report = pick("report")
@@ -102,11 +121,15 @@ class Settings:
                 taste = taste.merged({"min_taste_score": float(min_score)}, "min_taste_score")
         except (TypeError, ValueError) as exc:
             raise UsageError(str(exc)) from None
+        review, rubric = _review_settings(pick, tool, opt)
+        calibrate = getattr(opt, "proofswe_calibrate", None)
+        if calibrate is not None and not Path(calibrate).is_dir():
+            raise UsageError(f"--proofswe-calibrate: {calibrate} is not a folder of labelled examples")
         predictions = opt.proofswe_predictions
         if predictions is not None and not Path(predictions).is_file():
             raise UsageError(f"--proofswe-predictions: {predictions} is not a file")
         return cls(
-            enabled=bool(opt.proofswe or opt.proofswe_validate or predictions),
+            enabled=bool(opt.proofswe or opt.proofswe_validate or predictions or calibrate),
             report=Path(report) if report else None,
             predictions=Path(predictions) if predictions else None,
             validate=bool(opt.proofswe_validate),
@@ -117,4 +140,47 @@ class Settings:
             tool=tool,
             workspace_dir=Path(workspace_dir).expanduser() if workspace_dir else None,
             taste=taste,
+            review=review,
+            rubric=rubric,
+            calibrate=Path(calibrate) if calibrate else None,
         )
+
+
+def _review_settings(pick: Any, tool: dict[str, Any], opt: Any) -> tuple[ReviewConfig | None, str]:
+    """The reviewer's configuration (None without a model) and the default rubric."""
+    rubric = str(pick("rubric") or "taste")
+    from .review.rubric import load_rubric
+
+    load_rubric(rubric)  # a bad name or file is a usage error now, not later
+    model = pick("model")
+    table = tool.get("review", {})
+    if not isinstance(table, dict):
+        raise UsageError("[tool.proofswe.review] must be a table")
+    unknown = set(table) - _REVIEW_KEYS
+    if unknown:
+        raise UsageError(
+            f"unknown key(s) in [tool.proofswe.review]: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(_REVIEW_KEYS))})"
+        )
+    samples = pick("samples")
+    samples = 1 if samples is None else samples
+    if not isinstance(samples, int) or samples < 1:
+        raise UsageError(f"--proofswe-samples must be a whole number of at least 1, got {samples!r}")
+    max_cost = pick("max_cost")
+    if max_cost is None:
+        max_cost = tool.get("max_cost_usd")
+    if max_cost is not None and (not isinstance(max_cost, (int, float)) or max_cost < 0):
+        raise UsageError(f"--proofswe-max-cost must be a non-negative number of dollars, got {max_cost!r}")
+    if not model:
+        return None, rubric
+    return ReviewConfig(
+        model=str(model),
+        samples=samples,
+        temperature=float(table.get("temperature", 0.0 if samples == 1 else 0.7)),
+        max_tokens=int(table.get("max_tokens", 2000)),
+        timeout=float(table.get("timeout", 120)),
+        num_retries=int(table.get("num_retries", 2)),
+        api_base=table.get("api_base"),
+        max_cost_usd=float(max_cost) if max_cost is not None else None,
+        fail_unstable=bool(opt.proofswe_fail_unstable),
+    ), rubric

@@ -353,6 +353,30 @@ def load_task(root: Path) -> Task:
             toml_path, str(exc).split(": ", 1)[1], key="taste", fix="see docs/rules.md for the taste keys and rule ids"
         ) from None
 
+    review_table = data.get("review", {})
+    unknown_review = set(review_table) - {"rubric"}
+    if unknown_review:
+        raise TaskError(
+            toml_path,
+            f"unknown key(s) in [review]: {', '.join(sorted(unknown_review))}",
+            key=f"review.{sorted(unknown_review)[0]}",
+            fix='[review] takes rubric = "NAME_OR_PATH"',
+        )
+    if "rubric" in review_table:
+        from .review.rubric import RubricError, load_rubric
+
+        if not isinstance(review_table["rubric"], str):
+            raise TaskError(toml_path, "'review.rubric' must be a string", key="review.rubric")
+        try:
+            load_rubric(review_table["rubric"], base=root)
+        except RubricError as exc:
+            raise TaskError(
+                toml_path,
+                str(exc),
+                key="review.rubric",
+                fix="name a built-in rubric or a rubric file relative to the task folder",
+            ) from None
+
     hidden_dir = root / "hidden_tests"
     hidden_diff = root / "hidden_tests.diff"
     if hidden_dir.is_dir() and hidden_diff.is_file():
