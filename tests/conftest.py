@@ -73,3 +73,7 @@ def snapshot_workspace(root: Path, files: dict[str, str]) -> Path:
         (root / rel).write_text(text)
     gitmod.init_snapshot(root)
     return root
+
+
+# litellm would otherwise try to download its price list at import: the tests never leave the machine.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
