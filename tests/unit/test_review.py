@@ -74,7 +74,7 @@ def test_prompt_redacts_neutralises_and_flags(tmp_path: Path) -> None:
     rules = sorted((f.rule, f.line) for f in prompt.findings)
     assert rules == [("review-prompt-injection", 2), ("review-secret-redacted", 3)]
     user = prompt.messages[1]["content"]
-    assert "    4 + return sum(i for i in items if i)" in user and "      - return sum(items)" in user
+    assert "    4 +     return sum(i for i in items if i)" in user and "      -     return sum(items)" in user
     assert "debug-print" in user  # static findings as context
 
 
