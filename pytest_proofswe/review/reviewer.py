@@ -15,6 +15,7 @@ import os
 import statistics
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,14 +128,20 @@ def import_litellm() -> Any:
     """litellm, imported on first use only, with its bundled price map (it would download one)."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     try:
-        import litellm
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import litellm
     except ImportError:  # pragma: no cover - exercised without the extra installed
         raise ModuleNotFoundError("the reviewer needs litellm: pip install 'pytest-proofswe[llm]'") from None
     return litellm
 
 
 def _litellm_complete(**kwargs: Any) -> Any:
-    return import_litellm().completion(**kwargs)
+    # The run's warning filters (a project's filterwarnings = error, say) must not turn
+    # litellm's and pydantic's own warnings into a failed review.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return import_litellm().completion(**kwargs)
 
 
 def _litellm_tokens(model: str) -> tuple[Callable[[str], int], int]:

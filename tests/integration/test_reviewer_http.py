@@ -1,0 +1,189 @@
+"""The reviewer through litellm, over a real HTTP round trip to a server on 127.0.0.1.
+
+The server speaks the OpenAI chat-completions protocol (litellm's ``openai/`` provider
+with ``api_base``), answers from a script, and records every request, so the tests can
+check what left the process: never a credential from the diff, and nothing at all when
+the review is answered from the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_proofswe.patch import parse_patch
+from pytest_proofswe.review import ReviewConfig, Reviewer, load_rubric
+
+pytest.importorskip("litellm")
+
+RUBRIC = load_rubric("taste")
+SECRET = "sk-proj-" + "Hh7Kk2Ll9Mm4Nn6Pp1Qq3Rr8"
+DIFF = f"""--- a/app.py
++++ b/app.py
+@@ -1,2 +1,3 @@
+ def total(items):
+-    return sum(items)
++    token = "{SECRET}"
++    return sum(i for i in items if i)
+"""
+FILES = parse_patch(DIFF).files
+
+
+def good(score: int = 4, quote: str = "return sum(i for i in items if i)") -> str:
+    return json.dumps(
+        {
+            c.id: {"score": score, "rationale": "fine", "evidence": [{"quote": quote, "path": "app.py", "line": 3}]}
+            for c in RUBRIC.criteria
+        }
+    )
+
+
+class Server(ThreadingHTTPServer):
+    script: list[tuple[str, Any]]
+    requests: list[dict[str, Any]]
+    headers_seen: list[dict[str, str]]
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Server
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append(body)
+        self.server.headers_seen.append(dict(self.headers))
+        kind, value = self.server.script.pop(0) if len(self.server.script) > 1 else self.server.script[0]
+        if kind == "status":
+            payload = json.dumps({"error": {"message": f"scripted {value}", "type": "scripted", "code": value}})
+            self.send_response(value)
+        else:
+            payload = json.dumps(
+                {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "created": 1,
+                    "model": body.get("model"),
+                    "choices": [
+                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": value}}
+                    ],
+                    "usage": {"prompt_tokens": 321, "completion_tokens": 45, "total_tokens": 366},
+                }
+            )
+            self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload.encode())
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    srv = Server(("127.0.0.1", 0), Handler)
+    srv.script, srv.requests, srv.headers_seen = [("ok", good())], [], []
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test-key-000111")
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def make(server: Server, cache: Path, **config: Any) -> Reviewer:
+    base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    return Reviewer(ReviewConfig(model="openai/proofswe-test", api_base=base, **{"num_retries": 0, **config}), cache)
+
+
+def test_round_trip_scores_and_never_sends_the_diffs_secret(server: Server, tmp_path: Path) -> None:
+    result = make(server, tmp_path).review(RUBRIC, "Fix total()", FILES, ["app.py:2 secrets-credential (-20)"])
+    assert result.status == "scored" and result.score == 4 and result.passed
+    assert result.tokens == {"input": 321, "output": 45}
+    assert [f.rule for f in result.findings] == ["review-secret-redacted"]
+    (request,) = server.requests
+    sent = json.dumps(request)
+    assert SECRET not in sent and "[REDACTED OpenAI API key]" in sent
+    assert "sk-local-test-key-000111" not in sent  # the provider key goes in a header, never in the prompt
+    assert request["response_format"]["type"] == "json_schema"
+    assert request["temperature"] == 0.0
+
+
+def test_rerun_is_answered_from_the_cache_with_zero_requests(server: Server, tmp_path: Path) -> None:
+    make(server, tmp_path).review(RUBRIC, "Fix total()", FILES)
+    again = make(server, tmp_path)
+    result = again.review(RUBRIC, "Fix total()", FILES)
+    assert result.cached and result.status == "scored" and result.cost_usd is None
+    assert len(server.requests) == 1 and again.calls == 0
+    # A different rubric, model setting or diff is a different key: a new call.
+    make(server, tmp_path, max_tokens=999).review(RUBRIC, "Fix total()", FILES)
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("Looks good to me!", "no JSON object"),
+        (json.dumps({"minimal": {"score": 5, "rationale": "", "evidence": []}}), "misses criteria"),
+        (good(score=6), "score 6 is not an integer from 1 to 5"),
+    ],
+)
+def test_bad_replies_are_unscored(server: Server, tmp_path: Path, content: str, words: str) -> None:
+    server.script = [("ok", content)]
+    result = make(server, tmp_path).review(RUBRIC, "issue", FILES)
+    assert result.status == "unscored" and words in result.reason and result.raw == (content,)
+
+
+def test_fabricated_evidence_is_marked(server: Server, tmp_path: Path) -> None:
+    server.script = [("ok", good(quote="os.system('rm -rf /')  # never in the diff"))]
+    result = make(server, tmp_path).review(RUBRIC, "issue", FILES)
+    assert result.status == "scored"
+    assert all(c["unverified"] and not c["evidence"][0]["verified"] for c in result.criteria)
+    assert sum(f.rule == "review-evidence-unverified" for f in result.findings) == len(RUBRIC.criteria)
+
+
+def test_rate_limit_is_an_error_and_a_retry_recovers(server: Server, tmp_path: Path) -> None:
+    server.script = [("status", 429)]
+    result = make(server, tmp_path / "a").review(RUBRIC, "issue", FILES)
+    assert result.status == "error" and result.reason.startswith("rate limited by the provider")
+    server.script = [("status", 429), ("ok", good())]
+    server.requests.clear()
+    recovered = make(server, tmp_path / "b", num_retries=1).review(RUBRIC, "issue", FILES)
+    assert recovered.status == "scored" and len(server.requests) == 2
+
+
+def test_bad_credentials_and_unreachable_provider(server: Server, tmp_path: Path) -> None:
+    server.script = [("status", 401)]
+    result = make(server, tmp_path / "a").review(RUBRIC, "issue", FILES)
+    assert result.status == "error" and "refused the credentials" in result.reason
+    down = Reviewer(
+        ReviewConfig(model="openai/proofswe-test", api_base="http://127.0.0.1:9/v1", num_retries=0, timeout=5),
+        tmp_path / "b",
+    )
+    assert down.review(RUBRIC, "issue", FILES).status == "error"
+
+
+def test_offline_with_litellm_mock_response(tmp_path: Path) -> None:
+    import litellm
+
+    def complete(**kwargs: Any) -> Any:
+        return litellm.completion(**kwargs, mock_response=good(score=2))
+
+    result = Reviewer(ReviewConfig(model="gpt-4o-mini"), tmp_path, complete=complete).review(RUBRIC, "issue", FILES)
+    assert result.status == "scored" and result.score == 2 and result.passed is False
+    assert result.cost_usd is not None and result.cost_usd > 0  # from litellm's cost map
+
+    def limited(**kwargs: Any) -> Any:
+        return litellm.completion(
+            **kwargs, mock_response=litellm.RateLimitError("too many", llm_provider="openai", model="gpt-4o-mini")
+        )
+
+    error = Reviewer(ReviewConfig(model="gpt-4o-mini", num_retries=0), tmp_path / "b", complete=limited)
+    assert error.review(RUBRIC, "issue", FILES).reason.startswith("rate limited by the provider")
