@@ -2,6 +2,7 @@
 
 Commands:
   import-swebench  turn SWE-bench instances (JSONL) into task folders
+  check-rubric     validate a rubric file
 """
 
 from __future__ import annotations
@@ -62,6 +63,23 @@ def _import_swebench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_rubric(args: argparse.Namespace) -> int:
+    from .review.rubric import RubricError, load_rubric
+
+    try:
+        rubric = load_rubric(args.rubric)
+    except RubricError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{rubric.name} {rubric.version}: {len(rubric.criteria)} criteria, pass threshold "
+        f"{rubric.pass_threshold:g} (of 5) [{rubric.source}]"
+    )
+    for c in rubric.criteria:
+        print(f"  {c.id} (weight {c.weight:g}): {c.title}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pytest_proofswe", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -91,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--force", action="store_true", help="replace task folders that already exist")
     imp.add_argument("--timeout", type=float, default=1800, help="[tests] timeout in seconds (default 1800)")
     imp.set_defaults(func=_import_swebench)
+    chk = sub.add_parser("check-rubric", help="validate a rubric file (or a built-in rubric's name)")
+    chk.add_argument("rubric", help="a rubric TOML file, or taste / review-quality")
+    chk.set_defaults(func=_check_rubric)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -47,6 +47,7 @@ class ProofsweSession:
         self.config = config
         self.settings = settings
         self.results: dict[tuple[str, str], dict[str, Any]] = {}
+        self.calibration: list[dict[str, Any]] = []
         self.order: list[tuple[str, str]] = []
         self.kept: list[str] = []
         self.predictions: dict[str, list[Submission]] | None = None
@@ -126,9 +127,20 @@ class ProofsweSession:
     # -- hooks ---------------------------------------------------------------------------
     @pytest.hookimpl
     def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-        if is_task_dir(path):
+        calibrate = self.settings.calibrate
+        if calibrate is not None and path.resolve() == calibrate.resolve():
+            return CalibrationDirectory.from_parent(parent, path=path)
+        if is_task_dir(path) and calibrate is None:
             return TaskDirectory.from_parent(parent, path=path)
         return None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        if self.settings.calibrate is not None:
+            # Calibration reviews the labelled examples and nothing else.
+            items[:] = [i for i in items if isinstance(i, CalibrationItem)]
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -145,6 +157,9 @@ class ProofsweSession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
+        if isinstance(item, CalibrationItem) and call.when == "call" and item.outcome is not None:
+            report.proofswe_calibration = item.outcome  # type: ignore[attr-defined]
+            return report
         if isinstance(item, TaskErrorItem) and call.when == "setup":
             setattr(report, _RESULT_ATTR, item.error_result())
             return report
@@ -157,6 +172,9 @@ class ProofsweSession:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        calibration = getattr(report, "proofswe_calibration", None)
+        if calibration and not _is_worker(self.config):
+            self.calibration.append(calibration)
         data = getattr(report, _RESULT_ATTR, None)
         if not data or _is_worker(self.config):
             return
@@ -173,6 +191,8 @@ class ProofsweSession:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if _is_worker(self.config):
             return
+        if self.calibration:
+            reportmod.calibration_summary(terminalreporter, self.calibration)
         rows = [self.results[k] for k in self.order]
         reportmod.terminal_summary(terminalreporter, rows, kept=self.kept, unmatched=self.unmatched_predictions())
 
@@ -204,6 +224,8 @@ class ProofsweSession:
         document = reportmod.build_report(
             rows, interrupted=exitstatus == pytest.ExitCode.INTERRUPTED, validate=self.settings.validate
         )
+        if self.calibration:
+            document["calibration"] = reportmod.calibration_document(self.calibration)
         self.config.hook.pytest_proofswe_report(config=self.config, report=document)
         reportmod.write_json_atomic(self.settings.report, document)
 
@@ -329,6 +351,13 @@ class GradeItem(pytest.Item):
         if isinstance(excinfo.value, BehaviourFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+    def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        # pytest renders errors raised in setup with this method, not repr_failure: our
+        # own errors are a sentence, never a traceback into the plugin.
+        if isinstance(excinfo.value, BehaviourFailure):
+            return str(excinfo.value)
+        return super()._repr_failure_py(excinfo, style=style)
 
 
 class _VerdictItem(GradeItem):
@@ -477,6 +506,62 @@ class ReviewItem(GradeItem):
         raise BehaviourFailure("\n".join(lines))
 
 
+class CalibrationDirectory(pytest.Directory):
+    """--proofswe-calibrate DIR: one item per labelled example."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from .review.calibration import find_examples
+        from .review.rubric import load_rubric
+
+        rubric = load_rubric(_plugin(self).settings.rubric)
+        for number, example in enumerate(find_examples(self.path, rubric)):
+            if isinstance(example, str):
+                yield TaskErrorItem.from_parent(self, name=f"bad-example-{number}", error=TaskError(self.path, example))
+            else:
+                yield CalibrationItem.from_parent(self, name=example.name, example=example, rubric=rubric)
+
+
+class CalibrationItem(pytest.Item):
+    """Reviews one labelled example; passes when the review is scored."""
+
+    def __init__(self, *, example: Any, rubric: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.example = example
+        self.rubric = rubric
+        self.outcome: dict[str, Any] | None = None
+
+    def runtest(self) -> None:
+        from .patch import PatchRejected, parse_patch
+
+        reviewer = _plugin(self).grader.reviewer
+        if reviewer is None:
+            pytest.skip("calibration needs a reviewer model: set --proofswe-model")
+        try:
+            files = parse_patch(self.example.patch).files
+        except PatchRejected as exc:
+            raise BehaviourFailure(f"{self.example.folder}/patch.diff: {exc.describe()}") from None
+        review = reviewer.review(self.rubric, self.example.issue, files)
+        scores = {c["id"]: c["score"] for c in review.criteria}
+        self.outcome = {
+            "example": self.example.name,
+            "status": review.status,
+            "labels": self.example.labels,
+            "scores": scores,
+            "rubric": self.rubric.name,
+            "model": review.model,
+        }
+        if review.status in ("error", "unscored"):
+            raise BehaviourFailure(f"{self.example.name}: review {review.status}: {review.reason}")
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.example.folder / "labels.toml", 0, f"calibrate::{self.example.name}"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, BehaviourFailure):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+
 class _HookExtensions:
     """The pytest_proofswe_taste_* hooks, as the grading pipeline's TasteExtensions."""
 
@@ -531,6 +616,9 @@ class TaskErrorItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         return str(excinfo.value)
 
+    def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        return str(excinfo.value)
+
 
 def sanitise_name(name: str) -> str:
     return _NAME_SAFE.sub("_", name).strip("_") or "_"
@@ -538,6 +626,7 @@ def sanitise_name(name: str) -> str:
 
 __all__ = [
     "BehaviourItem",
+    "CalibrationItem",
     "ProofsweSession",
     "ReviewItem",
     "TaskDirectory",

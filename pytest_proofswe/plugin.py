@@ -144,4 +144,6 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = Settings.from_config(config)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if settings.calibrate is not None and str(settings.calibrate) not in config.args:
+        config.args.append(str(settings.calibrate))  # the examples are what this run collects
     config.pluginmanager.register(ProofsweSession(config, settings), "proofswe-session")

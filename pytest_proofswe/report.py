@@ -39,6 +39,47 @@ def build_report(
     }
 
 
+def calibration_document(outcomes: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Agreement per criterion between the reviewer and the labels, over the scored examples."""
+    from .review.calibration import agreement
+
+    pairs: dict[str, list[tuple[int, float]]] = {}
+    for o in outcomes:
+        if o.get("status") not in ("scored", "unstable"):
+            continue
+        for cid, human in o["labels"].items():
+            if cid in o["scores"]:
+                pairs.setdefault(cid, []).append((human, o["scores"][cid]))
+    return {
+        "examples": len(outcomes),
+        "scored": sum(1 for o in outcomes if o.get("status") in ("scored", "unstable")),
+        "rubric": outcomes[0].get("rubric") if outcomes else None,
+        "model": outcomes[0].get("model") if outcomes else None,
+        "criteria": [a.to_json() for a in agreement(pairs)],
+        "outcomes": list(outcomes),
+    }
+
+
+def calibration_summary(tr: Any, outcomes: Sequence[dict[str, Any]]) -> None:
+    doc = calibration_document(outcomes)
+    tr.write_sep("=", "proofswe calibration")
+    tr.write_line(
+        f"rubric {doc['rubric']}, model {doc['model']}: {doc['scored']} of {doc['examples']} example(s) scored"
+    )
+    rows = [
+        [
+            c["criterion"],
+            str(c["n"]),
+            f"{c['exact']:.0%}",
+            f"{c['within_one']:.0%}",
+            "n/a" if c["weighted_kappa"] is None else f"{c['weighted_kappa']:.2f}",
+        ]
+        for c in doc["criteria"]
+    ]
+    for text in format_table(["criterion", "n", "exact", "within one", "weighted kappa"], rows):
+        tr.write_line(text)
+
+
 def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
     """Write ``document`` to ``path`` so that a reader never sees half a file."""
     path = Path(path)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,3 +82,58 @@ def snapshot_workspace(root: Path, files: dict[str, str]) -> Path:
 
 # litellm would otherwise try to download its price list at import: the tests never leave the machine.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+class LLMServer(ThreadingHTTPServer):
+    script: list[tuple[str, Any]]
+    requests: list[dict[str, Any]]
+    headers_seen: list[dict[str, str]]
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: LLMServer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append(body)
+        self.server.headers_seen.append(dict(self.headers))
+        kind, value = self.server.script.pop(0) if len(self.server.script) > 1 else self.server.script[0]
+        if kind == "status":
+            payload = json.dumps({"error": {"message": f"scripted {value}", "type": "scripted", "code": value}})
+            self.send_response(value)
+        else:
+            payload = json.dumps(
+                {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "created": 1,
+                    "model": body.get("model"),
+                    "choices": [
+                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": value}}
+                    ],
+                    "usage": {"prompt_tokens": 321, "completion_tokens": 45, "total_tokens": 366},
+                }
+            )
+            self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload.encode())
+
+
+@pytest.fixture
+def llm_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LLMServer]:
+    """An OpenAI-compatible chat-completions server on 127.0.0.1 that answers from ``script``."""
+    srv = LLMServer(("127.0.0.1", 0), Handler)
+    srv.script, srv.requests, srv.headers_seen = [("ok", "{}")], [], []
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test-key-000111")
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
