@@ -144,4 +144,6 @@ def test_calibration(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
     assert "rubric taste, model openai/proofswe-calibration: 3 of 3 example(s) scored" in out
     minimal = next(c for c in json.loads(report.read_text())["calibration"]["criteria"] if c["criterion"] == "minimal")
     assert minimal["n"] == 3 and minimal["exact"] == pytest.approx(2 / 3, abs=1e-3) and minimal["within_one"] == 1.0
-    assert minimal["weighted_kappa"] == pytest.approx(6 / 7, abs=1e-3)  # worked by hand in test_calibration.py
+    assert minimal["weighted_kappa"] == pytest.approx(
+        6 / 7, abs=1e-3
+    )  # worked by hand in tests/unit/test_calibration.py

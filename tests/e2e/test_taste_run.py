@@ -148,7 +148,7 @@ def test_no_taste_when_the_patch_did_not_apply(run) -> None:  # type: ignore[no-
         "metrics": {},
         "findings": [],
     }
-    assert "SKIPPED [2] fixtures/tasks/inventory-restock/task.toml:1: the patch did not apply" in out
+    assert "SKIPPED [4] fixtures/tasks/inventory-restock/task.toml:1: the patch did not apply" in out  # taste, review
 
 
 def test_summary_and_junit(run) -> None:  # type: ignore[no-untyped-def]
