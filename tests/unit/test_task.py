@@ -132,3 +132,26 @@ def test_deselected_tests_leave_pass_to_pass(tmp_path: Path) -> None:
     toml = GOOD + 'pass_to_pass = ["t.py::b", "t.py::net"]\ndeselect = ["t.py::net"]\n'
     task = load_task(_task(tmp_path, toml))
     assert task.tests.pass_to_pass == ("t.py::b",) and task.tests.deselect == ("t.py::net",)
+
+
+def test_review_table(tmp_path: Path) -> None:
+    root = _task(tmp_path, GOOD + '[review]\nrubric = "review-quality"\n')
+    assert load_task(root).review == {"rubric": "review-quality"}
+    bad = _task(tmp_path / "b", GOOD + '[review]\nrubric = "no-such-rubric"\n')
+    with pytest.raises(TaskError) as info:
+        load_task(bad)
+    assert info.value.key == "review.rubric" and "no such rubric" in str(info.value)
+    unknown = _task(tmp_path / "c", GOOD + '[review]\nmodel = "x"\n')
+    with pytest.raises(TaskError, match=r"unknown key\(s\) in \[review\]: model"):
+        load_task(unknown)
+
+
+def test_check_rubric_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_proofswe.__main__ import main
+
+    assert main(["check-rubric", "review-quality"]) == 0
+    assert "review-quality 1.0: 5 criteria, pass threshold 3.5" in capsys.readouterr().out
+    broken = tmp_path / "r.toml"
+    broken.write_text('name = "r"\nversion = "1"\ndescription = "d"\npass_threshold = 3\n[[criteria]]\nid = "A!"\n')
+    assert main(["check-rubric", str(broken)]) == 2
+    assert "criterion 'A!': key 'id'" in capsys.readouterr().err
