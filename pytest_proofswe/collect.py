@@ -48,6 +48,9 @@ class ProofsweSession:
         self.settings = settings
         self.results: dict[tuple[str, str], dict[str, Any]] = {}
         self.calibration: list[dict[str, Any]] = []
+        self.change: Any = None
+        self._diff_result: dict[str, Any] | None = None
+        self._diff_lock = threading.Lock()
         self.order: list[tuple[str, str]] = []
         self.kept: list[str] = []
         self.predictions: dict[str, list[Submission]] | None = None
@@ -130,7 +133,7 @@ class ProofsweSession:
         calibrate = self.settings.calibrate
         if calibrate is not None and path.resolve() == calibrate.resolve():
             return CalibrationDirectory.from_parent(parent, path=path)
-        if is_task_dir(path) and calibrate is None:
+        if is_task_dir(path) and calibrate is None and self.settings.tasks:
             return TaskDirectory.from_parent(parent, path=path)
         return None
 
@@ -141,6 +144,16 @@ class ProofsweSession:
         if self.settings.calibrate is not None:
             # Calibration reviews the labelled examples and nothing else.
             items[:] = [i for i in items if isinstance(i, CalibrationItem)]
+        if self.settings.diff_base is not None:
+            from .diffmode import collect_change
+            from .errors import UsageError
+
+            try:
+                self.change = collect_change(Path(config.rootpath), self.settings.diff_base)
+            except UsageError as exc:
+                raise pytest.UsageError(str(exc)) from None
+            node = DiffCollector.from_parent(session, name="diff", nodeid="diff")
+            items.extend(node.collect())
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -157,6 +170,11 @@ class ProofsweSession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
+        if isinstance(item, DiffItem) and self._diff_result is not None and not item.reported:
+            if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
+                setattr(report, _RESULT_ATTR, self._diff_result)
+                item.reported = True
+            return report
         if isinstance(item, CalibrationItem) and call.when == "call" and item.outcome is not None:
             report.proofswe_calibration = item.outcome  # type: ignore[attr-defined]
             return report
@@ -193,6 +211,9 @@ class ProofsweSession:
             return
         if self.calibration:
             reportmod.calibration_summary(terminalreporter, self.calibration)
+        if self.settings.diff_base is not None:
+            reportmod.diff_summary(terminalreporter, [self.results[k] for k in self.order])
+            return
         rows = [self.results[k] for k in self.order]
         reportmod.terminal_summary(terminalreporter, rows, kept=self.kept, unmatched=self.unmatched_predictions())
 
@@ -209,6 +230,22 @@ class ProofsweSession:
         if reporter is not None:
             reporter.write_line(line)
 
+    def diff_result(self) -> dict[str, Any]:
+        """The grade of the repository's own change, computed once."""
+        with self._diff_lock:
+            if self._diff_result is None:
+                from .diffmode import grade_change
+
+                self._diff_result = grade_change(
+                    self.change,
+                    self.grader.taste_config,
+                    self.grader.reviewer,
+                    self.settings.rubric,
+                    extensions=self.grader.taste_extensions,
+                    rootdir=Path(self.config.rootpath),
+                )
+            return self._diff_result
+
     def unmatched_predictions(self) -> list[str]:
         if not self.predictions:
             return []
@@ -218,9 +255,18 @@ class ProofsweSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
-        if _is_worker(self.config) or self.settings.report is None:
+        if _is_worker(self.config):
             return
         rows = [self.results[k] for k in self.order]
+        reportmod.write_ci_outputs(
+            rows,
+            markdown=self.settings.markdown,
+            sarif=self.settings.sarif,
+            environ=os.environ,
+            diff=self.settings.diff_base is not None,
+        )
+        if self.settings.report is None:
+            return
         document = reportmod.build_report(
             rows, interrupted=exitstatus == pytest.ExitCode.INTERRUPTED, validate=self.settings.validate
         )
@@ -506,6 +552,60 @@ class ReviewItem(GradeItem):
         raise BehaviourFailure("\n".join(lines))
 
 
+class DiffCollector(pytest.Collector):
+    """--proofswe-diff: the repository's own change, as items diff::taste and diff::review."""
+
+    def collect(self) -> list[pytest.Item]:  # type: ignore[override]
+        items: list[pytest.Item] = [DiffItem.from_parent(self, name="taste")]
+        if _plugin(self).settings.review is not None:
+            items.append(DiffItem.from_parent(self, name="review"))
+        return items
+
+
+class DiffItem(pytest.Item):
+    """The taste (or review) of the change since BASE."""
+
+    reported: bool = False
+    result: dict[str, Any]
+
+    def setup(self) -> None:
+        self.result = _plugin(self).diff_result()
+
+    def runtest(self) -> None:
+        if self.name == "taste":
+            taste = self.result["taste"]
+            self.user_properties.append(("proofswe_taste_score", f"{taste['score']:g}"))
+            if taste["passed"]:
+                return
+            lines = [f"diff: taste {taste['score']:g}/100"]
+            lines += [f"  gate: {g}" for g in taste["gate_failures"]]
+            lines += [f"  {reportmod.finding_text(f)}" for f in taste["findings"] if f["penalty"] > 0]
+            raise BehaviourFailure("\n".join(lines))
+        review = self.result["review"]
+        if review["status"] == "skipped":
+            pytest.skip(review["reason"])
+        if review["status"] in ("error", "unscored"):
+            raise BehaviourFailure(f"diff: review {review['status']}: {review['reason']}")
+        if review["status"] == "unstable":
+            warnings.warn(pytest.PytestWarning(f"diff: review unstable: {review['reason']}"), stacklevel=1)
+        if not review["passed"]:
+            rubric = review["rubric"]
+            lines = [
+                f"diff: review {review['score']:.2f}/5 (rubric {rubric.get('name')}, "
+                f"pass threshold {rubric.get('pass_threshold'):g})"
+            ]
+            lines += [f"  {c['id']}: {c['score']:g} {c['rationale']}" for c in review["criteria"]]
+            raise BehaviourFailure("\n".join(lines))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return Path(self.config.rootpath), 0, f"diff::{self.name}"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, BehaviourFailure):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+
 class CalibrationDirectory(pytest.Directory):
     """--proofswe-calibrate DIR: one item per labelled example."""
 
@@ -627,6 +727,7 @@ def sanitise_name(name: str) -> str:
 __all__ = [
     "BehaviourItem",
     "CalibrationItem",
+    "DiffItem",
     "ProofsweSession",
     "ReviewItem",
     "TaskDirectory",

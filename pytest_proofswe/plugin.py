@@ -45,6 +45,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "fail at the base state. Implies --proofswe.",
     )
     group.addoption(
+        "--proofswe-diff",
+        metavar="BASE",
+        default=None,
+        help="grade this repository's own change since its merge base with BASE (e.g. origin/main): "
+        "adds the items diff::taste and diff::review to the normal test run.",
+    )
+    group.addoption(
+        "--proofswe-markdown",
+        metavar="PATH",
+        default=None,
+        help="write a Markdown summary (a PR comment; a leaderboard for task runs).",
+    )
+    group.addoption(
+        "--proofswe-sarif", metavar="PATH", default=None, help="write the findings as SARIF 2.1.0, for code scanning."
+    )
+    group.addoption(
         "--proofswe-keep-workspaces",
         action="store_true",
         default=False,
@@ -122,6 +138,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="review the labelled examples in DIR instead of grading tasks, and report the reviewer's "
         "agreement with the labels per criterion.",
     )
+    parser.addini("proofswe_markdown", "Markdown summary path (as --proofswe-markdown)", default="")
+    parser.addini("proofswe_sarif", "SARIF path (as --proofswe-sarif)", default="")
     parser.addini("proofswe_model", "reviewer model (as --proofswe-model)", default="")
     parser.addini("proofswe_rubric", "reviewer rubric (as --proofswe-rubric)", default="")
     parser.addini("proofswe_min_taste_score", "taste gate (as --proofswe-min-taste-score)", default="")
@@ -134,7 +152,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     opt = config.option
-    if not (opt.proofswe or opt.proofswe_validate or opt.proofswe_predictions or opt.proofswe_calibrate):
+    if not (
+        opt.proofswe or opt.proofswe_validate or opt.proofswe_predictions or opt.proofswe_calibrate or opt.proofswe_diff
+    ):
         return
     from .collect import ProofsweSession
     from .errors import UsageError

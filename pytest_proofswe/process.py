@@ -254,3 +254,26 @@ def run(
         timed_out=timed_out,
         truncated=truncated,
     )
+
+
+def output(
+    argv: Sequence[str], *, cwd: Path | str, env: Mapping[str, str] | None = None, timeout: float = 300
+) -> tuple[int, str, str]:
+    """Run a trusted, quick command (git on the user's repository) and return (exit code, stdout, stderr).
+
+    Unlike :func:`run`, stdout and stderr are kept apart: the caller parses stdout.
+    """
+    done = subprocess.run(
+        list(argv),
+        cwd=str(cwd),
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout,
+        start_new_session=True,
+    )
+    return (
+        done.returncode,
+        done.stdout.decode("utf-8", errors="replace"),
+        done.stderr.decode("utf-8", errors="replace"),
+    )

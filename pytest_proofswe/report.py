@@ -122,13 +122,13 @@ def taste_lines(results: Sequence[dict[str, Any]], per_submission: int = 3) -> l
         findings = [f for f in taste.get("findings", []) if f.get("penalty", 0) > 0]
         if not findings:
             continue
-        shown = "; ".join(_finding_text(f) for f in findings[:per_submission])
+        shown = "; ".join(finding_text(f) for f in findings[:per_submission])
         more = f" (+{len(findings) - per_submission} more)" if len(findings) > per_submission else ""
         out.append(f"  {r.get('task')}::{r.get('submission')} {taste.get('score'):g}: {shown}{more}")
     return out
 
 
-def _finding_text(f: dict[str, Any]) -> str:
+def finding_text(f: dict[str, Any]) -> str:
     path = f.get("path") or "<patch>"
     where = f"{path}:{f['line']}" if f.get("line") else path
     return f"{where} {f['rule']} {f['message']} (-{f['penalty']:g})"
@@ -214,3 +214,53 @@ def terminal_summary(
         tr.write_line(f"workspace kept: {path}")
     if unmatched:
         tr.write_line(f"predictions for unknown tasks (no task folder with that id): {', '.join(unmatched)}")
+
+
+def diff_summary(tr: Any, results: Sequence[dict[str, Any]]) -> None:
+    """The terminal summary of a --proofswe-diff run."""
+    if not results:
+        return
+    r = results[0]
+    taste, review, change = r.get("taste") or {}, r.get("review") or {}, r.get("change") or {}
+    tr.write_sep("=", "proofswe diff")
+    metrics = taste.get("metrics", {})
+    tr.write_line(
+        f"{change.get('branch') or 'HEAD'} since {change.get('base')} "
+        f"(merge base {str(change.get('merge_base'))[:12]}): {metrics.get('files_touched', 0)} file(s), "
+        f"+{metrics.get('lines_added', 0)} -{metrics.get('lines_removed', 0)}"
+    )
+    tr.write_line(
+        f"taste {taste.get('score')}/100 ({'passed' if taste.get('passed') else 'failed'})"
+        + (f"; review {_review(review)}" if review.get("status") != "skipped" else "")
+    )
+    for f in [f for f in taste.get("findings", []) if f.get("penalty", 0) > 0][:10]:
+        tr.write_line(f"  {finding_text(f)}")
+    costs = review_costs(results)
+    if costs:
+        tr.write_line(costs)
+    environ = os.environ
+    if environ.get("GITHUB_ACTIONS") == "true":
+        from .outputs import github_annotations
+
+        for line in github_annotations(r):
+            tr.write_line(line)
+
+
+def write_ci_outputs(
+    results: Sequence[dict[str, Any]], *, markdown: Path | None, sarif: Path | None, environ: Any, diff: bool
+) -> None:
+    """The Markdown summary, the SARIF log, and the GitHub step summary when running in Actions."""
+    from .outputs import markdown as render_markdown
+    from .outputs import sarif as render_sarif
+
+    text = None
+    if markdown is not None or environ.get("GITHUB_STEP_SUMMARY"):
+        text = render_markdown(results)
+    if markdown is not None and text is not None:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(text, encoding="utf-8")
+    if environ.get("GITHUB_ACTIONS") == "true" and environ.get("GITHUB_STEP_SUMMARY") and text is not None:
+        with open(environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    if sarif is not None:
+        write_json_atomic(sarif, render_sarif(results))

@@ -24,6 +24,7 @@ else:  # pragma: no cover
 __all__ = ["Settings", "default_cache_dir", "read_tool_table"]
 
 _TOOL_KEYS = {
+    "sarif",
     "report",
     "markdown",
     "model",
@@ -82,6 +83,10 @@ class Settings:
     review: ReviewConfig | None = None  # None: no model configured, reviews are skipped
     rubric: str = "taste"
     calibrate: Path | None = None
+    diff_base: str | None = None
+    markdown: Path | None = None
+    sarif: Path | None = None
+    tasks: bool = True  # collect task folders (--proofswe, --proofswe-validate, --proofswe-predictions)
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -129,7 +134,7 @@ class Settings:
         if predictions is not None and not Path(predictions).is_file():
             raise UsageError(f"--proofswe-predictions: {predictions} is not a file")
         return cls(
-            enabled=bool(opt.proofswe or opt.proofswe_validate or predictions or calibrate),
+            enabled=bool(opt.proofswe or opt.proofswe_validate or predictions or calibrate or opt.proofswe_diff),
             report=Path(report) if report else None,
             predictions=Path(predictions) if predictions else None,
             validate=bool(opt.proofswe_validate),
@@ -143,6 +148,10 @@ class Settings:
             review=review,
             rubric=rubric,
             calibrate=Path(calibrate) if calibrate else None,
+            diff_base=opt.proofswe_diff,
+            markdown=Path(pick("markdown")) if pick("markdown") else None,
+            sarif=Path(pick("sarif")) if pick("sarif") else None,
+            tasks=bool(opt.proofswe or opt.proofswe_validate or predictions),
         )
 
 
