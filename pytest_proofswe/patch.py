@@ -222,15 +222,22 @@ def parse_patch(text: str) -> ParsedPatch:
     for pf in patch_set:
         source = _strip_prefix(pf.source_file) if pf.source_file else None
         target = _strip_prefix(pf.target_file) if pf.target_file else None
-        if pf.is_added_file:
+        # unidiff calls a change to an empty file "added" (its hunk starts at -0,0): trust
+        # git's headers and /dev/null instead.
+        info = "".join(str(x) for x in (pf.patch_info or []))
+        added = (
+            source is None or "\nnew file mode" in f"\n{info}" or (pf.is_added_file and "\nindex " not in f"\n{info}")
+        )
+        removed = target is None or "\ndeleted file mode" in f"\n{info}"
+        if added:
             source = None
-        if pf.is_removed_file:
+        if removed:
             target = None
         if source is None and target is None:
             raise PatchRejected("the patch is malformed: a file change names no path")
-        if pf.is_added_file:
+        if added:
             kind: Literal["add", "delete", "modify", "rename"] = "add"
-        elif pf.is_removed_file:
+        elif removed:
             kind = "delete"
         elif pf.is_rename or (source and target and source != target):
             kind = "rename"

@@ -230,7 +230,7 @@ def diff_summary(tr: Any, results: Sequence[dict[str, Any]]) -> None:
         f"+{metrics.get('lines_added', 0)} -{metrics.get('lines_removed', 0)}"
     )
     tr.write_line(
-        f"taste {taste.get('score')}/100 ({'passed' if taste.get('passed') else 'failed'})"
+        f"taste {taste.get('score', 0):g}/100 ({'passed' if taste.get('passed') else 'failed'})"
         + (f"; review {_review(review)}" if review.get("status") != "skipped" else "")
     )
     for f in [f for f in taste.get("findings", []) if f.get("penalty", 0) > 0][:10]:
