@@ -12,21 +12,24 @@ import dataclasses
 import os
 import re
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import report as reportmod
 from .errors import TaskError
-from .grading import Grader, GradeRequest
-from .result import GradeResult
 from .settings import Settings
 from .task import Submission, Task, find_submissions, is_task_dir, load_task
+
+if TYPE_CHECKING:  # the grading machinery is imported when something is graded
+    from .grading import Grader, GradeRequest
+    from .result import GradeResult
 
 _RESULT_ATTR = "proofswe_result"
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9._+@=,-]")
@@ -49,6 +52,7 @@ class ProofsweSession:
         self.results: dict[tuple[str, str], dict[str, Any]] = {}
         self.calibration: list[dict[str, Any]] = []
         self.change: Any = None
+        self.change_s = 0.0
         self._diff_result: dict[str, Any] | None = None
         self._diff_lock = threading.Lock()
         self.order: list[tuple[str, str]] = []
@@ -75,6 +79,7 @@ class ProofsweSession:
     def grader(self) -> Grader:
         if self._grader is None:
             from .environment import EnvironmentManager
+            from .grading import Grader
             from .workspace import BaseStore, default_workspace_parent
 
             cache = self.settings.cache_dir
@@ -113,7 +118,7 @@ class ProofsweSession:
                 if self._executor is not None:
                     future = self._executor.submit(self.grader, request)
                 else:
-                    future = Future()
+                    future = Future()  # run in this thread, below
                     future.set_running_or_notify_cancel()
                 self._futures[key] = future
                 run_here = self._executor is None
@@ -148,10 +153,12 @@ class ProofsweSession:
             from .diffmode import collect_change
             from .errors import UsageError
 
+            started = time.monotonic()
             try:
                 self.change = collect_change(Path(config.rootpath), self.settings.diff_base)
             except UsageError as exc:
                 raise pytest.UsageError(str(exc)) from None
+            self.change_s = time.monotonic() - started
             node = DiffCollector.from_parent(session, name="diff", nodeid="diff")
             items.extend(node.collect())
 
@@ -236,14 +243,21 @@ class ProofsweSession:
             if self._diff_result is None:
                 from .diffmode import grade_change
 
+                # Not self.grader: the task machinery (workspaces, environments) is not needed here.
                 self._diff_result = grade_change(
                     self.change,
-                    self.grader.taste_config,
-                    self.grader.reviewer,
+                    self.settings.taste,
+                    self._make_reviewer(),
                     self.settings.rubric,
-                    extensions=self.grader.taste_extensions,
+                    extensions=_HookExtensions(self.config),
                     rootdir=Path(self.config.rootpath),
                 )
+                # Reading the change with git happened at collection: it is part of the grading's cost.
+                self._diff_result["timings"] = {
+                    "change_s": round(self.change_s, 4),
+                    "grade_s": self._diff_result["duration_s"],
+                }
+                self._diff_result["duration_s"] = round(self._diff_result["duration_s"] + self.change_s, 4)
             return self._diff_result
 
     def unmatched_predictions(self) -> list[str]:
@@ -357,6 +371,8 @@ class GradeItem(pytest.Item):
 
     @property
     def request(self) -> GradeRequest:
+        from .grading import GradeRequest
+
         return GradeRequest(
             self.parent.task, self.parent.submission, allow_empty=self.parent.submission.origin == "empty"
         )

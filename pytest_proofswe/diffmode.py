@@ -22,12 +22,11 @@ from . import git as gitmod
 from . import process
 from .errors import UsageError
 from .patch import PatchRejected, parse_patch
-from .review.reviewer import ReviewResult
 from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, grade_taste
 from .taste.repo import repo_facts
 
 if TYPE_CHECKING:
-    from .review.reviewer import Reviewer
+    from .review.reviewer import Reviewer, ReviewResult
 
 __all__ = ["Change", "collect_change", "grade_change"]
 
@@ -144,6 +143,7 @@ def grade_change(
 ) -> dict[str, Any]:
     """The JSON-ready result of grading ``change``: taste always, review with a model."""
     from .grading import NO_MODEL
+    from .review.reviewer import ReviewResult
     from .review.rubric import RubricError, load_rubric
 
     started = time.monotonic()

@@ -10,11 +10,13 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
-from .review.reviewer import ReviewConfig
 from .taste.model import TasteConfig
+
+if TYPE_CHECKING:
+    from .review.reviewer import ReviewConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -157,6 +159,8 @@ class Settings:
 
 def _review_settings(pick: Any, tool: dict[str, Any], opt: Any) -> tuple[ReviewConfig | None, str]:
     """The reviewer's configuration (None without a model) and the default rubric."""
+    from .review.reviewer import ReviewConfig
+
     rubric = str(pick("rubric") or "taste")
     from .review.rubric import load_rubric
 

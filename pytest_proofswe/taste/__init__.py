@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import churn, complexity, lint, scope, secrets, structure, testrules
 from .model import RULES, THRESHOLDS, FileText, Finding, Rule, TasteConfig, TasteInput, TasteResult
 
 __all__ = [
@@ -93,6 +92,8 @@ def grade_taste(
     extensions: TasteExtensions | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> TasteResult:
+    from . import churn, complexity, lint, scope, secrets, structure, testrules  # the analysers, when grading
+
     started = clock()
     if extensions is not None:
         weights = {rule: config.weight(rule) for rule in RULES} | dict(config.weights)

@@ -368,3 +368,23 @@ def test_bad_settings_are_usage_errors(pytester: pytest.Pytester, args: list[str
     run = pytester.runpytest_subprocess("--proofswe", *args)
     assert run.ret == pytest.ExitCode.USAGE_ERROR
     assert words in run.stderr.str()
+
+
+def test_markdown_leaderboard_and_sarif_for_task_runs(pytester: pytest.Pytester, tasks: Path) -> None:
+    md, sarif_path = pytester.path / "board.md", pytester.path / "out.sarif"
+    run = pytester.runpytest_subprocess(
+        "--proofswe",
+        str(tasks / "inventory-restock"),
+        str(tasks / "slugify-git"),
+        "-k",
+        "minimal or bloated",
+        f"--proofswe-markdown={md}",
+        f"--proofswe-sarif={sarif_path}",
+    )
+    assert run.ret == 1
+    text = md.read_text()
+    assert text.startswith("## pytest-proofswe leaderboard")
+    assert "| minimal | 2 | 2 | 100.0 | - | - |" in text  # two tasks: grouped by agent (the submission name here)
+    assert "| inventory-restock | bloated | resolved | 2/2 | 2/2 | 54 ❌ | - | - |" in text
+    log = json.loads(sarif_path.read_text())
+    assert any(r["ruleId"] == "structure-new-abstraction" for r in log["runs"][0]["results"])

@@ -1,0 +1,117 @@
+"""Markdown summaries, GitHub annotations and SARIF from results (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_proofswe.outputs import MAX_ERRORS, MAX_WARNINGS, github_annotations, markdown, sarif
+
+
+def finding(rule: str, path: str, line: int | None, penalty: float, message: str = "m") -> dict[str, Any]:
+    return {"rule": rule, "path": path, "line": line, "message": message, "penalty": penalty}
+
+
+def result(
+    task: str,
+    sub: str,
+    status: str,
+    taste: float,
+    agent: str | None = None,
+    review: float | None = None,
+    cost: float | None = None,
+    findings: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "task": task,
+        "submission": sub,
+        "meta": {"agent": agent} if agent else {},
+        "behaviour": {
+            "status": status,
+            "fail_to_pass": {
+                "passed": ["a"] if status == "resolved" else [],
+                "failed": [] if status == "resolved" else ["a"],
+            },
+            "pass_to_pass": {"passed": ["b"], "failed": []},
+        },
+        "taste": {"score": taste, "passed": taste >= 70, "findings": findings or []},
+        "review": {
+            "status": "scored" if review else "skipped",
+            "score": review,
+            "passed": True,
+            "cost_usd": cost,
+            "findings": [],
+        },
+    }
+
+
+def test_leaderboard_groups_by_agent_when_several_tasks() -> None:
+    md = markdown(
+        [
+            result("t1", "a-run", "resolved", 100, agent="alpha", review=4.5, cost=0.01),
+            result("t2", "a-run", "unresolved", 60, agent="alpha", review=3.0, cost=0.02),
+            result("t1", "b-run", "resolved", 90, agent="beta"),
+            result("t2", "b-run", "resolved", 80, agent="beta"),
+        ]
+    )
+    assert md.startswith("## pytest-proofswe leaderboard")
+    assert "| beta | 2 | 2 | 85.0 | - | - |" in md  # most resolved first
+    assert "| alpha | 1 | 2 | 80.0 | 3.75 | $0.0300 |" in md
+    assert md.index("| beta |") < md.index("| alpha |")
+    assert "| t2 | a-run | unresolved | 0/1 | 1/1 | 60 ❌ | 3.00/5 | $0.0200 |" in md
+
+
+def test_single_task_has_no_agent_table() -> None:
+    md = markdown([result("t1", "x", "resolved", 100), result("t1", "y", "partial", 50)])
+    assert "| agent |" not in md and "| t1 | y | partial |" in md
+
+
+def test_diff_summary_lists_top_findings() -> None:
+    r = result(
+        "diff", "feature", "resolved", 40, findings=[finding(f"rule-{i}", "a.py", i + 1, 12 - i) for i in range(12)]
+    )
+    r["change"] = {"base": "main", "merge_base": "abc123", "branch": "feature"}
+    r["taste"]["gate_failures"] = ["score 40.0 is below min_taste_score=70"]
+    md = markdown([r], top=5)
+    assert md.startswith("## pytest-proofswe: ❌ failed")
+    assert "| `a.py:1` | `rule-0` | m | -12 |" in md and "… and 7 more" in md
+    assert "- gate: score 40.0 is below min_taste_score=70" in md
+
+
+def test_annotations_are_ranked_and_capped() -> None:
+    found = [finding("big", "a.py", i, 10) for i in range(15)] + [finding("small", "b.py", i, 1) for i in range(15)]
+    lines = github_annotations({"taste": {"findings": found}})
+    errors = [ln for ln in lines if ln.startswith("::error ")]
+    warnings = [ln for ln in lines if ln.startswith("::warning ")]
+    assert len(errors) == MAX_ERRORS and len(warnings) == MAX_WARNINGS
+    assert all("title=proofswe big" in ln for ln in errors)  # the largest penalties become the errors
+    assert warnings[0].startswith("::warning file=a.py,line=10,")  # errors beyond the cap become warnings
+
+
+def test_annotation_escaping() -> None:
+    (line,) = github_annotations({"taste": {"findings": [finding("r", "we,ird:path.py", 3, 6, "50% done\nnext")]}})
+    assert line == "::error file=we%2Cird%3Apath.py,line=3,title=proofswe r::50%25 done%0Anext (-6)"
+
+
+def test_sarif() -> None:
+    log = sarif(
+        [
+            result(
+                "t1",
+                "x",
+                "resolved",
+                90,
+                findings=[finding("debug-print", "a.py", 3, 4), finding("team-rule", "", None, 7)],
+            )
+        ]
+    )
+    run = log["runs"][0]
+    assert log["version"] == "2.1.0" and run["tool"]["driver"]["name"] == "pytest-proofswe"
+    ids = {r["id"] for r in run["tool"]["driver"]["rules"]}
+    assert {"debug-print", "team-rule", "secrets-credential"} <= ids
+    by_rule = {r["ruleId"]: r for r in run["results"]}
+    assert by_rule["debug-print"]["level"] == "warning" and by_rule["team-rule"]["level"] == "error"
+    assert by_rule["debug-print"]["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "a.py"},
+        "region": {"startLine": 3},
+    }
+    assert by_rule["debug-print"]["message"]["text"] == "t1::x: m" and "locations" not in by_rule["team-rule"]
