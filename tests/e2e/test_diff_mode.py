@@ -223,3 +223,45 @@ def test_the_documented_pre_commit_hook(tmp_path: Path) -> None:
     assert "test_add" not in bad.stdout  # -k selects only the taste of the change
     (repo / "pkg" / "calc.py").write_text(MINIMAL)
     assert pytest_in(repo, *argv[3:]).returncode == 0
+
+
+def test_review_of_the_change_with_a_model(tmp_path: Path, llm_server) -> None:  # type: ignore[no-untyped-def]
+    from pytest_proofswe.review import load_rubric
+
+    ids = [c.id for c in load_rubric("taste").criteria]
+    llm_server.script = [
+        (
+            "ok",
+            json.dumps(
+                {
+                    cid: {
+                        "score": 5,
+                        "rationale": "tight",
+                        "evidence": [{"quote": "return int(a) + int(b)", "path": "pkg/calc.py", "line": 2}],
+                    }
+                    for cid in ids
+                }
+            ),
+        )
+    ]
+    base = f"http://127.0.0.1:{llm_server.server_address[1]}/v1"
+    repo = make_repo(
+        tmp_path / "repo",
+        pyproject=f'[tool.proofswe]\nmodel = "openai/proofswe-diff-test"\n'
+        f'[tool.proofswe.review]\napi_base = "{base}"\nnum_retries = 0\n',
+    )
+    (repo / "pkg" / "calc.py").write_text(MINIMAL)
+    git(repo, "commit", "-qam", "Coerce the operands of add to int")
+    res = pytest_in(
+        repo,
+        "--proofswe-diff=main",
+        "-rA",
+        "--proofswe-markdown=out.md",
+        env={"OPENAI_API_KEY": "sk-local-test-key-000111"},
+    )
+    assert res.returncode == 0, res.stdout
+    assert "PASSED diff::review" in res.stdout and "PASSED diff::taste" in res.stdout
+    (request,) = llm_server.requests
+    assert "Coerce the operands of add to int" in request["messages"][1]["content"]  # commits stand for the issue
+    md = (repo / "out.md").read_text()
+    assert "**Review: 5.00/5** with `openai/proofswe-diff-test`" in md
