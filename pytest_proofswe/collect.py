@@ -95,6 +95,10 @@ class ProofsweSession:
                 taste_extensions=_HookExtensions(self.config),
                 reviewer=self._make_reviewer(),
                 rubric=self.settings.rubric,
+                session_thresholds=self.settings.session,
+                session_readers=tuple(
+                    r for r in self.config.hook.pytest_proofswe_session_reader(config=self.config) if r is not None
+                ),
             )
         return self._grader
 
@@ -360,6 +364,7 @@ class SubmissionNode(pytest.Collector):
             yield BehaviourItem.from_parent(self, name="behaviour")
             yield TasteItem.from_parent(self, name="taste")
             yield ReviewItem.from_parent(self, name="review")
+            yield SessionItem.from_parent(self, name="session")
 
 
 class GradeItem(pytest.Item):
@@ -678,6 +683,42 @@ class CalibrationItem(pytest.Item):
         return str(super().repr_failure(excinfo))
 
 
+class SessionItem(GradeItem):
+    """Passes when the session's metrics are within the thresholds (skips without a transcript)."""
+
+    def setup(self) -> None:
+        super().setup()
+        assert self.result is not None
+        session = self.result.session
+        if session is None:
+            raise pytest.skip.Exception("the submission has no session trace", _use_item_location=True)
+        if session.status == "error":
+            raise BehaviourFailure(f"{self.result.task}::{self.result.submission}: session error: {session.reason}")
+        m = session.metrics
+        self.user_properties.extend(
+            [
+                ("proofswe_session_format", str(m.get("format"))),
+                ("proofswe_session_passed", str(session.passed).lower()),
+                ("proofswe_session_cost_usd", "" if m.get("cost_usd") is None else str(m.get("cost_usd"))),
+            ]
+        )
+
+    def runtest(self) -> None:
+        assert self.result is not None and self.result.session is not None
+        session = self.result.session
+        if session.passed:
+            return
+        lines = [
+            f"{self.result.task}::{self.result.submission}: session ({session.metrics.get('format')}, {session.path})"
+        ]
+        for failure in session.failures:
+            metric = failure.split(" ", 1)[0]
+            lines.append(f"  {failure}")
+            for signal in [s for s in session.signals if s.metric == metric][:10]:
+                lines.append(f"      {signal.where}: {signal.text}")
+        raise BehaviourFailure("\n".join(lines))
+
+
 class _HookExtensions:
     """The pytest_proofswe_taste_* hooks, as the grading pipeline's TasteExtensions."""
 
@@ -746,6 +787,7 @@ __all__ = [
     "DiffItem",
     "ProofsweSession",
     "ReviewItem",
+    "SessionItem",
     "TaskDirectory",
     "TaskErrorItem",
     "TasteItem",

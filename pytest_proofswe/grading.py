@@ -16,7 +16,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from . import guard, patch, runner
 from .environment import Environment
@@ -25,6 +25,7 @@ from .git import git
 from .result import BehaviourResult, GradeResult, PatchSummary, Proof
 from .review import Reviewer, ReviewResult
 from .review.rubric import RubricError, load_rubric
+from .session import SessionResult, grade_session
 from .task import EnvironmentSpec, Submission, Task
 from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, TasteResult, grade_taste
 from .taste.repo import repo_facts
@@ -65,6 +66,8 @@ class Grader:
     taste_config: TasteConfig = dataclasses.field(default_factory=TasteConfig)
     taste_extensions: TasteExtensions | None = None
     reviewer: Reviewer | None = None  # None: no model configured
+    session_thresholds: dict[str, Any] = dataclasses.field(default_factory=dict)  # [tool.proofswe.session]
+    session_readers: tuple[Any, ...] = ()  # readers from the pytest_proofswe_session_reader hook
     rubric: str = "taste"  # the default rubric; a task's [review] rubric wins
     # (task id, environment key) -> whether the base state runs any selected test
     _base_runs: dict[tuple[str, str], bool] = dataclasses.field(default_factory=dict)
@@ -274,11 +277,13 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
 
     taste: TasteResult | None = None
     review: ReviewResult | None = None
+    session: SessionResult | None = None
 
     def finish(behaviour: BehaviourResult, proof: Proof, workspace: str | None = None) -> GradeResult:
         return GradeResult(
             taste=taste,
             review=review,
+            session=session,
             task=task.id,
             submission=sub.name,
             behaviour=behaviour,
@@ -310,9 +315,23 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
         try:
             parsed = patch.parse_patch(patch_text)
         except patch.PatchRejected as exc:
+            if sub.session_path is not None and not request.probe:  # the session is graded all the same
+                session = grade_session(
+                    sub.session_path,
+                    thresholds={**grader.session_thresholds, **task.session},
+                    extra_readers=grader.session_readers,
+                )
             return finish(BehaviourResult("patch_failed", reason=exc.describe()), proof_base)
         summary = PatchSummary(sha256=patch_sha, files=tuple((f.kind, f.path) for f in parsed.files))
     t = lap("parse", t)
+    if sub.session_path is not None and not request.probe:
+        session = grade_session(
+            sub.session_path,
+            thresholds={**grader.session_thresholds, **task.session},
+            final_patch_paths=list(parsed.paths) if parsed is not None else None,
+            extra_readers=grader.session_readers,
+        )
+        t = lap("session", t)
 
     keep = grader.keep_workspaces and not request.probe
     workspace = new_workspace(base, grader.workspace_parent, label=f"{task.id}-{sub.name}"[:60])

@@ -50,3 +50,12 @@ def pytest_proofswe_taste_findings(config: pytest.Config, context: TasteContext)
     returned :class:`pytest_proofswe.taste.Finding` counts with the ``penalty`` it carries.
     Called in the process that grades (a pytest-xdist worker, say).
     """
+
+
+@pytest.hookspec
+def pytest_proofswe_session_reader(config: pytest.Config) -> Any:
+    """Return a transcript reader (see :class:`pytest_proofswe.session.Reader`), or None.
+
+    Plugins' readers are tried before the built-in ones, so a reader can claim a format
+    the built-ins misread. Called once per run in each process that grades.
+    """

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .review.reviewer import ReviewResult
+from .session import SessionResult
 from .taste.model import TasteResult
 from .verdict import Status, TestGroup
 
@@ -96,6 +97,7 @@ class GradeResult:
     meta: dict[str, Any] = field(default_factory=dict)
     taste: TasteResult | None = None  # None when the patch did not apply
     review: ReviewResult | None = None  # None when the patch did not apply
+    session: SessionResult | None = None  # None when the submission has no transcript
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,6 +124,9 @@ class GradeResult:
                 "findings": [],
                 "cost_usd": None,
             },
+            "session": self.session.to_json()
+            if self.session is not None
+            else {"status": "skipped", "reason": "the submission has no session trace", "metrics": {}},
             "patch": self.patch.to_json(),
             "proof": self.proof.to_json(),
             "duration_s": round(self.duration_s, 3),

@@ -88,6 +88,7 @@ class Settings:
     diff_base: str | None = None
     markdown: Path | None = None
     sarif: Path | None = None
+    session: dict[str, Any] = field(default_factory=dict)  # [tool.proofswe.session] thresholds
     tasks: bool = True  # collect task folders (--proofswe, --proofswe-validate, --proofswe-predictions)
 
     @classmethod
@@ -129,6 +130,12 @@ class Settings:
         except (TypeError, ValueError) as exc:
             raise UsageError(str(exc)) from None
         review, rubric = _review_settings(pick, tool, opt)
+        from .session import check_session_table
+
+        try:
+            session = check_session_table(tool.get("session", {}), "pyproject.toml [tool.proofswe.session]")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         calibrate = getattr(opt, "proofswe_calibrate", None)
         if calibrate is not None and not Path(calibrate).is_dir():
             raise UsageError(f"--proofswe-calibrate: {calibrate} is not a folder of labelled examples")
@@ -154,6 +161,7 @@ class Settings:
             markdown=Path(pick("markdown")) if pick("markdown") else None,
             sarif=Path(pick("sarif")) if pick("sarif") else None,
             tasks=bool(opt.proofswe or opt.proofswe_validate or predictions),
+            session=session,
         )
 
 

@@ -353,6 +353,15 @@ def load_task(root: Path) -> Task:
             toml_path, str(exc).split(": ", 1)[1], key="taste", fix="see docs/rules.md for the taste keys and rule ids"
         ) from None
 
+    from .session import check_session_table
+
+    try:
+        check_session_table(data.get("session", {}), str(toml_path))
+    except ValueError as exc:
+        raise TaskError(
+            toml_path, str(exc).split(": ", 1)[1], key="session", fix="see docs/sessions.md for the session thresholds"
+        ) from None
+
     review_table = data.get("review", {})
     unknown_review = set(review_table) - {"rubric"}
     if unknown_review:

@@ -139,14 +139,14 @@ def test_selection_k_collect_only_and_last_failed(pytester: pytest.Pytester, tas
     run = pytester.runpytest_subprocess(
         "--proofswe", str(tasks), "-k", "inventory and (minimal or wrong)", f"--proofswe-report={report}"
     )
-    # behaviour, taste and review of each: wrong's behaviour fails, its taste passes, no model: no review
-    run.assert_outcomes(passed=3, failed=1, skipped=2, deselected=3 * len(EXPECTED) - 6)
+    # the four checks of each: wrong's behaviour fails, its taste passes; no model, no transcript: skipped
+    run.assert_outcomes(passed=3, failed=1, skipped=4, deselected=4 * len(EXPECTED) - 8)
     assert set(results(report)) == {("inventory-restock", "minimal"), ("inventory-restock", "wrong")}
 
     lf = pytester.runpytest_subprocess(
         "--proofswe", str(tasks), "--lf", "-k", "inventory", f"--proofswe-report={report}"
     )
-    lf.assert_outcomes(failed=1, deselected=3 * len(EXPECTED) - 1)
+    lf.assert_outcomes(failed=1, deselected=4 * len(EXPECTED) - 1)
     assert set(results(report)) == {("inventory-restock", "wrong")}
 
 
@@ -189,7 +189,7 @@ def test_jobs_grades_in_parallel_in_one_process(pytester: pytest.Pytester, tasks
         "behaviour",
         f"--proofswe-report={report}",
     )
-    run.assert_outcomes(passed=4, failed=5, deselected=18)
+    run.assert_outcomes(passed=4, failed=5, deselected=27)
     assert {k: v["behaviour"]["status"] for k, v in results(report).items()} == {
         k: v for k, v in EXPECTED.items() if k[0] == "inventory-restock"
     }
@@ -208,7 +208,7 @@ def test_invalid_task_is_an_error_item_and_the_others_still_run(pytester: pytest
         "behaviour or broken",
         f"--proofswe-report={report}",
     )
-    run.assert_outcomes(passed=4, failed=5, errors=1, deselected=18)
+    run.assert_outcomes(passed=4, failed=5, errors=1, deselected=27)
     out = run.stdout.str()
     assert "unknown key 'tests.fail_to_pas'" in out and "did you mean 'tests.fail_to_pass'?" in out
     data = json.loads(report.read_text())
@@ -288,7 +288,7 @@ def test_predictions_file(pytester: pytest.Pytester, tasks: Path) -> None:
         f"--proofswe-report={report}",
     )
     # model-a: behaviour and taste pass; model-b: nothing to apply, so taste is skipped
-    run.assert_outcomes(passed=2, failed=1, skipped=3, deselected=27)  # and no model: reviews skipped
+    run.assert_outcomes(passed=2, failed=1, skipped=5, deselected=36)  # and no model: reviews skipped
     got = results(report)
     assert got[("inventory-restock", "org__model-a")]["behaviour"]["status"] == "resolved"
     assert got[("inventory-restock", "model-b")]["behaviour"]["status"] == "patch_failed"
@@ -348,7 +348,7 @@ def test_hooks_and_tool_settings(pytester: pytest.Pytester, tasks: Path) -> None
     pytester.makepyprojecttoml('[tool.proofswe]\nreport = "from-tool.json"\n')
     run = pytester.runpytest_subprocess("--proofswe", str(tasks / "inventory-restock"), "-k", "minimal or wrong")
     # the hook runs once per submission, not once per check (reviews skip: no model)
-    run.assert_outcomes(passed=3, failed=1, skipped=2)
+    run.assert_outcomes(passed=3, failed=1, skipped=4)
     data = json.loads((pytester.path / "from-tool.json").read_text())
     assert data["seen"] == ["minimal", "wrong"]
     assert all(r["meta"]["seen_by_hook"] for r in data["results"])

@@ -1,0 +1,555 @@
+"""Claude Code transcripts: ``~/.claude/projects/<project>/<session-id>.jsonl``.
+
+One JSON object per line; ``type`` says what the line is. Quirks this reader handles:
+
+* **One content block per line.** An assistant reply of one API call (one ``message.id`` and
+  one ``requestId``) is split over several ``type: "assistant"`` lines, one per content block
+  (text, thinking, tool_use), and *every* line repeats the call's ``usage``. The repeats are
+  not always identical: the counts grow while the reply streams (in the tool-heavy sample one
+  call says ``output_tokens`` 25 on its first line and 173 on its last). So one ``usage``
+  event is emitted per distinct (message.id, requestId) pair, holding the largest value seen
+  for each count, once the call is complete: when the next call on the same chain starts
+  (the main chain, or one sub-agent's side chain), or at the end of the file. Its ``source``
+  is the call's last line; ``extra["lines"]`` lists all of them. Lines of model
+  ``<synthetic>`` (messages Claude Code writes itself, such as API errors) carry no usage.
+  ``input_tokens`` excludes cache reads and writes here (Anthropic's convention). No cost is
+  recorded.
+* **Tool results are ``type: "user"`` lines** whose content holds ``tool_result`` blocks,
+  paired with the call by ``tool_use_id``. ``is_error: true`` marks a failure (an absent
+  ``is_error`` means false, as in the API). A failed shell command's text starts
+  ``Exit code N``; a command that succeeded records no exit code at all, so it stays None.
+* **Rejections**: when the person refuses a tool call the line's ``toolUseResult`` is the
+  string ``"User rejected tool use"`` (and the block has ``is_error: true``): both a
+  ``tool_result`` and a ``control`` event "rejection" are emitted.
+* **Interrupts** are user text ``[Request interrupted by user]`` (or ``... for tool use]``):
+  emitted as ``control`` "interrupt", not as a message.
+* **Harness text in user lines**: ``isMeta: true`` lines, compaction summaries, slash-command
+  echoes (``<command-name>``), their output (``<local-command-stdout>``), caveats and
+  ``<system-reminder>`` blocks are ``user_message`` with origin "harness"; everything else
+  typed in a user line is origin "person". ``type: "system"`` lines (for example the
+  ``local_command`` echo of a slash command) are also harness messages. ``/rewind`` gives a
+  ``control`` "rewind", ``/clear`` a "reset"; a change of ``message.model`` on the main chain
+  gives a "model_switch".
+* **Edits and version control**: Edit/MultiEdit/Write/NotebookEdit calls also give a
+  ``file_edit`` (path from ``file_path`` or ``notebook_path``); a Bash command with a
+  state-changing git subcommand (commit, checkout, restore, reset, stash, ...) also gives a
+  ``vcs`` event per git command in it (see :func:`git_actions`): ``text`` is that git
+  command, ``extra["action"]`` its subcommand, and ``call_id`` leads to the ``tool_call``
+  with the whole command line. ``command`` is left None on purpose, so that a consumer
+  counting shell commands does not count the same command twice.
+* Lines of type ``progress`` (hook runs), ``file-history-snapshot``, ``queue-operation`` and
+  ``summary`` carry no events. Thinking blocks and whitespace-only text blocks are dropped.
+  Events from sub-agent lines (``isSidechain: true``) carry ``extra["sidechain"] = True``.
+
+The file is streamed line by line. A line that is not a JSON object is skipped and its
+1-based number is appended to :attr:`ClaudeCodeReader.skipped_lines`; blank lines are ignored.
+
+:func:`iter_json_lines`, :func:`head_records` and :func:`git_actions` are shared with the
+Codex reader.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_proofswe.session.events import Event, Origin, Source, Usage
+
+__all__ = ["ClaudeCodeReader", "git_actions", "head_records", "iter_json_lines"]
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers (JSON lines, format detection, git commands)
+
+
+def iter_json_lines(path: Path, skipped: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (1-based line number, object) for each JSON-object line of ``path``, streamed.
+
+    Blank lines are ignored; any other line that is not a JSON object (bad JSON, bad UTF-8, a
+    truncated last line) is skipped and its number appended to ``skipped``.
+    """
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                skipped.append(number)
+                continue
+            if not isinstance(record, dict):
+                skipped.append(number)
+                continue
+            yield number, record
+
+
+def head_records(head: bytes, limit: int = 50) -> list[dict[str, Any]]:
+    """The JSON objects among the first ``limit`` lines of ``head`` (a cut-off last line fails to parse)."""
+    records: list[dict[str, Any]] = []
+    for raw in head.split(b"\n")[:limit]:
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+# git subcommands that change the repository or the work tree (read-only ones such as status,
+# diff, log and show are not version-control *actions*).
+_GIT_STATE_CHANGING = frozenset(
+    {
+        "add",
+        "am",
+        "apply",
+        "checkout",
+        "cherry-pick",
+        "clean",
+        "commit",
+        "merge",
+        "mv",
+        "pull",
+        "push",
+        "rebase",
+        "reset",
+        "restore",
+        "revert",
+        "rm",
+        "stash",
+        "switch",
+    }
+)
+_GIT_OPTIONS_WITH_VALUE = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path"})
+_SHELL_SEPARATORS = re.compile(r"&&|\|\||[;|\n]")
+_ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def git_actions(command: str) -> list[tuple[str, str]]:
+    """The state-changing git commands in a shell command line, as (subcommand, command text).
+
+    A heuristic: the line is split on ``&&``, ``||``, ``;``, ``|`` and newlines (quotes are not
+    respected), so ``cd repo && git checkout -- a.py`` yields ``("checkout", "git checkout -- a.py")``.
+    Leading ``VAR=value`` words and git's global options (``-C dir``, ``-c k=v``, ...) are skipped.
+    """
+    actions: list[tuple[str, str]] = []
+    for piece in _SHELL_SEPARATORS.split(command):
+        segment = piece.strip()
+        try:
+            words = shlex.split(segment)
+        except ValueError:  # an unbalanced quote, because the split above ignores quoting
+            words = segment.split()
+        while words and _ENV_ASSIGNMENT.match(words[0]):
+            words.pop(0)
+        if not words or words[0] != "git":
+            continue
+        rest = iter(words[1:])
+        for word in rest:
+            if word in _GIT_OPTIONS_WITH_VALUE:
+                next(rest, None)
+            elif not word.startswith("-"):
+                if word in _GIT_STATE_CHANGING:
+                    actions.append((word, segment))
+                break
+    return actions
+
+
+# ---------------------------------------------------------------------------------------------
+# Claude Code
+
+_LINE_TYPES = frozenset(
+    {"user", "assistant", "summary", "file-history-snapshot", "progress", "system", "queue-operation"}
+)
+_LINE_KEYS = ("sessionId", "uuid", "message", "leafUuid", "messageId")
+_FALLBACK_TYPE = re.compile(rb'"type"\s*:\s*"(?:user|assistant)"')
+_FALLBACK_KEY = re.compile(rb'"(?:sessionId|parentUuid)"\s*:')
+
+_INTERRUPT = "[Request interrupted by user"
+_REJECTED = "User rejected tool use"
+_HARNESS_PREFIXES = (
+    "<command-name>",
+    "<command-message>",
+    "<command-args>",
+    "<local-command-stdout>",
+    "<local-command-stderr>",
+    "<local-command-caveat>",
+    "<system-reminder>",
+    "<bash-stdout>",
+    "<bash-stderr>",
+    "<user-prompt-submit-hook>",
+    "Caveat: The messages below were generated by the user while running local commands",
+    "This session is being continued from a previous conversation",
+)
+_COMMAND_NAME = re.compile(r"<command-name>\s*(/?[^<\s]+)\s*</command-name>")
+_SLASH_CONTROLS = {"/rewind": "rewind", "/clear": "reset", "/reset": "reset", "/new": "reset"}
+_EXIT_CODE = re.compile(r"\s*Exit code (-?\d+)")
+_EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
+_SYNTHETIC_MODEL = "<synthetic>"
+
+
+class ClaudeCodeReader:
+    """Reads Claude Code JSONL transcripts (see the module docstring for the format's quirks).
+
+    ``skipped_lines`` lists the 1-based numbers of the lines the last :meth:`read` skipped
+    because they were not JSON objects; it is reset when a read starts and filled as the
+    events are consumed.
+    """
+
+    name = "claude-code"
+
+    def __init__(self) -> None:
+        self.skipped_lines: list[int] = []
+
+    def detect(self, path: Path, head: bytes) -> bool:
+        """Content-based: a line with a Claude Code ``type`` and one of its keys (the name is not used)."""
+        records = head_records(head)
+        for record in records:
+            if "payload" in record:  # the Codex envelope
+                return False
+            if record.get("type") in _LINE_TYPES and any(key in record for key in _LINE_KEYS):
+                return True
+        if records:
+            return False
+        # No complete line in the head (a first line longer than 64 KiB): look at the raw text.
+        start = head.lstrip()[:1]
+        return start == b"{" and bool(_FALLBACK_TYPE.search(head)) and bool(_FALLBACK_KEY.search(head))
+
+    def read(self, path: Path) -> Iterator[Event]:
+        self.skipped_lines = []
+        parser = _Parser()
+        for number, record in iter_json_lines(path, self.skipped_lines):
+            yield from parser.feed(number, record)
+        yield from parser.finish()
+
+
+@dataclass
+class _PendingUsage:
+    """The usage of one API call, gathered over the call's lines."""
+
+    chain: tuple[bool, str | None]
+    message_id: str
+    request_id: str | None
+    counts: dict[str, int | None] = field(default_factory=dict)
+    lines: list[int] = field(default_factory=list)
+    timestamp: str | None = None
+    model: str | None = None
+    sidechain: bool = False
+
+    def add(self, usage: dict[str, Any], line: int, timestamp: str | None, model: str | None) -> None:
+        for key in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+            values = [v for v in (self.counts.get(key), _int(usage.get(key))) if v is not None]
+            self.counts[key] = max(values) if values else None  # counts only grow while a reply streams
+        self.lines.append(line)
+        self.timestamp = timestamp or self.timestamp
+        self.model = model or self.model
+
+    def event(self) -> Event:
+        extra: dict[str, object] = {"message_id": self.message_id, "request_id": self.request_id, "lines": self.lines}
+        if self.sidechain:
+            extra["sidechain"] = True
+        return Event(
+            kind="usage",
+            source=Source(line=self.lines[-1]),
+            timestamp=self.timestamp,
+            model=self.model,
+            usage=Usage(
+                input=self.counts.get("input_tokens"),
+                output=self.counts.get("output_tokens"),
+                cache_read=self.counts.get("cache_read_input_tokens"),
+                cache_write=self.counts.get("cache_creation_input_tokens"),
+            ),
+            extra=extra,
+        )
+
+
+class _Parser:
+    """The state of one read: tool names by call id, usage not yet emitted, the current model."""
+
+    def __init__(self) -> None:
+        self.tools: dict[str, str] = {}
+        self.pending: dict[tuple[str, str | None], _PendingUsage] = {}
+        self.done: set[tuple[str, str | None]] = set()
+        self.model: str | None = None
+        self.last_command: str | None = None  # a slash command echoed in a user line, to skip its system echo
+
+    def feed(self, number: int, record: dict[str, Any]) -> Iterator[Event]:
+        kind = record.get("type")
+        if kind == "assistant":
+            yield from self._assistant(number, record)
+        elif kind == "user":
+            yield from self._user(number, record)
+        elif kind == "system":
+            yield from self._system(number, record)
+
+    def finish(self) -> Iterator[Event]:
+        for pending in self.pending.values():
+            yield pending.event()
+        self.pending.clear()
+
+    # -- assistant lines
+
+    def _assistant(self, number: int, record: dict[str, Any]) -> Iterator[Event]:
+        message = record.get("message")
+        if not isinstance(message, dict):
+            return
+        src, ts, extra = Source(line=number), _str(record.get("timestamp")), _line_extra(record)
+        sidechain = bool(record.get("isSidechain"))
+        model = _str(message.get("model"))
+        self.last_command = None
+
+        usage = message.get("usage")
+        if isinstance(usage, dict) and model != _SYNTHETIC_MODEL:
+            yield from self._usage(number, record, message, usage, model)
+
+        if model and model != _SYNTHETIC_MODEL and not sidechain:
+            if self.model is not None and model != self.model:
+                yield Event(
+                    kind="control",
+                    source=src,
+                    timestamp=ts,
+                    control="model_switch",
+                    model=model,
+                    extra={**extra, "from": self.model, "to": model},
+                )
+            self.model = model
+
+        content = message.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        if not isinstance(blocks, list):
+            return
+        for block in blocks:
+            if not isinstance(block, dict):
+                continue
+            btype = block.get("type")
+            if btype == "text":
+                text = _str(block.get("text"))
+                if text and text.strip():
+                    yield Event(
+                        kind="assistant_message", source=src, timestamp=ts, text=text, model=model, extra=dict(extra)
+                    )
+            elif btype in ("tool_use", "server_tool_use"):
+                yield from self._tool_use(block, src, ts, model, extra)
+
+    def _usage(
+        self, number: int, record: dict[str, Any], message: dict[str, Any], usage: dict[str, Any], model: str | None
+    ) -> Iterator[Event]:
+        ts = _str(record.get("timestamp"))
+        sidechain = bool(record.get("isSidechain"))
+        message_id = _str(message.get("id"))
+        request_id = _str(record.get("requestId"))
+        chain = (sidechain, _str(record.get("agentId")))
+        if message_id is None:  # nothing to dedupe on: take the line as one call
+            single = _PendingUsage(chain=chain, message_id="", request_id=request_id, sidechain=sidechain)
+            single.add(usage, number, ts, model)
+            yield single.event()
+            return
+        key = (message_id, request_id)
+        if key in self.done:  # a late line of a call already emitted
+            return
+        if key not in self.pending:
+            # A new call on this chain: the previous one on the same chain is complete.
+            for old_key in [k for k, p in self.pending.items() if p.chain == chain]:
+                yield self.pending.pop(old_key).event()
+                self.done.add(old_key)
+            self.pending[key] = _PendingUsage(
+                chain=chain, message_id=message_id, request_id=request_id, sidechain=sidechain
+            )
+        self.pending[key].add(usage, number, ts, model)
+
+    def _tool_use(
+        self, block: dict[str, Any], src: Source, ts: str | None, model: str | None, extra: dict[str, object]
+    ) -> Iterator[Event]:
+        call_id = _str(block.get("id"))
+        tool = _str(block.get("name"))
+        args = block.get("input")
+        arguments = json.dumps(args, ensure_ascii=False) if args is not None else None
+        command = _str(args.get("command")) if tool == "Bash" and isinstance(args, dict) else None
+        if call_id and tool:
+            self.tools[call_id] = tool
+        yield Event(
+            kind="tool_call",
+            source=src,
+            timestamp=ts,
+            tool=tool,
+            call_id=call_id,
+            command=command,
+            arguments=arguments,
+            model=model,
+            extra=dict(extra),
+        )
+        if tool in _EDIT_TOOLS and isinstance(args, dict):
+            path = _str(args.get("file_path")) or _str(args.get("notebook_path"))
+            yield Event(
+                kind="file_edit", source=src, timestamp=ts, tool=tool, call_id=call_id, path=path, extra=dict(extra)
+            )
+        if command:
+            for action, text in git_actions(command):
+                yield Event(
+                    kind="vcs",
+                    source=src,
+                    timestamp=ts,
+                    tool=tool,
+                    call_id=call_id,
+                    text=text,
+                    extra={**extra, "action": action},
+                )
+
+    # -- user lines
+
+    def _user(self, number: int, record: dict[str, Any]) -> Iterator[Event]:
+        message = record.get("message")
+        if not isinstance(message, dict):
+            return
+        src, ts, extra = Source(line=number), _str(record.get("timestamp")), _line_extra(record)
+        meta = bool(record.get("isMeta") or record.get("isCompactSummary"))
+        content = message.get("content")
+        if isinstance(content, str):
+            yield from self._user_text(content, meta, src, ts, extra)
+            return
+        if not isinstance(content, list):
+            return
+        for block in content:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_result":
+                yield from self._tool_result(block, record, src, ts, extra)
+            elif block.get("type") == "text":
+                yield from self._user_text(_str(block.get("text")) or "", meta, src, ts, extra)
+
+    def _user_text(
+        self, text: str, meta: bool, src: Source, ts: str | None, extra: dict[str, object]
+    ) -> Iterator[Event]:
+        if not text.strip():
+            return
+        stripped = text.lstrip()
+        if stripped.startswith(_INTERRUPT):
+            yield Event(kind="control", source=src, timestamp=ts, control="interrupt", text=stripped, extra=dict(extra))
+            return
+        command = _slash_command(text)
+        harness = meta or command is not None or stripped.startswith(_HARNESS_PREFIXES)
+        origin: Origin = "harness" if harness else "person"
+        yield Event(
+            kind="user_message",
+            source=src,
+            timestamp=ts,
+            text=text,
+            origin=origin,
+            extra={**extra, "command": command} if command else dict(extra),
+        )
+        if command is not None:
+            yield from self._slash_control(command, src, ts, extra)
+            self.last_command = command
+        elif not harness:
+            self.last_command = None
+
+    def _slash_control(self, command: str, src: Source, ts: str | None, extra: dict[str, object]) -> Iterator[Event]:
+        control = _SLASH_CONTROLS.get(command)
+        if control:
+            yield Event(
+                kind="control",
+                source=src,
+                timestamp=ts,
+                control=control,
+                text=command,
+                extra={**extra, "command": command},
+            )
+
+    def _tool_result(
+        self, block: dict[str, Any], record: dict[str, Any], src: Source, ts: str | None, extra: dict[str, object]
+    ) -> Iterator[Event]:
+        call_id = _str(block.get("tool_use_id"))
+        tool = self.tools.get(call_id) if call_id else None
+        text = _content_text(block.get("content"))
+        is_error = block.get("is_error") is True
+        match = _EXIT_CODE.match(text)
+        exit_code = int(match.group(1)) if match else None
+        result_extra = dict(extra)
+        outcome = record.get("toolUseResult")
+        if isinstance(outcome, dict) and outcome.get("interrupted") is True:
+            result_extra["interrupted"] = True
+        yield Event(
+            kind="tool_result",
+            source=src,
+            timestamp=ts,
+            tool=tool,
+            call_id=call_id,
+            text=text,
+            status="error" if is_error else "ok",
+            exit_code=exit_code,
+            exit_code_source="output text" if match else None,
+            extra=result_extra,
+        )
+        if is_error and outcome == _REJECTED:
+            yield Event(
+                kind="control",
+                source=src,
+                timestamp=ts,
+                control="rejection",
+                tool=tool,
+                call_id=call_id,
+                text=text,
+                extra=dict(extra),
+            )
+        elif text.lstrip().startswith(_INTERRUPT):
+            yield Event(
+                kind="control",
+                source=src,
+                timestamp=ts,
+                control="interrupt",
+                tool=tool,
+                call_id=call_id,
+                text=text,
+                extra=dict(extra),
+            )
+
+    # -- system lines
+
+    def _system(self, number: int, record: dict[str, Any]) -> Iterator[Event]:
+        content = _str(record.get("content"))
+        if not content or not content.strip():
+            return
+        src, ts = Source(line=number), _str(record.get("timestamp"))
+        extra = _line_extra(record)
+        subtype = _str(record.get("subtype"))
+        if subtype:
+            extra["subtype"] = subtype
+        command = _slash_command(content)
+        if command:
+            extra["command"] = command
+        yield Event(kind="user_message", source=src, timestamp=ts, text=content, origin="harness", extra=extra)
+        if command is not None and command != self.last_command:  # not the echo of a command already seen
+            yield from self._slash_control(command, src, ts, _line_extra(record))
+            self.last_command = command
+
+
+def _slash_command(text: str) -> str | None:
+    match = _COMMAND_NAME.search(text)
+    return match.group(1) if match else None
+
+
+def _content_text(content: object) -> str:
+    """The text of a tool_result's content: a string, or a list of blocks (text blocks joined)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)]
+        return "\n".join(parts)
+    return ""
+
+
+def _line_extra(record: dict[str, Any]) -> dict[str, object]:
+    return {"sidechain": True} if record.get("isSidechain") else {}
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

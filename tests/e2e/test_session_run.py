@@ -1,0 +1,64 @@
+"""The session item end to end, on a real transcript copied into a task at test time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT
+
+pytestmark = pytest.mark.slow
+SESSIONS = ROOT.parent / "shared" / "external" / "sessions"
+TASK = "inventory-restock"
+
+
+@pytest.fixture
+def task(pytester: pytest.Pytester) -> Path:
+    if not SESSIONS.is_dir():
+        pytest.skip("needs ../shared/external/sessions")
+    root = pytester.path / TASK
+    shutil.copytree(FIXTURES / "tasks" / TASK, root)
+    shutil.copy(
+        SESSIONS / "claude-code__marot-spotter-short-rejected.jsonl",
+        root / "submissions" / "conftest-hack" / "session.jsonl",
+    )
+    return root
+
+
+def test_session_item_thresholds_and_evidence(pytester: pytest.Pytester, task: Path) -> None:
+    (task / "task.toml").write_text((task / "task.toml").read_text() + "\n[session]\nmax_rejections = 1\n")
+    report = pytester.path / "r.json"
+    res = pytester.runpytest_subprocess("--proofswe", str(task), "-k", "session", f"--proofswe-report={report}", "-rs")
+    res.assert_outcomes(failed=1, skipped=8)  # the other submissions have no transcript
+    out = res.stdout.str()
+    assert "inventory-restock::conftest-hack: session (claude-code," in out
+    assert "  rejections is 2, above max_rejections=1" in out
+    assert "      line 11: " in out and "      line 12: " in out  # each signal cites its line
+    assert "the submission has no session trace" in out
+    results = {r["submission"]: r for r in json.loads(report.read_text())["results"]}
+    session = results["conftest-hack"]["session"]
+    assert session["metrics"]["format"] == "claude-code" and session["metrics"]["rejections"] == 2
+    assert session["metrics"]["tokens"]["cache_write"] == 13835
+    assert results["minimal"]["session"]["status"] == "skipped"
+
+
+def test_session_within_thresholds_passes(pytester: pytest.Pytester, task: Path) -> None:
+    res = pytester.runpytest_subprocess("--proofswe", str(task), "-k", "session and conftest")
+    res.assert_outcomes(passed=1)
+
+
+def test_unknown_transcript_format_is_an_error(pytester: pytest.Pytester, task: Path) -> None:
+    (task / "submissions" / "conftest-hack" / "session.jsonl").write_text('{"hello": "world"}\n')
+    res = pytester.runpytest_subprocess("--proofswe", str(task), "-k", "session and conftest")
+    res.assert_outcomes(errors=1)
+    assert "not a transcript format pytest-proofswe reads" in res.stdout.str()
+
+
+def test_bad_session_table_is_a_task_error(pytester: pytest.Pytester, task: Path) -> None:
+    (task / "task.toml").write_text((task / "task.toml").read_text() + "\n[session]\nmax_loopz = 1\n")
+    res = pytester.runpytest_subprocess("--proofswe", str(task))
+    res.assert_outcomes(errors=1)
+    assert "unknown session key(s) max_loopz" in res.stdout.str()
