@@ -274,7 +274,9 @@ class _Parser:
     def __init__(self) -> None:
         self.tools: dict[str, str] = {}
         self.pending: dict[tuple[str, str | None], _PendingUsage] = {}
-        self.done: set[tuple[str, str | None]] = set()
+        # Usage already emitted, by (message.id, requestId): the lines of one call are close
+        # together, so the last few hundred pairs are enough and memory stays bounded.
+        self.done: dict[tuple[str, str | None], None] = {}
         self.model: str | None = None
         self.last_command: str | None = None  # a slash command echoed in a user line, to skip its system echo
 
@@ -356,7 +358,9 @@ class _Parser:
             # A new call on this chain: the previous one on the same chain is complete.
             for old_key in [k for k, p in self.pending.items() if p.chain == chain]:
                 yield self.pending.pop(old_key).event()
-                self.done.add(old_key)
+                self.done[old_key] = None
+                if len(self.done) > 512:
+                    del self.done[next(iter(self.done))]
             self.pending[key] = _PendingUsage(
                 chain=chain, message_id=message_id, request_id=request_id, sidechain=sidechain
             )
@@ -464,7 +468,7 @@ class _Parser:
         self, block: dict[str, Any], record: dict[str, Any], src: Source, ts: str | None, extra: dict[str, object]
     ) -> Iterator[Event]:
         call_id = _str(block.get("tool_use_id"))
-        tool = self.tools.get(call_id) if call_id else None
+        tool = self.tools.pop(call_id, None) if call_id else None  # a call has one result: forget it
         text = _content_text(block.get("content"))
         is_error = block.get("is_error") is True
         match = _EXIT_CODE.match(text)

@@ -7,6 +7,7 @@ supplies what). Unknown is None, never 0: a format that records no exit codes ha
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -76,7 +77,8 @@ def compute_metrics(
     price: Callable[[str, dict[str, int | None]], float | None] | None = None,
 ) -> SessionMetrics:
     """The contract's session metrics, and the signals behind them."""
-    signals: list[Signal] = []
+    signals = _Signals()
+    loop_detector = _LoopDetector(signals)
     models: list[str] = []
     user_turns = tool_calls = commands = edits = interruptions = rejections = corrections = test_runs = 0
     failed: int | None = None
@@ -90,9 +92,7 @@ def compute_metrics(
     last_test_index: int | None = None
     edited_paths: dict[str, str] = {}
     reverted = 0
-    calls: dict[str, Event] = {}
-    actions: list[tuple[str, str]] = []  # (action key, result text) in order, for loop detection
-    action_where: list[str] = []
+    calls: dict[str, Event] = {}  # calls waiting for their result
     for index, e in enumerate(events, 1):
         t = _parse_time(e.timestamp)
         if t is not None:
@@ -122,10 +122,9 @@ def compute_metrics(
                     reverted += 1
                     signals.append(Signal("reverted_edits", str(e.source), e.command[:120]))
             if e.call_id is None:
-                actions.append((_action_key(e), ""))
-                action_where.append(str(e.source))
+                loop_detector.add(_action_key(e), "", str(e.source))
         elif e.kind == "tool_result":
-            call = calls.get(e.call_id or "")
+            call = calls.pop(e.call_id or "", None)
             if e.exit_code is not None:
                 exit_codes_known = True
                 failed = (failed or 0) + (1 if e.exit_code != 0 else 0)
@@ -138,8 +137,7 @@ def compute_metrics(
                         )
                     )
             if call is not None:
-                actions.append((_action_key(call), (e.text or "")[:2000]))
-                action_where.append(str(call.source))
+                loop_detector.add(_action_key(call), e.text or "", str(call.source))
         elif e.kind == "file_edit":
             edits += 1
             last_edit_index = index
@@ -181,7 +179,7 @@ def compute_metrics(
                 if u.cost_usd is not None:
                     harness_cost = (harness_cost or 0.0) + u.cost_usd
 
-    loops = _loops(actions, action_where, signals)
+    loops = loop_detector.loops
     if cumulative is not None:
         tokens = {k: cumulative.get(k) for k in ("input", "output", "cache_read", "cache_write")}
         if cumulative.get("cost_usd") is not None:
@@ -228,39 +226,58 @@ def compute_metrics(
         "cost_source": cost_source,
         "wall_s": None if wall is None else round(wall, 1),
     }
-    return SessionMetrics(values, tuple(signals))
+    return SessionMetrics(values, tuple(signals.kept))
 
 
 def _in_patch(path: str, final: set[str]) -> bool:
     return path in final or any(path.endswith("/" + p) for p in final)
 
 
-def _loops(actions: list[tuple[str, str]], where: list[str], signals: list[Signal]) -> int:
-    """Repeated identical actions with the same result (OpenHands' StuckDetector, simplified).
+class _LoopDetector:
+    """Repeated identical actions with the same result (OpenHands' StuckDetector, simplified), streamed.
 
-    A loop is: the same action with the same result 3 times in a row, or an A/B/A/B
-    alternation over 6 steps. Each loop counts once, however long it runs.
+    A loop is the same action with the same result 3 times in a row, or an A/B/A/B
+    alternation over 6 steps. Each loop counts once, however long it runs. Only the last
+    six actions are kept, so memory does not grow with the session.
     """
-    loops = 0
-    i = 0
-    n = len(actions)
-    while i < n:
-        run = 1
-        while i + run < n and actions[i + run] == actions[i]:
-            run += 1
-        if run >= 3:
-            loops += 1
-            signals.append(
-                Signal("loops", where[i], f"the same action {run} times with the same result: {actions[i][0][:80]}")
-            )
-            i += run
-            continue
-        if i + 5 < n and actions[i] != actions[i + 1] and all(actions[i + k] == actions[i + (k % 2)] for k in range(6)):
-            loops += 1
-            signals.append(
-                Signal("loops", where[i], f"A/B alternation: {actions[i][0][:50]} / {actions[i + 1][0][:50]}")
-            )
-            i += 6
-            continue
-        i += 1
-    return loops
+
+    def __init__(self, signals: _Signals) -> None:
+        self.window: list[tuple[str, str]] = []  # (action, hash of its result)
+        self.where: list[str] = []
+        self.loops = 0
+        self.signals = signals
+        self.in_run = False
+
+    def add(self, action: str, result: str, where: str) -> None:
+        key = (action, hashlib.sha1(result.encode("utf-8", "replace")).hexdigest())
+        self.window = [*self.window[-5:], key]
+        self.where = [*self.where[-5:], where]
+        w = self.window
+        repeated = len(w) >= 3 and w[-1] == w[-2] == w[-3]
+        alternating = len(w) == 6 and w[0] != w[1] and all(w[k] == w[k % 2] for k in range(6))
+        if (repeated or alternating) and not self.in_run:
+            self.loops += 1
+            what = "the same action 3 times with the same result" if repeated else "an A/B/A/B alternation"
+            self.signals.add(Signal("loops", self.where[-3] if repeated else self.where[0], f"{what}: {action[:80]}"))
+            self.in_run = True
+        elif not (repeated or alternating):
+            self.in_run = False
+
+
+class _Signals:
+    """Signals, at most PER_METRIC of each metric kept (the count goes on): memory stays bounded."""
+
+    PER_METRIC = 50
+
+    def __init__(self) -> None:
+        self.kept: list[Signal] = []
+        self.counts: dict[str, int] = {}
+
+    def add(self, signal: Signal) -> None:
+        n = self.counts.get(signal.metric, 0)
+        self.counts[signal.metric] = n + 1
+        if n < self.PER_METRIC:
+            self.kept.append(signal)
+
+    def append(self, signal: Signal) -> None:
+        self.add(signal)
