@@ -52,6 +52,15 @@ class ProofsweSession:
         self.results: dict[tuple[str, str], dict[str, Any]] = {}
         self.calibration: list[dict[str, Any]] = []
         self.change: Any = None
+        self.replay_old: dict[tuple[str, str], dict[str, Any]] | None = None
+        if settings.replay is not None and not _is_worker(config):
+            from .errors import UsageError
+            from .replay import load_report
+
+            try:
+                self.replay_old = load_report(settings.replay)
+            except UsageError as exc:
+                raise pytest.UsageError(str(exc)) from None
         self.change_s = 0.0
         self._diff_result: dict[str, Any] | None = None
         self._diff_lock = threading.Lock()
@@ -153,6 +162,20 @@ class ProofsweSession:
         if self.settings.calibrate is not None:
             # Calibration reviews the labelled examples and nothing else.
             items[:] = [i for i in items if isinstance(i, CalibrationItem)]
+        if self.settings.replay is not None:
+            from .replay import load_report
+
+            # Only the results the report holds are graded again (workers read the report too).
+            wanted = set(load_report(self.settings.replay))
+            keep: list[pytest.Item] = []
+            drop: list[pytest.Item] = []
+            for item in items:
+                parent = getattr(item, "parent", None)
+                key = (parent.task.id, parent.submission.name) if isinstance(parent, SubmissionNode) else None
+                (keep if key is None or key in wanted else drop).append(item)
+            if drop:
+                config.hook.pytest_deselected(items=drop)
+                items[:] = keep
         if self.settings.diff_base is not None:
             from .diffmode import collect_change
             from .errors import UsageError
@@ -222,6 +245,11 @@ class ProofsweSession:
             return
         if self.calibration:
             reportmod.calibration_summary(terminalreporter, self.calibration)
+        if self.replay_old is not None:
+            from .replay import compare
+
+            self.replay_outcome = compare(self.replay_old, [self.results[k] for k in self.order])
+            reportmod.replay_summary(terminalreporter, self.replay_outcome)
         if self.settings.diff_base is not None:
             reportmod.diff_summary(terminalreporter, [self.results[k] for k in self.order])
             return
@@ -290,6 +318,10 @@ class ProofsweSession:
         )
         if self.calibration:
             document["calibration"] = reportmod.calibration_document(self.calibration)
+        if self.replay_old is not None:
+            from .replay import compare
+
+            document["replay"] = compare(self.replay_old, rows)
         self.config.hook.pytest_proofswe_report(config=self.config, report=document)
         reportmod.write_json_atomic(self.settings.report, document)
 

@@ -52,6 +52,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "adds the items diff::taste and diff::review to the normal test run.",
     )
     group.addoption(
+        "--proofswe-replay",
+        metavar="REPORT",
+        default=None,
+        help="grade again the results of a JSON report and say which reproduce and which differ. "
+        "Implies --proofswe; give the task folders as usual.",
+    )
+    group.addoption(
         "--proofswe-markdown",
         metavar="PATH",
         default=None,
@@ -153,7 +160,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     opt = config.option
     if not (
-        opt.proofswe or opt.proofswe_validate or opt.proofswe_predictions or opt.proofswe_calibrate or opt.proofswe_diff
+        opt.proofswe
+        or opt.proofswe_validate
+        or opt.proofswe_predictions
+        or opt.proofswe_calibrate
+        or opt.proofswe_diff
+        or opt.proofswe_replay
     ):
         return
     from .collect import ProofsweSession

@@ -264,3 +264,17 @@ def write_ci_outputs(
             fh.write(text + "\n")
     if sarif is not None:
         write_json_atomic(sarif, render_sarif(results))
+
+
+def replay_summary(tr: Any, outcome: dict[str, Any]) -> None:
+    tr.write_sep("=", "proofswe replay")
+    tr.write_line(
+        f"{len(outcome['reproduced'])} reproduce, {len(outcome['differ'])} differ, "
+        f"{len(outcome['missing'])} not graded again"
+    )
+    for d in outcome["differ"]:
+        tr.write_line(f"  {d['task']}::{d['submission']}:")
+        for line in d["differences"]:
+            tr.write_line(f"      {line}")
+    for m in outcome["missing"]:
+        tr.write_line(f"  {m['task']}::{m['submission']}: not graded again (is its task folder among the paths?)")

@@ -89,6 +89,7 @@ class Settings:
     markdown: Path | None = None
     sarif: Path | None = None
     session: dict[str, Any] = field(default_factory=dict)  # [tool.proofswe.session] thresholds
+    replay: Path | None = None
     tasks: bool = True  # collect task folders (--proofswe, --proofswe-validate, --proofswe-predictions)
 
     @classmethod
@@ -143,7 +144,14 @@ class Settings:
         if predictions is not None and not Path(predictions).is_file():
             raise UsageError(f"--proofswe-predictions: {predictions} is not a file")
         return cls(
-            enabled=bool(opt.proofswe or opt.proofswe_validate or predictions or calibrate or opt.proofswe_diff),
+            enabled=bool(
+                opt.proofswe
+                or opt.proofswe_validate
+                or predictions
+                or calibrate
+                or opt.proofswe_diff
+                or opt.proofswe_replay
+            ),
             report=Path(report) if report else None,
             predictions=Path(predictions) if predictions else None,
             validate=bool(opt.proofswe_validate),
@@ -160,7 +168,8 @@ class Settings:
             diff_base=opt.proofswe_diff,
             markdown=Path(pick("markdown")) if pick("markdown") else None,
             sarif=Path(pick("sarif")) if pick("sarif") else None,
-            tasks=bool(opt.proofswe or opt.proofswe_validate or predictions),
+            tasks=bool(opt.proofswe or opt.proofswe_validate or predictions or opt.proofswe_replay),
+            replay=Path(opt.proofswe_replay) if opt.proofswe_replay else None,
             session=session,
         )
 
