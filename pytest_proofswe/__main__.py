@@ -3,6 +3,7 @@
 Commands:
   import-swebench  turn SWE-bench instances (JSONL) into task folders
   check-rubric     validate a rubric file
+  capture          turn a real agent session into a task folder
 """
 
 from __future__ import annotations
@@ -80,6 +81,28 @@ def _check_rubric(args: argparse.Namespace) -> int:
     return 0
 
 
+def _capture(args: argparse.Namespace) -> int:
+    from .errors import UsageError
+    from .session.capture import capture
+
+    try:
+        done = capture(
+            Path(args.repo),
+            Path(args.transcript),
+            Path(args.out),
+            agent=args.agent,
+            task_id=args.id,
+            base=args.base,
+            diff=Path(args.diff) if args.diff else None,
+        )
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{done.folder}: base {done.base[:12]} ({done.how}); submission {done.agent}")
+    print("next: add the hidden tests and their ids to task.toml, then check with pytest --proofswe-validate")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pytest_proofswe", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -112,6 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     chk = sub.add_parser("check-rubric", help="validate a rubric file (or a built-in rubric's name)")
     chk.add_argument("rubric", help="a rubric TOML file, or taste / review-quality")
     chk.set_defaults(func=_check_rubric)
+    cap = sub.add_parser("capture", help="turn a real agent session into a task folder")
+    cap.add_argument("--repo", required=True, help="the repository the agent worked in")
+    cap.add_argument("--transcript", required=True, help="the session's transcript (Claude Code, Codex, ...)")
+    cap.add_argument("--out", required=True, help="the folder to write the task folder into")
+    cap.add_argument("--agent", default="agent", help="the submission's name (default: agent)")
+    cap.add_argument("--id", default=None, help="the task id (default: <repo name>-<base commit>)")
+    cap.add_argument("--base", default=None, help="the commit the session started from (default: from the transcript)")
+    cap.add_argument("--diff", default=None, help="the agent's final diff (default: the working tree's change)")
+    cap.set_defaults(func=_capture)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
