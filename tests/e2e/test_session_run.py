@@ -62,3 +62,32 @@ def test_bad_session_table_is_a_task_error(pytester: pytest.Pytester, task: Path
     res = pytester.runpytest_subprocess("--proofswe", str(task))
     res.assert_outcomes(errors=1)
     assert "unknown session key(s) max_loopz" in res.stdout.str()
+
+
+def test_a_plugin_adds_a_reader(pytester: pytest.Pytester, task: Path) -> None:
+    (task / "submissions" / "conftest-hack" / "session.jsonl").unlink()
+    (task / "submissions" / "conftest-hack" / "session.log").write_text("USER: fix it\nUSER: no, that's wrong\n")
+    pytester.makeconftest("""
+        from pytest_proofswe.session import Event, Source
+
+        class LogReader:
+            name = "mylog"
+
+            def detect(self, path, head):
+                return head.startswith(b"USER:")
+
+            def read(self, path):
+                for number, line in enumerate(open(path), 1):
+                    yield Event("user_message", Source(line=number), origin="person", text=line[5:].strip())
+
+        def pytest_proofswe_session_reader(config):
+            return LogReader()
+    """)
+    report = pytester.path / "r.json"
+    res = pytester.runpytest_subprocess(
+        "--proofswe", str(task), "-k", "session and conftest", f"--proofswe-report={report}"
+    )
+    res.assert_outcomes(passed=1)
+    (result,) = json.loads(report.read_text())["results"]
+    metrics = result["session"]["metrics"]
+    assert metrics["format"] == "mylog" and metrics["user_turns"] == 2 and metrics["corrections"] == 1
