@@ -135,13 +135,54 @@ class OpenHandsReader:
                 if isinstance(event, dict):
                     yield number, event
             return
-        with open(path, encoding="utf-8") as fh:
-            document = json.load(fh)
-        if not isinstance(document, list):
-            raise ValueError("an OpenHands event stream is a JSON list of events")
-        for index, event in enumerate(document):
+        for index, event in enumerate(iter_json_list(path)):
             if isinstance(event, dict):
                 yield index, event
+
+
+def iter_json_list(path: Path, chunk: int = 1 << 16) -> Iterator[Any]:
+    """The items of a file holding one JSON list, decoded one at a time (memory stays bounded)."""
+    decoder = json.JSONDecoder()
+    with open(path, encoding="utf-8") as fh:
+        buf, pos = fh.read(chunk), 0
+
+        def fill() -> bool:
+            nonlocal buf, pos
+            more = fh.read(chunk)
+            if not more:
+                return False
+            buf, pos = buf[pos:] + more, 0
+            return True
+
+        while True:  # the opening bracket
+            while pos < len(buf) and buf[pos].isspace():
+                pos += 1
+            if pos < len(buf) or not fill():
+                break
+        if pos >= len(buf) or buf[pos] != "[":
+            raise ValueError("an OpenHands event stream is a JSON list of events")
+        pos += 1
+        while True:
+            while True:  # separators
+                while pos < len(buf) and (buf[pos].isspace() or buf[pos] == ","):
+                    pos += 1
+                if pos < len(buf) or not fill():
+                    break
+            if pos >= len(buf):
+                raise ValueError("the JSON list is not closed")
+            if buf[pos] == "]":
+                return
+            while True:
+                try:
+                    item, end = decoder.raw_decode(buf, pos)
+                    break
+                except json.JSONDecodeError:
+                    if not fill():
+                        raise
+            yield item
+            pos = end
+            if pos > chunk:
+                buf, pos = buf[pos:], 0
 
 
 class _Translator:

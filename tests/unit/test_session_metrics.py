@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,17 @@ def test_unknown_is_null_not_zero() -> None:
         format_name="t",
     ).values
     assert m["failed_commands"] is None and m["tokens"]["total"] is None and m["cost_usd"] is None
+
+
+def test_json_list_is_streamed_item_by_item(tmp_path: Path) -> None:
+    from pytest_proofswe.session.openhands import iter_json_list
+
+    items = [{"id": i, "text": "x" * (i * 7 % 50), "nested": {"a": [1, 2, {"b": "]"}]}} for i in range(200)]
+    path = tmp_path / "events.json"
+    path.write_text(" [\n" + ",\n  ".join(json.dumps(i) for i in items) + "\n]\n")
+    assert list(iter_json_list(path, chunk=17)) == items  # a tiny chunk: every refill path runs
+    path.write_text('[{"a": 1}, {"b": ')
+    with pytest.raises(ValueError):
+        list(iter_json_list(path, chunk=4))
+    (tmp_path / "empty.json").write_text("[]")
+    assert list(iter_json_list(tmp_path / "empty.json")) == []
