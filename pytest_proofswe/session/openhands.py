@@ -52,6 +52,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .events import Event, Source, Usage
+from .jsonvalues import as_dict as _dict
+from .jsonvalues import as_float as _num
+from .jsonvalues import as_int as _int
+from .jsonvalues import as_str as _str
 
 __all__ = ["OpenHandsReader"]
 
@@ -75,22 +79,6 @@ _NOT_TOOLS = {
     "delegate",
 }
 _TOOL_OBSERVATIONS = {"run", "edit", "write", "read", "run_ipython", "browse", "mcp", "error"}
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _num(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _numbered_files(folder: Path) -> list[tuple[int, Path]]:

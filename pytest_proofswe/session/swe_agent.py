@@ -53,6 +53,10 @@ from pathlib import Path
 from typing import Any
 
 from .events import Event, Source, Usage
+from .jsonvalues import as_dict as _dict
+from .jsonvalues import as_float as _num
+from .jsonvalues import as_int as _int
+from .jsonvalues import as_str as _str
 
 __all__ = ["SweAgentReader"]
 
@@ -61,22 +65,6 @@ _TRAJECTORY_KEY = re.compile(rb'"trajectory"\s*:\s*\[')
 _EDIT_COMMANDS = {"create", "edit", "insert", "append"}
 _EDITOR_EDITS = {"create", "str_replace", "insert", "undo_edit"}
 _NOT_APPLIED = "Your changes have NOT been applied"
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _num(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _words(first_line: str) -> list[str]:
