@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import git as gitmod
-from . import process
 from .errors import UsageError
 from .patch import PatchRejected, parse_patch
 from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, grade_taste
@@ -43,11 +42,7 @@ class Change:
     scope: str  # the folder the change is limited to ("" for the whole repository)
 
 
-def _git(args: list[str], cwd: Path, *, env: dict[str, str] | None = None) -> str:
-    code, out, err = process.output(["git", "-c", "core.quotepath=off", *args], cwd=cwd, env=env or gitmod.git_env())
-    if code != 0:
-        raise gitmod.GitError(err.strip() or out.strip())
-    return out
+_git = gitmod.output
 
 
 def collect_change(rootdir: Path, base: str) -> Change:

@@ -9,7 +9,7 @@ from pathlib import Path
 from . import process
 from .errors import HarnessError
 
-__all__ = ["GitError", "git", "git_env", "init_snapshot", "resolve_commit"]
+__all__ = ["GitError", "git", "git_env", "init_snapshot", "output", "resolve_commit"]
 
 # A fixed identity and no user or system configuration: the same inputs give the same
 # commit ids on every machine, and no hook, template or alias of the user's runs.
@@ -50,6 +50,14 @@ def git(
     if check and not result.ok:
         raise GitError(f"git {' '.join(args)} failed in {cwd} (exit {result.returncode}): {result.tail(5)}")
     return result
+
+
+def output(args: Sequence[str], cwd: Path | str, *, env: dict[str, str] | None = None) -> str:
+    """stdout of a quick git command on the user's repository (stderr kept apart); GitError on failure."""
+    code, out, err = process.output(["git", "-c", "core.quotepath=off", *args], cwd=cwd, env=env or git_env())
+    if code != 0:
+        raise GitError(err.strip() or out.strip())
+    return out
 
 
 def resolve_commit(repo: str | Path, commit: str) -> str:

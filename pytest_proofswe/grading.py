@@ -224,6 +224,19 @@ def _grade_taste(
     )
 
 
+def _session(request: GradeRequest, grader: Grader, final_paths: list[str] | None) -> SessionResult | None:
+    """The grade of the submission's transcript, or None without one."""
+    sub = request.submission
+    if sub.session_path is None or request.probe:
+        return None
+    return grade_session(
+        sub.session_path,
+        thresholds={**grader.session_thresholds, **request.task.session},
+        final_patch_paths=final_paths,
+        extra_readers=grader.session_readers,
+    )
+
+
 NO_MODEL = (
     "no reviewer model configured: set --proofswe-model, or model in [tool.proofswe] "
     "(any litellm model name, e.g. openai/gpt-4o-mini or anthropic/claude-sonnet-4-5)"
@@ -315,23 +328,12 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
         try:
             parsed = patch.parse_patch(patch_text)
         except patch.PatchRejected as exc:
-            if sub.session_path is not None and not request.probe:  # the session is graded all the same
-                session = grade_session(
-                    sub.session_path,
-                    thresholds={**grader.session_thresholds, **task.session},
-                    extra_readers=grader.session_readers,
-                )
+            session = _session(request, grader, None)  # the session is graded all the same
             return finish(BehaviourResult("patch_failed", reason=exc.describe()), proof_base)
         summary = PatchSummary(sha256=patch_sha, files=tuple((f.kind, f.path) for f in parsed.files))
     t = lap("parse", t)
-    if sub.session_path is not None and not request.probe:
-        session = grade_session(
-            sub.session_path,
-            thresholds={**grader.session_thresholds, **task.session},
-            final_patch_paths=list(parsed.paths) if parsed is not None else None,
-            extra_readers=grader.session_readers,
-        )
-        t = lap("session", t)
+    session = _session(request, grader, list(parsed.paths) if parsed is not None else None)
+    t = lap("session", t)
 
     keep = grader.keep_workspaces and not request.probe
     workspace = new_workspace(base, grader.workspace_parent, label=f"{task.id}-{sub.name}"[:60])

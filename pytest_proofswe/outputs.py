@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .report import ratio
 from .taste.model import RULES
 
 __all__ = ["github_annotations", "markdown", "sarif"]
@@ -128,12 +129,6 @@ def _leaderboard(results: Sequence[dict[str, Any]]) -> list[str]:
     lines += ["| task | submission | status | F2P | P2P | taste | review | cost |", "|---|---|---|---|---|---|---|---|"]
     for r in results:
         b = r.get("behaviour") or {}
-
-        def ratio(group: dict[str, Any] | None) -> str:
-            if not group:
-                return "-"
-            p, f = len(group.get("passed", [])), len(group.get("failed", []))
-            return f"{p}/{p + f}" if p + f else "-"
 
         taste = r.get("taste") or {}
         score = taste.get("score")

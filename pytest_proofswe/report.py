@@ -100,7 +100,7 @@ def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
         raise
 
 
-def _ratio(group: dict[str, Any] | None) -> str:
+def ratio(group: dict[str, Any] | None) -> str:
     if not group:
         return "-"
     passed, failed = len(group.get("passed", [])), len(group.get("failed", []))
@@ -129,9 +129,9 @@ def taste_lines(results: Sequence[dict[str, Any]], per_submission: int = 3) -> l
 
 
 def finding_text(f: dict[str, Any]) -> str:
-    path = f.get("path") or "<patch>"
-    where = f"{path}:{f['line']}" if f.get("line") else path
-    return f"{where} {f['rule']} {f['message']} (-{f['penalty']:g})"
+    from .taste.model import format_finding
+
+    return format_finding(f.get("path"), f.get("line"), f["rule"], f["message"], float(f["penalty"]))
 
 
 def _review(review: dict[str, Any] | None) -> str:
@@ -167,8 +167,8 @@ def summary_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
                 str(r.get("task", "")),
                 str(r.get("submission") or "-"),
                 str(b.get("status", "")),
-                _ratio(b.get("fail_to_pass")),
-                _ratio(b.get("pass_to_pass")),
+                ratio(b.get("fail_to_pass")),
+                ratio(b.get("pass_to_pass")),
                 _taste(r.get("taste")),
                 _review(r.get("review")),
                 f"{duration:.1f}" if isinstance(duration, (int, float)) else "-",

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import git as gitmod
-from .. import process
 from ..errors import UsageError
 from .readers import detect_reader
 
@@ -34,10 +33,10 @@ class Captured:
 
 
 def _git(repo: Path, *args: str) -> str:
-    code, out, err = process.output(["git", *args], cwd=repo, env=gitmod.git_env())
-    if code != 0:
-        raise UsageError(f"git {' '.join(args)} failed in {repo}: {err.strip() or out.strip()}")
-    return out.strip()
+    try:
+        return gitmod.output(list(args), repo).strip()
+    except gitmod.GitError as exc:
+        raise UsageError(f"git {' '.join(args)} failed in {repo}: {exc}") from None
 
 
 def _transcript_base(path: Path, repo: Path) -> tuple[str, str] | None:

@@ -80,6 +80,12 @@ DEFAULT_MIN_SCORE = 70.0
 _CONFIG_KEYS = {*THRESHOLDS, "min_taste_score", "weights", "ignore", "exclude"}
 
 
+def format_finding(path: str | None, line: int | None, rule: str, message: str, penalty: float) -> str:
+    """``path:line rule message (-points)``; a finding about the whole patch is at ``<patch>``."""
+    where = f"{path or '<patch>'}:{line}" if line else (path or "<patch>")
+    return f"{where} {rule} {message} ({-penalty:+g})"
+
+
 @dataclass(frozen=True)
 class Finding:
     rule: str
@@ -100,9 +106,7 @@ class Finding:
         }
 
     def render(self) -> str:
-        path = self.path or "<patch>"
-        where = f"{path}:{self.line}" if self.line else path
-        return f"{where} {self.rule} {self.message} ({-self.penalty:+g})"
+        return format_finding(self.path, self.line, self.rule, self.message, self.penalty)
 
 
 @dataclass(frozen=True)
