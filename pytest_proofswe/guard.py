@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from . import git as gitmod
+from .pysource import parse_quietly
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -189,7 +190,7 @@ def _conftest_plugins(workspace: Path) -> set[str]:
         if ".git" in conftest.parts:
             continue
         try:
-            tree = ast.parse(conftest.read_bytes())
+            tree = parse_quietly(conftest.read_bytes())
         except (SyntaxError, ValueError, OSError):
             continue
         for node in tree.body:

@@ -98,10 +98,21 @@ def _mi_safe(text: str) -> bool:
 def maintainability(text: str | None) -> float | None:
     if not text or not _mi_safe(text):
         return None
-    from radon.metrics import mi_visit  # type: ignore[import-untyped]
+    # radon's mi_visit(text, multi=True), from the tree parsed once (and quietly: radon's
+    # own ast.parse would raise or emit the analysed code's warnings).
+    from radon.metrics import h_visit_ast, mi_compute  # type: ignore[import-untyped]
+    from radon.raw import analyze  # type: ignore[import-untyped]
+    from radon.visitors import ComplexityVisitor  # type: ignore[import-untyped]
 
+    tree = tree_of(text)
+    if tree is None:
+        return None
     try:
-        return round(float(mi_visit(text, multi=True)), 1)
+        raw = analyze(text)
+        comments = (raw.comments + raw.multi) / float(raw.sloc) * 100 if raw.sloc else 0
+        volume = h_visit_ast(tree).total.volume
+        complexity = ComplexityVisitor.from_ast(tree).total_complexity
+        return round(float(mi_compute(volume, complexity, raw.lloc, comments)), 1)
     except (SyntaxError, ValueError, ZeroDivisionError):
         return None
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import functools
 
+from ..pysource import parse_quietly
+
 __all__ = ["definitions", "enclosing", "parse"]
 
 
@@ -12,7 +14,7 @@ __all__ = ["definitions", "enclosing", "parse"]
 def parse(text: str) -> ast.Module | SyntaxError:
     """The tree of ``text``, or the SyntaxError it raises (NUL bytes included)."""
     try:
-        return ast.parse(text)
+        return parse_quietly(text)
     except SyntaxError as exc:
         return exc
     except ValueError as exc:

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ..pysource import parse_quietly
 from .model import FileText, Finding, TasteConfig, TasteInput
 from .pyparse import parse
 
@@ -387,8 +388,8 @@ def _looks_like_code(text: str) -> bool:
     if text.endswith(":") and not re.match(r"^(if|for|while|def|class|with|try|else|elif|except)\b", text):
         return False  # "Example:" prose
     try:
-        tree = ast.parse(text if not text.endswith(":") else text + " pass")
-    except SyntaxError:
+        tree = parse_quietly(text if not text.endswith(":") else text + " pass")
+    except (SyntaxError, ValueError):
         return False
     if len(tree.body) != 1:
         return False
