@@ -57,11 +57,51 @@ def _transcript_base(path: Path, repo: Path) -> tuple[str, str] | None:
                 return str(meta["git"]["commit_hash"]), "the transcript's session_meta.git.commit_hash"
             branch = branch or record.get("gitBranch")
             first_time = first_time or record.get("timestamp")
-    if branch and first_time:
-        commit = _git(repo, "rev-list", "-1", f"--before={first_time}", str(branch))
-        if commit:
-            return commit, f"the last commit of {branch} before the session began ({first_time})"
-    return None
+    if not first_time:
+        return None
+    ref, note = _branch_in(repo, str(branch) if branch else None)
+    if ref is None:
+        return None
+    try:
+        commit = gitmod.output(["rev-list", "-1", f"--before={first_time}", ref, "--"], repo).strip()
+    except gitmod.GitError:
+        return None
+    if not commit:
+        return None
+    return commit, f"the last commit of {ref}{note} before the session began ({first_time})"
+
+
+def _is_commit(repo: Path, ref: str) -> bool:
+    try:
+        gitmod.output(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
+    except gitmod.GitError:
+        return False
+    return True
+
+
+def _default_branch(repo: Path) -> str | None:
+    """The repository's default branch: origin's HEAD, else init.defaultBranch, else main/master/trunk."""
+    candidates = []
+    for args in (["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"], ["config", "init.defaultBranch"]):
+        try:
+            candidates.append(gitmod.output(args, repo).strip())
+        except gitmod.GitError:
+            pass
+    candidates += ["main", "master", "trunk", "origin/main", "origin/master"]
+    return next((c for c in candidates if c and _is_commit(repo, c)), None)
+
+
+def _branch_in(repo: Path, branch: str | None) -> tuple[str | None, str]:
+    """The ref to read the base from: the transcript's branch (or origin's), else the default branch."""
+    if branch:
+        for ref in (branch, f"origin/{branch}"):
+            if _is_commit(repo, ref):
+                return ref, ""
+    default = _default_branch(repo)
+    if default is None:
+        return None, ""
+    why = f"the transcript's branch {branch!r} is not in this repository" if branch else "no branch in the transcript"
+    return default, f" (the repository's default branch: {why})"
 
 
 def capture(
@@ -84,7 +124,8 @@ def capture(
         found = _transcript_base(transcript, repo)
         if found is None:
             raise UsageError(
-                f"{transcript}: it does not say which commit the session started from (fix: pass --base COMMIT)"
+                f"{transcript}: it does not say which commit the session started from, and no commit of "
+                f"{repo} before its first timestamp was found (fix: pass --base COMMIT)"
             )
         commit, how = found
     if diff is not None:
