@@ -63,6 +63,9 @@ class ProofsweSession:
                 raise pytest.UsageError(str(exc)) from None
         self.change_s = 0.0
         self._diff_result: dict[str, Any] | None = None
+        self.collect_errors: list[str] = []  # "<node id>: <last line of the error>", for the report
+        self.keyboard_interrupt = False
+        self.diff_deselected = False
         self._diff_lock = threading.Lock()
         self.order: list[tuple[str, str]] = []
         self.kept: list[str] = []
@@ -155,6 +158,28 @@ class ProofsweSession:
             return TaskDirectory.from_parent(parent, path=path)
         return None
 
+    @pytest.hookimpl
+    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
+        # --proofswe-diff-only: nothing of the repository is collected (its tests may not
+        # even import in a lint-only job); the diff items are added after collection.
+        return True if self.settings.diff_only else None
+
+    @pytest.hookimpl
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and not _is_worker(self.config):
+            self.collect_errors.append(f"{report.nodeid or '.'}: {_last_line(report.longreprtext)}")
+
+    @pytest.hookimpl
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        if any(isinstance(i, DiffItem) for i in items):
+            self.diff_deselected = True
+
+    @pytest.hookimpl
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest's own stops (errors during collection, -x) are Interrupted, a KeyboardInterrupt.
+        if not isinstance(excinfo.value, pytest.Session.Interrupted):
+            self.keyboard_interrupt = True
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
@@ -182,7 +207,7 @@ class ProofsweSession:
 
             started = time.monotonic()
             try:
-                self.change = collect_change(Path(config.rootpath), self.settings.diff_base)
+                self.change = collect_change(Path(config.rootpath), self.settings.diff_base, outputs=self._outputs())
             except UsageError as exc:
                 raise pytest.UsageError(str(exc)) from None
             self.change_s = time.monotonic() - started
@@ -292,6 +317,54 @@ class ProofsweSession:
                 self._diff_result["duration_s"] = round(self._diff_result["duration_s"] + self.change_s, 4)
             return self._diff_result
 
+    def _outputs(self) -> list[Path]:
+        """The files this run writes: never part of the change it grades."""
+        named = [self.settings.report, self.settings.markdown, self.settings.sarif]
+        xml = getattr(self.config.option, "xmlpath", None)
+        paths = [Path(p) for p in named if p is not None] + ([Path(xml)] if xml else [])
+        return [p if p.is_absolute() else Path(self.config.invocation_params.dir) / p for p in paths]
+
+    def _ensure_diff_result(self) -> None:
+        """The change's grade, even when its item never ran (the tests failed to collect, -x, -n).
+
+        It needs nothing from the repository's tests, so it is always reported: only a
+        Ctrl-C or deselecting the diff items (-k) leaves it out.
+        """
+        if self.settings.diff_base is None or self.keyboard_interrupt or self.diff_deselected:
+            return
+        if self.config.option.collectonly:
+            return
+        if any(key[0] == "diff" for key in self.order):
+            return
+        if self.change is None:  # the controller of an xdist run collects nothing itself
+            from .diffmode import collect_change
+            from .errors import UsageError
+
+            started = time.monotonic()
+            try:
+                self.change = collect_change(
+                    Path(self.config.rootpath), self.settings.diff_base, outputs=self._outputs()
+                )
+            except UsageError:
+                return  # the same error stopped collection and was shown there
+            self.change_s = time.monotonic() - started
+        data = self.diff_result()
+        key = (data["task"], data["submission"])
+        self.order.append(key)
+        self.results[key] = data
+
+    def _interruption(self, session: pytest.Session, exitstatus: int | pytest.ExitCode) -> str | None:
+        """Why the run stopped before running every item, in one line (None when it did not)."""
+        if self.keyboard_interrupt:
+            return "interrupted by the user (Ctrl-C)"
+        if self.collect_errors:
+            count = len(self.collect_errors)
+            return f"{count} error{'s' if count != 1 else ''} during collection: " + "; ".join(self.collect_errors[:5])
+        stopped = session.shouldfail or session.shouldstop  # -x / --maxfail, or a plugin's stop
+        if stopped or exitstatus == pytest.ExitCode.INTERRUPTED:
+            return str(stopped or "interrupted")
+        return None
+
     def unmatched_predictions(self) -> list[str]:
         if not self.predictions:
             return []
@@ -303,6 +376,7 @@ class ProofsweSession:
             self._executor.shutdown(wait=False, cancel_futures=True)
         if _is_worker(self.config):
             return
+        self._ensure_diff_result()
         rows = [self.results[k] for k in self.order]
         reportmod.write_ci_outputs(
             rows,
@@ -314,7 +388,10 @@ class ProofsweSession:
         if self.settings.report is None:
             return
         document = reportmod.build_report(
-            rows, interrupted=exitstatus == pytest.ExitCode.INTERRUPTED, validate=self.settings.validate
+            rows,
+            interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
+            validate=self.settings.validate,
+            interruption=self._interruption(session, exitstatus),
         )
         if self.calibration:
             document["calibration"] = reportmod.calibration_document(self.calibration)
@@ -810,6 +887,14 @@ class TaskErrorItem(pytest.Item):
 
     def _repr_failure_py(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         return str(excinfo.value)
+
+
+def _last_line(text: str) -> str:
+    """The line of a collection error that says what went wrong (``E   ModuleNotFoundError: ...``)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("E ")]
+    chosen = (errors or lines or ["(no message)"])[-1]
+    return chosen.removeprefix("E").strip()[:300]
 
 
 def sanitise_name(name: str) -> str:

@@ -14,6 +14,7 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,9 +45,31 @@ class Change:
 
 _git = gitmod.output
 
+#: Never part of a change, tracked or not: compiled files and tools' caches. A repository
+#: that does not ignore ``__pycache__/`` would otherwise count the bytecode its own test
+#: run writes (git pathspecs, matched from the repository's top).
+NEVER_CHANGED = (
+    "**/__pycache__/**",
+    "**/*.py[cod]",
+    "**/*$py.class",
+    "**/.pytest_cache/**",
+    "**/.mypy_cache/**",
+    "**/.ruff_cache/**",
+    "**/.hypothesis/**",
+    "**/.proofswe_cache/**",
+)
 
-def collect_change(rootdir: Path, base: str) -> Change:
-    """The change of the repository holding ``rootdir`` since its merge base with ``base``."""
+
+def _excluded(patterns: Sequence[str], literal: Sequence[str]) -> list[str]:
+    return [f":(top,exclude,glob){p}" for p in patterns] + [f":(top,exclude,literal){p}" for p in literal]
+
+
+def collect_change(rootdir: Path, base: str, *, outputs: Sequence[Path] = ()) -> Change:
+    """The change of the repository holding ``rootdir`` since its merge base with ``base``.
+
+    ``outputs`` are files this run writes (its report, Markdown, SARIF): never part of the
+    change, whether or not git ignores them.
+    """
     try:
         top = Path(_git(["rev-parse", "--show-toplevel"], rootdir).strip())
     except gitmod.GitError:
@@ -80,11 +103,17 @@ def collect_change(rootdir: Path, base: str) -> Change:
     branch = _git(["rev-parse", "--abbrev-ref", "HEAD"], top).strip()
     scope = os.path.relpath(rootdir.resolve(), top.resolve()).replace(os.sep, "/")
     scope = "" if scope == "." else scope
+    own = []
+    for path in outputs:
+        rel = os.path.relpath(Path(path).resolve(), top.resolve()).replace(os.sep, "/")
+        if not rel.startswith("../"):
+            own.append(rel)
+    exclude = _excluded(NEVER_CHANGED, own)
     with tempfile.TemporaryDirectory(prefix="proofswe-index-") as tmp:
         env = {**gitmod.git_env(), "GIT_INDEX_FILE": str(Path(tmp) / "index")}
         _git(["read-tree", merge_base], top, env=env)
-        _git(["add", "-A", "--", "."], top, env=env)  # untracked but not ignored files too
-        pathspec = ["--", scope] if scope else []
+        _git(["add", "-A", "--", ":(top)", *exclude], top, env=env)  # untracked but not ignored files too
+        pathspec = ["--", f":(top){scope}" if scope else ":(top)", *exclude]
         patch_text = _git(
             ["diff", "--cached", "-M", "--binary", "--no-color", "--no-ext-diff", merge_base, *pathspec], top, env=env
         )

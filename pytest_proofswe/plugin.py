@@ -52,6 +52,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "adds the items diff::taste and diff::review to the normal test run.",
     )
     group.addoption(
+        "--proofswe-diff-only",
+        action="store_true",
+        default=False,
+        help="with --proofswe-diff: grade only the change and collect none of the repository's tests "
+        "(pre-commit hooks, lint-only jobs, checkouts without the project's dependencies).",
+    )
+    group.addoption(
         "--proofswe-replay",
         metavar="REPORT",
         default=None,
@@ -165,6 +172,7 @@ def pytest_configure(config: pytest.Config) -> None:
         or opt.proofswe_predictions
         or opt.proofswe_calibrate
         or opt.proofswe_diff
+        or opt.proofswe_diff_only
         or opt.proofswe_replay
     ):
         return
@@ -176,6 +184,8 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = Settings.from_config(config)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if settings.diff_only:
+        config.args[:] = []  # the change is the whole run: no path of the repository's tests is collected
     if settings.calibrate is not None and str(settings.calibrate) not in config.args:
         config.args.append(str(settings.calibrate))  # the examples are what this run collects
     config.pluginmanager.register(ProofsweSession(config, settings), "proofswe-session")

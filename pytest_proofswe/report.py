@@ -17,7 +17,11 @@ SCHEMA = "proofswe-report/1"
 
 
 def build_report(
-    results: Sequence[dict[str, Any]], *, interrupted: bool = False, validate: bool = False
+    results: Sequence[dict[str, Any]],
+    *,
+    interrupted: bool = False,
+    validate: bool = False,
+    interruption: str | None = None,
 ) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for r in results:
@@ -30,6 +34,7 @@ def build_report(
         "generator": f"pytest-proofswe {__version__}",
         "mode": "validate" if validate else "grade",
         "interrupted": interrupted,
+        "interruption": interruption,
         "summary": {
             "results": len(results),
             "by_status": dict(sorted(counts.items())),

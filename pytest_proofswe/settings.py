@@ -86,6 +86,7 @@ class Settings:
     rubric: str = "taste"
     calibrate: Path | None = None
     diff_base: str | None = None
+    diff_only: bool = False  # --proofswe-diff-only: the repository's tests are not collected
     markdown: Path | None = None
     sarif: Path | None = None
     session: dict[str, Any] = field(default_factory=dict)  # [tool.proofswe.session] thresholds
@@ -140,6 +141,12 @@ class Settings:
         calibrate = getattr(opt, "proofswe_calibrate", None)
         if calibrate is not None and not Path(calibrate).is_dir():
             raise UsageError(f"--proofswe-calibrate: {calibrate} is not a folder of labelled examples")
+        diff_only = bool(getattr(opt, "proofswe_diff_only", False))
+        if diff_only and not opt.proofswe_diff:
+            raise UsageError(
+                "--proofswe-diff-only grades the change that --proofswe-diff names "
+                "(fix: add --proofswe-diff=BASE, e.g. --proofswe-diff=origin/main)"
+            )
         predictions = opt.proofswe_predictions
         if predictions is not None and not Path(predictions).is_file():
             raise UsageError(f"--proofswe-predictions: {predictions} is not a file")
@@ -166,6 +173,7 @@ class Settings:
             rubric=rubric,
             calibrate=Path(calibrate) if calibrate else None,
             diff_base=opt.proofswe_diff,
+            diff_only=diff_only,
             markdown=Path(pick("markdown")) if pick("markdown") else None,
             sarif=Path(pick("sarif")) if pick("sarif") else None,
             tasks=bool(opt.proofswe or opt.proofswe_validate or predictions or opt.proofswe_replay),
