@@ -38,6 +38,18 @@ def test_readme_names_two_commands() -> None:
     assert tests.startswith('python -m pip install -e ".[test]"')
 
 
+def test_readme_says_what_the_tests_need() -> None:
+    """-n auto works for the suite; the session-reader tests read ../shared/external (skipped without it)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## The two commands", 1)[1].split("\n## ", 1)[0]
+    assert "python -m pytest -n auto" in section
+    assert "../shared/external/sessions/" in section and "skipped" in section
+    uses_shared = [p for p in (ROOT / "tests").rglob("test_*.py") if '"shared" / "external"' in p.read_text()]
+    assert uses_shared, "no test reads ../shared/external any more: update the README"
+    for path in uses_shared:
+        assert "skip" in path.read_text(), f"{path.name} reads ../shared/external without skipping when it is absent"
+
+
 def _clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON", "VIRTUAL_ENV"))}
     env.pop("PROOFSWE_RUN_ID", None)
