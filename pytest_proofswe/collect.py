@@ -712,7 +712,12 @@ class DiffItem(pytest.Item):
                 return
             lines = [f"diff: taste {taste['score']:g}/100"]
             lines += [f"  gate: {g}" for g in taste["gate_failures"]]
-            lines += [f"  {reportmod.finding_text(f)}" for f in taste["findings"] if f["penalty"] > 0]
+            costly = [f for f in taste["findings"] if f["penalty"] > 0]
+            if costly:  # listed once, in the summary: not here as well
+                points = sum(float(f["penalty"]) for f in costly)
+                lines.append(
+                    f"  {len(costly)} finding(s) costing {points:g} points: listed under 'proofswe diff' below"
+                )
             raise BehaviourFailure("\n".join(lines))
         review = self.result["review"]
         if review["status"] == "skipped":

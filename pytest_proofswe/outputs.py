@@ -1,10 +1,13 @@
 """CI-native outputs: a Markdown summary, GitHub annotations, SARIF (pure, but for the writers).
 
-* :func:`markdown`: for a diff run, the verdict, the taste score with its top findings and
-  the review; for a task run, a leaderboard (grouped by agent when several tasks are graded).
+* :func:`markdown`: for a diff run, the verdict, the taste score with every finding (up to
+  a cap that keeps it within a pull-request comment) and the review; for a task run, a
+  leaderboard (grouped by agent when several tasks are graded).
 * :func:`github_annotations`: ``::error``/``::warning`` workflow commands for the
   highest-ranked findings, within GitHub's caps (10 of each per step).
-* :func:`sarif`: SARIF 2.1.0 for code-scanning views.
+* :func:`sarif`: SARIF 2.1.0 for code-scanning views, within what GitHub's code scanning
+  accepts: every result has a location with a relative file URI and a start line
+  (github/codeql-action#1738: one result without a location rejects the whole file).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from . import __version__
 from .report import ratio
@@ -24,6 +28,12 @@ MAX_ERRORS = 10
 MAX_WARNINGS = 10
 #: Findings costing at least this many points are errors; the others warnings.
 ERROR_PENALTY = 5.0
+#: The Markdown lists every finding up to this many rows, and within MAX_TABLE_CHARS: a
+#: pull-request comment holds 65,536 characters (a step summary 1 MiB).
+MAX_MARKDOWN_FINDINGS = 100
+MAX_TABLE_CHARS = 50_000
+#: Where the full list is when the Markdown is cut.
+FULL_LIST = "every finding is in the SARIF log (--proofswe-sarif) and the JSON report (--proofswe-report)"
 
 
 def _findings(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,11 +87,15 @@ def _diff_markdown(result: dict[str, Any], top: int) -> list[str]:
     findings = _findings(result)
     if findings:
         lines += ["", "| where | rule | finding | points |", "|---|---|---|---|"]
-        for f in findings[:top]:
+        size = 0
+        for shown, f in enumerate(findings):
             points = f"-{float(f['penalty']):g}" if f.get("penalty") else "0"
-            lines.append(f"| `{_escape_md(_where(f))}` | `{f['rule']}` | {_escape_md(f['message'])} | {points} |")
-        if len(findings) > top:
-            lines.append(f"| | | … and {len(findings) - top} more | |")
+            row = f"| `{_escape_md(_where(f))}` | `{f['rule']}` | {_escape_md(f['message'])} | {points} |"
+            size += len(row) + 1
+            if shown >= top or size > MAX_TABLE_CHARS:
+                lines.append(f"| | | … and {len(findings) - shown} more: {FULL_LIST} | |")
+                break
+            lines.append(row)
     lines.append("")
     if review and review.get("status") not in (None, "skipped"):
         lines.append(
@@ -141,8 +155,8 @@ def _leaderboard(results: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def markdown(results: Sequence[dict[str, Any]], *, top: int = 10) -> str:
-    """The summary for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
+def markdown(results: Sequence[dict[str, Any]], *, top: int = MAX_MARKDOWN_FINDINGS) -> str:
+    """The summary for a PR comment or ``$GITHUB_STEP_SUMMARY``: a diff run lists every finding, up to ``top``."""
     if len(results) == 1 and results[0].get("task") == "diff":
         lines = _diff_markdown(results[0], top)
     elif not results:
@@ -183,37 +197,91 @@ def github_annotations(result: dict[str, Any]) -> list[str]:
     return out
 
 
-def sarif(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A SARIF 2.1.0 log of every finding (taste and review)."""
-    rules = [
-        {
-            "id": r.id,
-            "shortDescription": {"text": r.summary},
-            "properties": {"category": r.category, "points": r.weight},
+def _uri(path: str) -> str:
+    """A relative URI reference for a repository path (spaces and the like percent-encoded)."""
+    return quote(path, safe="/")
+
+
+def _anchor(result: dict[str, Any]) -> tuple[str, int]:
+    """Where a finding about the whole change is shown: the first file of the change.
+
+    Code files come first (not a changelog or a lock file), then any file that still exists,
+    then any file. A change with no file at all (a plugin's finding on an empty change) is
+    anchored at the ``pyproject.toml`` that configures the check.
+    """
+    files = [f for f in (result.get("patch") or {}).get("files", []) if f.get("path")]
+    metrics = (result.get("taste") or {}).get("metrics") or {}
+    not_counted = {path for paths in metrics.get("files_not_counted", {}).values() for path in paths}
+    existing = [f for f in files if f.get("kind") != "delete"]
+    for candidates in ([f for f in existing if f["path"] not in not_counted], existing, files):
+        if candidates:
+            return str(candidates[0]["path"]), 1
+    scope = str((result.get("change") or {}).get("scope") or "")
+    return (f"{scope}/pyproject.toml" if scope else "pyproject.toml"), 1
+
+
+def _location(f: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    if f.get("path"):
+        path, line = str(f["path"]), f.get("line")
+        line = int(line) if isinstance(line, int) and line >= 1 else 1  # a whole-file finding: its first line
+    else:
+        path, line = _anchor(result)
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": _uri(path), "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": line},
         }
-        for r in RULES.values()
-    ]
+    }
+
+
+def _rule(rule_id: str, summary: str, properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc = f"https://github.com/pytest-proofswe/pytest-proofswe/blob/main/docs/rules.md#{rule_id}"
+    entry: dict[str, Any] = {
+        "id": rule_id,
+        "name": rule_id,
+        "shortDescription": {"text": summary},
+        "fullDescription": {"text": summary},
+        "help": {"text": f"{summary}. See {doc}", "markdown": f"{summary}. See [docs/rules.md]({doc})."},
+    }
+    if properties:
+        entry["properties"] = properties
+    return entry
+
+
+def sarif(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A SARIF 2.1.0 log of every finding (taste and review), each with a location GitHub accepts.
+
+    A finding about the whole change (``scope-files-touched``, ...) has no file of its own: it is
+    shown at line 1 of the change's first code file (see :func:`_anchor` and docs/ci.md), and
+    its ``properties.wholeChange`` is true. A finding on a file without a line is at line 1.
+    """
+    rules = [_rule(r.id, r.summary, {"category": r.category, "points": r.weight}) for r in RULES.values()]
     known = {r["id"] for r in rules}
     sarif_results = []
     for result in results:
         prefix = "" if result.get("task") == "diff" else f"{result.get('task')}::{result.get('submission')}: "
         for f in _findings(result):
-            if f["rule"] not in known:
-                rules.append({"id": f["rule"], "shortDescription": {"text": f["rule"]}})
-                known.add(f["rule"])
+            rule_id = str(f.get("rule") or "unnamed")
+            if rule_id not in known:
+                rules.append(_rule(rule_id, str(f.get("why") or rule_id)))
+                known.add(rule_id)
             points = float(f.get("penalty") or 0)
-            entry: dict[str, Any] = {
-                "ruleId": f["rule"],
-                "level": "error" if points >= ERROR_PENALTY else ("warning" if points > 0 else "note"),
-                "message": {"text": prefix + f["message"]},
-                "properties": {"points": points, "task": result.get("task"), "submission": result.get("submission")},
-            }
-            if f.get("path"):
-                location: dict[str, Any] = {"artifactLocation": {"uri": f["path"]}}
-                if f.get("line"):
-                    location["region"] = {"startLine": int(f["line"])}
-                entry["locations"] = [{"physicalLocation": location}]
-            sarif_results.append(entry)
+            message = str(f.get("message") or "").strip() or str(f.get("why") or rule_id)
+            sarif_results.append(
+                {
+                    "ruleId": rule_id,
+                    "level": "error" if points >= ERROR_PENALTY else ("warning" if points > 0 else "note"),
+                    "message": {"text": prefix + message},
+                    "locations": [_location(f, result)],
+                    "properties": {
+                        "points": points,
+                        "task": result.get("task"),
+                        "submission": result.get("submission"),
+                        "source": f.get("source"),
+                        "wholeChange": not f.get("path"),
+                    },
+                }
+            )
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -227,6 +295,7 @@ def sarif(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
                         "rules": rules,
                     }
                 },
+                "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the repository's top folder"}}},
                 "results": sarif_results,
             }
         ],

@@ -221,6 +221,10 @@ def terminal_summary(
         tr.write_line(f"predictions for unknown tasks (no task folder with that id): {', '.join(unmatched)}")
 
 
+#: A diff run's terminal summary lists its findings up to this many.
+MAX_TERMINAL_FINDINGS = 50
+
+
 def diff_summary(tr: Any, results: Sequence[dict[str, Any]]) -> None:
     """The terminal summary of a --proofswe-diff run."""
     if not results:
@@ -238,8 +242,15 @@ def diff_summary(tr: Any, results: Sequence[dict[str, Any]]) -> None:
         f"taste {taste.get('score', 0):g}/100 ({'passed' if taste.get('passed') else 'failed'})"
         + (f"; review {_review(review)}" if review.get("status") != "skipped" else "")
     )
-    for f in [f for f in taste.get("findings", []) if f.get("penalty", 0) > 0][:10]:
+    # The one place a diff run lists its findings (the diff::taste failure points here).
+    found = [f for f in taste.get("findings", []) if f.get("penalty", 0) > 0]
+    for f in found[:MAX_TERMINAL_FINDINGS]:
         tr.write_line(f"  {finding_text(f)}")
+    if len(found) > MAX_TERMINAL_FINDINGS:
+        tr.write_line(
+            f"  … and {len(found) - MAX_TERMINAL_FINDINGS} more: every finding is in the SARIF log "
+            "(--proofswe-sarif), the Markdown (--proofswe-markdown) and the JSON report (--proofswe-report)"
+        )
     costs = review_costs(results)
     if costs:
         tr.write_line(costs)

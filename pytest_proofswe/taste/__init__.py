@@ -124,8 +124,8 @@ def grade_taste(
     if score < config.min_score:
         gates.append(f"score {score:.1f} is below min_taste_score={config.min_score:g}")
     measured = {
-        "max_files_touched": metrics.get("files_touched"),
-        "max_lines_changed": metrics.get("lines_added", 0) + metrics.get("lines_removed", 0),
+        "max_files_touched": metrics.get("code_files_touched"),  # tests, docs, changelogs, locks: not the spread
+        "max_lines_changed": metrics.get("code_lines_changed"),
         "max_complexity_increase": metrics.get("complexity_increase"),
         "max_new_lint": metrics.get("lint_introduced"),
         "max_function_complexity": max(

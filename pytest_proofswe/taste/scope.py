@@ -1,4 +1,9 @@
-"""Size and scope of a patch: files, hunks, lines, files outside the gold set, config files."""
+"""Size and scope of a patch: files, hunks, lines, files outside the gold set, config files.
+
+Only code counts as the spread of a change: tests, documentation, changelog entries, lock
+files and generated files are reported in the metrics (``files_not_counted``) but never
+count against ``max_files_touched``, ``max_lines_changed`` or the reference solution.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
-from .model import Finding, TasteConfig, TasteInput
+from ..guard import is_test_path
+from .model import FileText, Finding, TasteConfig, TasteInput
 
 _CONFIG_NAMES = {
     "setup.py",
@@ -53,14 +59,105 @@ def is_config_path(path: str) -> bool:
     )
 
 
+#: The kinds of file that are not the spread of a change, in the order they are recognised.
+NOT_COUNTED = ("tests", "lock", "changelog", "generated", "docs")
+_LOCK_NAMES = {
+    "uv.lock",
+    "poetry.lock",
+    "pdm.lock",
+    "pipfile.lock",
+    "pixi.lock",
+    "conda-lock.yml",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lockb",
+    "cargo.lock",
+    "gemfile.lock",
+    "composer.lock",
+    "go.sum",
+    "flake.lock",
+    "packages.lock.json",
+    "gradle.lockfile",
+}
+_CHANGELOG_STEMS = {
+    "changelog",
+    "changes",
+    "history",
+    "news",
+    "release_notes",
+    "release-notes",
+    "releasenotes",
+    "whatsnew",
+}
+_CHANGELOG_SUFFIXES = {"", ".md", ".rst", ".txt", ".markdown", ".adoc"}
+_CHANGELOG_DIRS = {"changelog.d", "newsfragments", ".changeset", "changes"}  # towncrier, changesets
+_DOC_SUFFIXES = {".md", ".markdown", ".rst", ".adoc", ".asciidoc"}
+_DOC_DIRS = {"docs", "doc", "documentation"}
+_DOC_STEMS = {
+    "readme",
+    "license",
+    "licence",
+    "copying",
+    "authors",
+    "contributors",
+    "contributing",
+    "code_of_conduct",
+    "security",
+    "notice",
+}
+_GENERATED_NAME = re.compile(r"(_pb2(_grpc)?\.pyi?|\.min\.(js|css)|\.(js|css)\.map)$")
+# What code generators write at the top of a file (protoc, pip-compile, Go, Bazel, Sphinx ...).
+_GENERATED_MARK = re.compile(r"@generated\b|DO NOT EDIT|(?i:\b(auto-?generated|generated automatically) by\b)")
+
+
+def file_kind(path: str, text: str | None = None, *, test_files: frozenset[str] = frozenset()) -> str:
+    """``"code"`` or, for a file that is not the spread of a change, one of :data:`NOT_COUNTED`.
+
+    ``text`` is the file's content (its first lines are read for a generator's mark).
+    """
+    p = PurePosixPath(path)
+    name, suffix = p.name.lower(), p.suffix.lower()
+    stem = name.split(".", 1)[0]
+    folders = {part.lower() for part in p.parts[:-1]}
+    if is_test_path(path) or path in test_files:
+        return "tests"
+    if name in _LOCK_NAMES or (name.endswith(".lock") and name != ".lock"):
+        return "lock"
+    if (stem in _CHANGELOG_STEMS and suffix in _CHANGELOG_SUFFIXES) or (folders & _CHANGELOG_DIRS and suffix != ".py"):
+        return "changelog"
+    if _GENERATED_NAME.search(name) or (text is not None and _GENERATED_MARK.search("\n".join(text.splitlines()[:5]))):
+        return "generated"
+    if suffix in _DOC_SUFFIXES or folders & _DOC_DIRS or (stem in _DOC_STEMS and suffix != ".py"):
+        return "docs"
+    return "code"
+
+
+def _kind_of(f: FileText, test_files: frozenset[str]) -> str:
+    return file_kind(f.path, f.head if f.head is not None else f.base, test_files=test_files)
+
+
 def _changed_lines(diff_text: str) -> int:
     return sum(1 for line in diff_text.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---")))
 
 
 def metrics(data: TasteInput) -> dict[str, Any]:
     files = data.files
+    test_files = frozenset(data.test_files_edited)
+    not_counted: dict[str, list[str]] = {}
+    code = []
+    for f in files:
+        kind = _kind_of(f, test_files)
+        if kind == "code":
+            code.append(f)
+        else:
+            not_counted.setdefault(kind, []).append(f.path)
     return {
         "files_touched": len(files),
+        "code_files_touched": len(code),
+        "code_lines_changed": sum(len(f.added()) + len(f.removed()) for f in code),
+        "files_not_counted": {kind: not_counted[kind] for kind in NOT_COUNTED if kind in not_counted},
         "files_added": sum(f.kind == "add" for f in files),
         "files_deleted": sum(f.kind == "delete" for f in files),
         "files_renamed": sum(f.kind == "rename" for f in files),
@@ -71,26 +168,32 @@ def metrics(data: TasteInput) -> dict[str, Any]:
     }
 
 
+def _not_counted_note(m: dict[str, Any]) -> str:
+    counts = [f"{len(paths)} {kind}" for kind, paths in m.get("files_not_counted", {}).items()]
+    return f" (not counted: {', '.join(counts)})" if counts else ""
+
+
 def check(data: TasteInput, config: TasteConfig, m: dict[str, Any]) -> Iterator[Finding]:
     max_files = config.thresholds.get("max_files_touched")
-    if max_files is not None and m["files_touched"] > max_files:
-        extra = m["files_touched"] - int(max_files)
+    if max_files is not None and m["code_files_touched"] > max_files:
+        extra = m["code_files_touched"] - int(max_files)
         yield Finding(
             "scope-files-touched",
             "",
             None,
-            f"{m['files_touched']} files touched, more than max_files_touched={max_files:g}",
+            f"{m['code_files_touched']} code files touched, more than max_files_touched={max_files:g}"
+            + _not_counted_note(m),
             config.weight("scope-files-touched") * extra,
         )
     max_lines = config.thresholds.get("max_lines_changed")
-    changed = m["lines_added"] + m["lines_removed"]
+    changed = m["code_lines_changed"]
     if max_lines is not None and changed > max_lines:
         penalty = min(config.weight("scope-lines-changed") * (changed - max_lines), 15.0)
         yield Finding(
             "scope-lines-changed",
             "",
             None,
-            f"{changed} lines changed, more than max_lines_changed={max_lines:g}",
+            f"{changed} lines of code changed, more than max_lines_changed={max_lines:g}" + _not_counted_note(m),
             penalty,
         )
     gold_lines = _changed_lines(data.gold_text) if data.gold_paths is not None else None
@@ -100,13 +203,15 @@ def check(data: TasteInput, config: TasteConfig, m: dict[str, Any]) -> Iterator[
             "scope-larger-than-gold",
             "",
             None,
-            f"{changed} lines changed where the reference solution changes {gold_lines}",
+            f"{changed} lines of code changed where the reference solution changes {gold_lines}",
             min(config.weight("scope-larger-than-gold") * extra, 10.0),
         )
+    not_counted = {path for paths in m.get("files_not_counted", {}).values() for path in paths}
     for f in data.files:
         first = next((ln for ln, _ in f.added()), None) or (f.hunks[0].target_start if f.hunks else None)
         if (
             data.gold_paths is not None
+            and f.path not in not_counted
             and f.path not in data.gold_paths
             and (f.old_path or f.path) not in data.gold_paths
         ):

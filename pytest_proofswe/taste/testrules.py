@@ -16,6 +16,10 @@ _SKIP = re.compile(
 )
 
 
+# Removed lines that cannot weaken a test: blank lines, comments, imports.
+_IGNORABLE = re.compile(r"^\s*($|#|import\s|from\s+\S+\s+import\s)")
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
@@ -40,9 +44,22 @@ def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
                 yield Finding("tests-deleted", f.path, None, "test file deleted", config.weight("tests-deleted"))
                 continue
             if f.kind in ("modify", "rename"):
-                first = next((ln for ln, _ in f.added()), None) or (f.hunks[0].target_start if f.hunks else None)
-                yield Finding("tests-edited", f.path, first, "existing test file edited", config.weight("tests-edited"))
                 added_norm = {_norm(t) for _ln, t in f.added()}
+                changed = [
+                    (hunk, ln)
+                    for hunk in f.hunks
+                    for ln in hunk.lines
+                    if ln.kind == "-" and not _IGNORABLE.match(ln.text) and _norm(ln.text) not in added_norm
+                ]
+                if changed:  # lines only added (new tests, new asserts, new imports) are never penalised
+                    hunk, ln = changed[0]
+                    yield Finding(
+                        "tests-edited",
+                        f.path,
+                        _nearest_target(hunk, ln.source_line),
+                        f"existing test code removed or changed ({len(changed)} line(s)): {ln.text.strip()[:60]}",
+                        config.weight("tests-edited"),
+                    )
                 for hunk in f.hunks:
                     for ln in hunk.lines:
                         if ln.kind == "-" and _ASSERT.match(ln.text) and _norm(ln.text) not in added_norm:

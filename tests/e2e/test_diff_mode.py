@@ -105,6 +105,53 @@ def test_bloated_change_fails_with_annotations_and_markdown(tmp_path: Path) -> N
     assert result["change"]["base"] == "main" and not result["taste"]["passed"]
 
 
+def test_each_finding_is_printed_once(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 'proofswe diff' summary lists the findings; the diff::taste failure points there."""
+    from pytest_proofswe.report import finding_text
+
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)  # annotations would repeat them, by design
+    repo = make_repo(pytester.path / "repo")  # not pytester.path: pytester writes its own files there
+    (repo / "pkg" / "calc.py").write_text(BLOATED)
+    git(repo, "commit", "-qam", "operations")
+    monkeypatch.chdir(repo)
+    res = pytester.runpytest_subprocess("--proofswe-diff=main", "--proofswe-report=r.json", "-p", "no:cacheprovider")
+    res.assert_outcomes(passed=1, failed=1)
+    out = res.stdout.str()
+    (result,) = json.loads((repo / "r.json").read_text())["results"]
+    costly = [f for f in result["taste"]["findings"] if f["penalty"] > 0]
+    assert len(costly) >= 4
+    assert {finding_text(f): out.count(finding_text(f)) for f in costly} == {finding_text(f): 1 for f in costly}
+    summary = out.index(" proofswe diff =")  # the section's separator line
+    assert out.index("FAILED diff::taste") > summary > out.index("listed under 'proofswe diff' below")
+
+
+def test_sarif_of_an_ordinary_pull_request_is_accepted(tmp_path: Path) -> None:
+    """The documented workflow on a fix with its test, changelog entry and docs (a whole-change finding)."""
+    from tests.sarif_rules import github_errors, schema_errors
+
+    repo = make_repo(tmp_path / "repo", pyproject="[tool.proofswe.taste]\nmax_lines_changed = 1\n")
+    (repo / "CHANGELOG.md").write_text("# Changelog\n")
+    (repo / "docs").mkdir()
+    (repo / "docs" / "usage.md").write_text("# Usage\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "docs")
+    git(repo, "branch", "-f", "main")
+    (repo / "pkg" / "calc.py").write_text(MINIMAL)
+    (repo / "tests" / "test_calc.py").write_text(TEST + "\n\ndef test_add_digits():\n    assert add('1', 2) == 3\n")
+    (repo / "CHANGELOG.md").write_text("# Changelog\n\n- add() accepts strings of digits.\n")
+    (repo / "docs" / "usage.md").write_text("# Usage\n\n`add('1', 2)` is 3.\n")
+    git(repo, "commit", "-qam", "Accept strings of digits")
+    res = pytest_in(repo, "--proofswe-diff=main", "--proofswe-sarif=proofswe.sarif", "--proofswe-report=r.json")
+    assert res.returncode == 1, res.stdout  # the team's max_lines_changed=1 is a gate
+    (result,) = json.loads((repo / "r.json").read_text())["results"]
+    assert len(result["patch"]["files"]) == 4 and result["taste"]["metrics"]["code_files_touched"] == 1
+    assert [f["rule"] for f in result["taste"]["findings"]] == ["scope-lines-changed"]
+    log = json.loads((repo / "proofswe.sarif").read_text())
+    (entry,) = log["runs"][0]["results"]
+    assert entry["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "pkg/calc.py"
+    assert schema_errors(log) == [] and github_errors(log) == []
+
+
 def test_minimal_change_passes(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     (repo / "pkg" / "calc.py").write_text(MINIMAL)

@@ -93,7 +93,7 @@ def test_terminal_summary_and_failure_texts(full_run) -> None:  # type: ignore[n
     _code, output, _got = full_run
     assert "task               submission       status        F2P  P2P  taste  review  seconds" in output
     assert "inventory-restock  partial          partial       1/2  2/2  100" in output
-    assert "inventory-restock  smelly           resolved      2/2  2/2  0!" in output
+    assert "inventory-restock  smelly           resolved      2/2  2/2  5.6!" in output
     # The failure text says which file and which hunk did not apply ...
     assert "inventory/restock.py, hunk #1 (@@ -30,8 +30,8 @@): the hunk does not match the base state" in output
     # ... which tests failed, with the first lines of each failure ...

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_proofswe.outputs import MAX_ERRORS, MAX_WARNINGS, github_annotations, markdown, sarif
+from pytest_proofswe.outputs import (
+    MAX_ERRORS,
+    MAX_MARKDOWN_FINDINGS,
+    MAX_TABLE_CHARS,
+    MAX_WARNINGS,
+    github_annotations,
+    markdown,
+    sarif,
+)
+from tests.sarif_rules import github_errors, schema_errors
 
 
 def finding(rule: str, path: str, line: int | None, penalty: float, message: str = "m") -> dict[str, Any]:
@@ -77,6 +86,21 @@ def test_diff_summary_lists_top_findings() -> None:
     assert "- gate: score 40.0 is below min_taste_score=70" in md
 
 
+def test_diff_summary_lists_every_finding_up_to_a_cap() -> None:
+    """docs/ci.md: the step summary lists every finding; a huge list is cut with a pointer to the rest."""
+    r = result("diff", "feature", "resolved", 0, findings=[finding(f"rule-{i}", "a.py", i + 1, 1) for i in range(30)])
+    md = markdown([r])
+    assert all(f"| `a.py:{i + 1}` | `rule-{i}` |" in md for i in range(30)) and "more" not in md
+    r["taste"]["findings"] = [finding(f"rule-{i}", "a.py", i + 1, 1) for i in range(MAX_MARKDOWN_FINDINGS + 50)]
+    md = markdown([r])
+    assert md.count("| `a.py:") == MAX_MARKDOWN_FINDINGS
+    assert "… and 50 more: every finding is in the SARIF log (--proofswe-sarif) and the JSON report" in md
+    # Long messages: the table stays within a pull-request comment (65,536 characters).
+    r["taste"]["findings"] = [finding(f"rule-{i}", "a.py", i + 1, 1, "x" * 2000) for i in range(60)]
+    md = markdown([r])
+    assert len(md) < MAX_TABLE_CHARS + 2000 < 65_536 and "… and 36 more" in md
+
+
 def test_annotations_are_ranked_and_capped() -> None:
     found = [finding("big", "a.py", i, 10) for i in range(15)] + [finding("small", "b.py", i, 1) for i in range(15)]
     lines = github_annotations({"taste": {"findings": found}})
@@ -111,7 +135,45 @@ def test_sarif() -> None:
     by_rule = {r["ruleId"]: r for r in run["results"]}
     assert by_rule["debug-print"]["level"] == "warning" and by_rule["team-rule"]["level"] == "error"
     assert by_rule["debug-print"]["locations"][0]["physicalLocation"] == {
-        "artifactLocation": {"uri": "a.py"},
+        "artifactLocation": {"uri": "a.py", "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": 3},
     }
-    assert by_rule["debug-print"]["message"]["text"] == "t1::x: m" and "locations" not in by_rule["team-rule"]
+    assert by_rule["debug-print"]["message"]["text"] == "t1::x: m"
+    # A finding about the whole change (no path) with no file in the change: the configuration file.
+    assert by_rule["team-rule"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "pyproject.toml"
+    assert by_rule["team-rule"]["properties"]["wholeChange"] is True
+    assert schema_errors(log) == [] and github_errors(log) == []
+
+
+def test_sarif_whole_change_findings_are_at_the_first_code_file() -> None:
+    r = result("diff", "feature", "resolved", 80, findings=[finding("scope-files-touched", "", None, 4, "")])
+    r["patch"] = {
+        "files": [
+            {"path": "CHANGELOG.md", "kind": "modify"},
+            {"path": "src/old.py", "kind": "delete"},
+            {"path": "src/new code.py", "kind": "add"},
+            {"path": "tests/test_new.py", "kind": "add"},
+        ]
+    }
+    r["taste"]["metrics"] = {"files_not_counted": {"changelog": ["CHANGELOG.md"], "tests": ["tests/test_new.py"]}}
+    r["change"] = {"scope": ""}
+    r["review"]["findings"] = [finding("review-secret-redacted", "src/new code.py", None, 0, "a key was redacted")]
+    log = sarif([r])
+    entry, review = log["runs"][0]["results"]
+    assert entry["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "src/new%20code.py", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 1},
+    }
+    # A review finding on a file without a line: line 1 of that file.
+    assert review["ruleId"] == "review-secret-redacted" and review["level"] == "note"
+    assert review["locations"][0]["physicalLocation"]["region"] == {"startLine": 1}
+    assert review["properties"] == {
+        "points": 0.0,
+        "task": "diff",
+        "submission": "feature",
+        "source": "review",
+        "wholeChange": False,
+    }
+    # An empty message is replaced by the rule's summary: GitHub needs a text.
+    assert entry["message"]["text"] == "scope-files-touched"
+    assert schema_errors(log) == [] and github_errors(log) == []
