@@ -228,8 +228,10 @@ def test_diff_mode_started_in_a_subfolder_uses_the_configured_rubric(tmp_path: P
     env = {**os.environ, "OPENAI_API_KEY": "sk-local-test-key-000111"}
     env.pop("PYTEST_ADDOPTS", None)
     res = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={repo}", "--proofswe-diff=main"]
-        + ["--proofswe-report=../r.json", "-rA", str(repo / "docs")],
+        [
+            *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={repo}", "--proofswe-diff=main"),
+            *("--proofswe-report=../r.json", "-rA", str(repo / "docs")),
+        ],
         cwd=repo / "docs",
         env=env,
         capture_output=True,
@@ -238,7 +240,9 @@ def test_diff_mode_started_in_a_subfolder_uses_the_configured_rubric(tmp_path: P
     )
     assert res.returncode == 0 and "PASSED ../diff::review" in res.stdout, res.stdout + res.stderr
     review = json.loads((repo / "r.json").read_text())["results"][0]["review"]
-    assert review["passed"] and review["rubric"]["name"] == "team" and [c["id"] for c in review["criteria"]] == IDS["team"]
+    assert (
+        review["passed"] and review["rubric"]["name"] == "team" and [c["id"] for c in review["criteria"]] == IDS["team"]
+    )
     assert asked_for(llm_server) == [IDS["team"]]
 
 
