@@ -205,7 +205,7 @@ def _rubric(config: Any, tool: dict[str, Any]) -> str:
         if value is None or config.inipath is None:
             return "taste"
         inipath = Path(config.inipath)
-        where, base, relative_to = f"{inipath}: proofswe_rubric", inipath.parent, f"{inipath.name}"
+        where, base, relative_to = f"{inipath}: proofswe_rubric", inipath.parent, inipath.name
     if not isinstance(value, str) or not value.strip():
         raise UsageError(f"{where} must be a rubric's name or the path of a rubric file, got {value!r}")
     resolved = resolve_rubric(value.strip(), base)

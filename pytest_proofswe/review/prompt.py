@@ -36,9 +36,13 @@ __all__ = [
 
 _TAG = re.compile(r"</?\s*proofswe\s*:", re.IGNORECASE)
 _JUDGE = r"(?:reviewers?|graders?|judges?|evaluators?)"
+#: Asking for a grade: "score it", "approve", "the highest score", "5/5", "give this a 5".
 _VERDICT = (
-    r"\b(?:score|scores|rate|rating|grade|approve|approved|accept|pass|mark|marks|perfect|flawless|highest|maximum"
-    r"|full marks|5\s*/\s*5|10\s*/\s*10)\b"
+    r"(?:\b(?:score|rate|grade|mark)\s+(?:it|this|me|us|my|the\s+(?:patch|diff|change|pr|code|submission))\b"
+    r"|\b(?:approve|perfect|flawless)\b"
+    r"|\b(?:highest|maximum|max|top|best|perfect|full)\s+(?:scores?|grades?|ratings?|marks?)\b"
+    r"|\b5\s*/\s*5\b|\b10\s*/\s*10\b"
+    r"|\b(?:give|assign|award)\b.{0,20}\b(?:[45]|five|ten|10)\b)"
 )
 #: Text that addresses the reviewer or asks it for a grade: an attempt on the review itself.
 _INJECTION = [

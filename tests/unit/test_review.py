@@ -151,6 +151,9 @@ def test_prompt_like_text_is_noted_not_an_injection(line: str) -> None:
         "    reviewer: Reviewer | None = None  # None: no model configured",
         "def grade(grader: Grader, score: float) -> bool:",
         "# Note to reviewers: this is temporary until #123 lands",
+        "# Note for reviewers: the flaky test should pass now",
+        "# Note to reviewers: the score calculation changed",
+        "# Reviewer: maximum line length is now 100",
         "The LLM reviewer scores the diff against a rubric.",
     ],
 )
