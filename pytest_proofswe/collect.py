@@ -674,6 +674,8 @@ class ReviewItem(GradeItem):
         ]
         if review.status == "unstable":
             lines.append(f"  unstable: {review.reason}")
+        elif review.reason:
+            lines.append(f"  {review.reason}")
         for crit in review.criteria:
             lines.append(f"  {crit['id']}: {crit['score']:g} (samples {crit['samples']}) {crit['rationale']}")
             for ev in crit["evidence"][:3]:
@@ -732,7 +734,12 @@ class DiffItem(pytest.Item):
                 f"diff: review {review['score']:.2f}/5 (rubric {rubric.get('name')}, "
                 f"pass threshold {rubric.get('pass_threshold'):g})"
             ]
+            if review["reason"]:
+                lines.append(f"  {review['reason']}")
             lines += [f"  {c['id']}: {c['score']:g} {c['rationale']}" for c in review["criteria"]]
+            for f in review["findings"]:
+                where = f"{f['path']}:{f['line']}" if f["line"] else (f["path"] or "<review>")
+                lines.append(f"  {where} {f['rule']} {f['message']}")
             raise BehaviourFailure("\n".join(lines))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -186,10 +186,12 @@ def grade_change(
         review = ReviewResult("skipped", reason="no change to review")
     else:
         try:
-            rubric = load_rubric(rubric_name, base=rootdir)
+            rubric = load_rubric(rubric_name)  # a name, or the absolute path Settings resolved
             parsed = parse_patch(change.patch_text)
             static = [f.render() for f in taste.findings if f.penalty > 0]
-            review = reviewer.review(rubric, _commit_messages(change), parsed.files, static)
+            review = reviewer.review(
+                rubric, _commit_messages(change), parsed.files, static, exclude=taste_config.excluded
+            )
         except (RubricError, PatchRejected) as exc:
             review = ReviewResult("error", reason=str(exc))
     return {

@@ -68,7 +68,7 @@ class Grader:
     reviewer: Reviewer | None = None  # None: no model configured
     session_thresholds: dict[str, Any] = dataclasses.field(default_factory=dict)  # [tool.proofswe.session]
     session_readers: tuple[Any, ...] = ()  # readers from the pytest_proofswe_session_reader hook
-    rubric: str = "taste"  # the default rubric; a task's [review] rubric wins
+    rubric: str = "taste"  # the default rubric (a name or an absolute path); a task's [review] rubric wins
     # (task id, environment key) -> whether the base state runs any selected test
     _base_runs: dict[tuple[str, str], bool] = dataclasses.field(default_factory=dict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -247,13 +247,16 @@ def _review(request: GradeRequest, grader: Grader, parsed: patch.ParsedPatch, ta
     if grader.reviewer is None:
         return ReviewResult("skipped", reason=NO_MODEL)
     task = request.task
+    own = task.review.get("rubric")
     try:
-        rubric = load_rubric(str(task.review.get("rubric") or grader.rubric), base=task.root)
+        # A task's own rubric is relative to its folder; the run's was made absolute by Settings.
+        rubric = load_rubric(str(own), base=task.root) if own else load_rubric(grader.rubric)
     except RubricError as exc:
         return ReviewResult("error", reason=str(exc))
     issue = task.issue_path.read_text(encoding="utf-8", errors="replace") if task.issue_path else task.title
     static = [f.render() for f in taste.findings if f.penalty > 0]
-    return grader.reviewer.review(rubric, issue, parsed.files, static)
+    config = grader.taste_config.merged(task.taste, str(task.toml_path))
+    return grader.reviewer.review(rubric, issue, parsed.files, static, exclude=config.excluded)
 
 
 def _failure_text(verdict_f2p: TestGroup, verdict_p2p: TestGroup) -> str:

@@ -83,7 +83,7 @@ class Settings:
     workspace_dir: Path | None = None
     taste: TasteConfig = field(default_factory=TasteConfig)
     review: ReviewConfig | None = None  # None: no model configured, reviews are skipped
-    rubric: str = "taste"
+    rubric: str = "taste"  # a built-in rubric's name, or the absolute path of a rubric file
     calibrate: Path | None = None
     diff_base: str | None = None
     diff_only: bool = False  # --proofswe-diff-only: the repository's tests are not collected
@@ -131,7 +131,8 @@ class Settings:
                 taste = taste.merged({"min_taste_score": float(min_score)}, "min_taste_score")
         except (TypeError, ValueError) as exc:
             raise UsageError(str(exc)) from None
-        review, rubric = _review_settings(pick, tool, opt)
+        rubric = _rubric(config, tool)
+        review = _review_settings(pick, tool, opt)
         from .session import check_session_table
 
         try:
@@ -139,8 +140,10 @@ class Settings:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         calibrate = getattr(opt, "proofswe_calibrate", None)
-        if calibrate is not None and not Path(calibrate).is_dir():
-            raise UsageError(f"--proofswe-calibrate: {calibrate} is not a folder of labelled examples")
+        if calibrate is not None:
+            calibrate = Path(config.invocation_params.dir) / Path(calibrate).expanduser()
+            if not calibrate.is_dir():
+                raise UsageError(f"--proofswe-calibrate: {calibrate} is not a folder of labelled examples")
         diff_only = bool(getattr(opt, "proofswe_diff_only", False))
         if diff_only and not opt.proofswe_diff:
             raise UsageError(
@@ -182,14 +185,55 @@ class Settings:
         )
 
 
-def _review_settings(pick: Any, tool: dict[str, Any], opt: Any) -> tuple[ReviewConfig | None, str]:
-    """The reviewer's configuration (None without a model) and the default rubric."""
+def _rubric(config: Any, tool: dict[str, Any]) -> str:
+    """The run's rubric: a built-in name, or an absolute path, checked now rather than at each review.
+
+    A path is relative to what named it: the folder pytest was started in for
+    ``--proofswe-rubric``, the pyproject.toml holding ``[tool.proofswe]`` for ``rubric``, the
+    ini file pytest found for ``proofswe_rubric``. (A task's ``[review] rubric`` is relative to
+    the task folder: :mod:`.task` and :mod:`.grading` resolve it.)
+    """
+    from .review.rubric import RubricError, builtin_rubrics, load_rubric, resolve_rubric
+
+    value = getattr(config.option, "proofswe_rubric", None)
+    overrides = [o for o in getattr(config.option, "override_ini", None) or () if o.startswith("proofswe_rubric=")]
+    if value is not None or overrides:
+        where = "--proofswe-rubric" if value is not None else "-o proofswe_rubric"
+        value = value if value is not None else overrides[-1].partition("=")[2]
+        base, relative_to = Path(config.invocation_params.dir), "the folder pytest was started in"
+    elif "rubric" in tool:
+        value = tool["rubric"]
+        pyproject = Path(config.rootpath) / "pyproject.toml"
+        where, base, relative_to = f"{pyproject}: [tool.proofswe] rubric", pyproject.parent, "that pyproject.toml"
+    else:
+        try:
+            value = config.getini("proofswe_rubric") or None
+        except ValueError:  # the option is not registered (a bare Config in a test)
+            value = None
+        if value is None or config.inipath is None:
+            return "taste"
+        inipath = Path(config.inipath)
+        where, base, relative_to = f"{inipath}: proofswe_rubric", inipath.parent, inipath.name
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{where} must be a rubric's name or the path of a rubric file, got {value!r}")
+    resolved = resolve_rubric(value.strip(), base)
+    builtins = ", ".join(builtin_rubrics())
+    if resolved not in builtin_rubrics() and not Path(resolved).is_file():
+        raise UsageError(
+            f"{where}: no rubric {value!r}: {resolved} is not a file (a path here is relative to {relative_to}) "
+            f"(fix: give the path of a rubric TOML file, or a built-in rubric's name: {builtins})"
+        )
+    try:
+        load_rubric(resolved)  # a bad file is a usage error now, not one error per review
+    except RubricError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    return resolved
+
+
+def _review_settings(pick: Any, tool: dict[str, Any], opt: Any) -> ReviewConfig | None:
+    """The reviewer's configuration (None without a model)."""
     from .review.reviewer import ReviewConfig
 
-    rubric = str(pick("rubric") or "taste")
-    from .review.rubric import load_rubric
-
-    load_rubric(rubric)  # a bad name or file is a usage error now, not later
     model = pick("model")
     table = tool.get("review", {})
     if not isinstance(table, dict):
@@ -210,7 +254,7 @@ def _review_settings(pick: Any, tool: dict[str, Any], opt: Any) -> tuple[ReviewC
     if max_cost is not None and (not isinstance(max_cost, (int, float)) or max_cost < 0):
         raise UsageError(f"--proofswe-max-cost must be a non-negative number of dollars, got {max_cost!r}")
     if not model:
-        return None, rubric
+        return None
     return ReviewConfig(
         model=str(model),
         samples=samples,
@@ -221,4 +265,4 @@ def _review_settings(pick: Any, tool: dict[str, Any], opt: Any) -> tuple[ReviewC
         api_base=table.get("api_base"),
         max_cost_usd=float(max_cost) if max_cost is not None else None,
         fail_unstable=bool(opt.proofswe_fail_unstable),
-    ), rubric
+    )

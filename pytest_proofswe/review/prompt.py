@@ -2,9 +2,11 @@
 
 The diff and everything in it is data. Before anything is sent: credentials are
 redacted (and flagged), the prompt's own delimiters are neutralised inside the data, and
-text in the patch that addresses the reviewer is flagged as ``review-prompt-injection``.
+text in the patch that addresses the reviewer is flagged as ``review-prompt-injection``
+(which fails the review); prompt-shaped text that LLM applications hold anyway (a role
+given to an assistant, chat-template tokens) is only noted, as ``review-prompt-like-text``.
 A large diff is packed file by file into the model's context, and what was left out is
-listed in the prompt itself.
+listed in the prompt itself, as are the files the configuration excludes (never sent).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,26 +23,67 @@ from ..process import is_secret_name
 from ..taste.secrets import find_secrets
 from .rubric import Rubric
 
-__all__ = ["Prompt", "ReviewFinding", "build_prompt", "find_injections", "redact", "render_file", "response_schema"]
+__all__ = [
+    "FAILING_RULES",
+    "Prompt",
+    "ReviewFinding",
+    "build_prompt",
+    "find_injections",
+    "redact",
+    "render_file",
+    "response_schema",
+]
 
 _TAG = re.compile(r"</?\s*proofswe\s*:", re.IGNORECASE)
+_JUDGE = r"(?:reviewers?|graders?|judges?|evaluators?)"
+#: Asking for a grade: "score it", "approve", "the highest score", "5/5", "give this a 5".
+_VERDICT = (
+    r"(?:\b(?:score|rate|grade|mark)\s+(?:it|this|me|us|my|the\s+(?:patch|diff|change|pr|code|submission))\b"
+    r"|\b(?:approve|perfect|flawless)\b"
+    r"|\b(?:highest|maximum|max|top|best|perfect|full)\s+(?:scores?|grades?|ratings?|marks?)\b"
+    r"|\b5\s*/\s*5\b|\b10\s*/\s*10\b"
+    r"|\b(?:give|assign|award)\b.{0,20}\b(?:[45]|five|ten|10)\b)"
+)
+#: Text that addresses the reviewer or asks it for a grade: an attempt on the review itself.
 _INJECTION = [
     re.compile(p, re.IGNORECASE)
     for p in (
-        r"\b(ignore|disregard|forget)\b.{0,20}\b(all|any|the|previous|prior|above|earlier|your)\b.{0,20}"
-        r"\b(instructions?|prompts?|rules|guidelines|context)\b",
-        r"\b(you are|act as|pretend to be)\b.{0,12}\b(an? |the )?(ai|assistant|language model|llm|reviewer|grader|judge"
-        r"|evaluator)\b",
-        r"\b(reviewers?|graders?|judges?|evaluators?|llms?|ai models?|language models?)\b.{0,60}"
-        r"\b(score|rate|grade|approve|pass|give|mark)\b",
-        r"\b(score|rate|grade|mark)\b.{0,40}\b(patch|diff|change|pr|pull request|submission|code)\b.{0,40}"
-        r"\b([45](/5)?|five|10|ten|highest|maximum|perfect|full marks)\b",
-        r"\bsystem prompt\b",
-        r"<\|im_(start|end)\|>|\[/?INST\]|<</?SYS>>",
-        r"</?\s*(system|assistant|user)\s*>",
+        # "ignore all previous instructions", "disregard the above prompt"
+        r"\b(?:ignore|disregard|forget|override)\b.{0,20}\b(?:all|any|the|previous|prior|above|earlier|your|these|those)"
+        r"\b.{0,20}\binstructions?\b",
+        r"\b(?:ignore|disregard|forget)\b.{0,20}\b(?:previous|prior|above|earlier|system)\b.{0,10}"
+        r"\b(?:prompts?|rules|guidelines|context)\b",
+        # "Note to the AI reviewer: ... score it 5", "Dear LLM judge, ... approve"
+        r"\b(?:dear|hey|hello|attention|(?:note|message|instructions?)\s+(?:to|for))\b.{0,15}"
+        rf"\b(?:ai|llms?|{_JUDGE})\b.{{0,80}}{_VERDICT}",
+        # "# AI reviewer: give this ...", "// Grader, rate ..."
+        rf"(?:#|//|/\*|\*|\"|'|<!--)\s*(?:the\s+)?(?:ai\s+|llm\s+|automated\s+|code\s+)?{_JUDGE}\s*[:,].{{0,80}}"
+        rf"{_VERDICT}",
+        rf"\b(?:ai|llm|automated)\s+{_JUDGE}\b.{{0,80}}\b(?:give|assign|award|must|should|please)\b.{{0,40}}{_VERDICT}",
+        # "give the maximum score", "score this patch 5/5", "this diff deserves full marks"
+        r"\b(?:give|assign|award)\b.{0,30}\b(?:maximum|max|highest|perfect|full|top|best)\s+"
+        r"(?:scores?|marks?|ratings?|grades?)\b",
+        r"\b(?:score|rate|grade|mark)\s+(?:it|this|me|us|the\s+(?:patch|diff|change|pr|pull request|submission|code))"
+        r"\b.{0,25}(?:\b(?:4|5|five|ten|10)\b|full marks|perfect)",
+        r"\b(?:deserves?|worth|earns?)\b.{0,20}(?:full marks|(?:a\s+)?perfect (?:score|grade)|(?:maximum|highest|top) "
+        r"(?:score|grade|marks)|\b5\s*/\s*5|\b10\s*/\s*10)",
+        # forging the prompt's own section tags
         r"</?\s*proofswe\s*:",
     )
 ]
+#: Prompt-shaped text that LLM applications hold anyway: noted, sent as data, not a failure.
+_PROMPT_LIKE = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\b(?:you are|you're|act as|pretend to be)\b.{0,12}\b(?:an? |the )?(?:ai|assistant|language model|llm"
+        rf"|{_JUDGE})\b",
+        r"\bsystem prompt\b",
+        r"<\|im_(?:start|end)\|>|(?-i:\[/?INST\]|<</?SYS>>)",
+        r"</?\s*(?:system|assistant|user)\s*>",
+    )
+]
+#: Review findings that fail the review whatever its score.
+FAILING_RULES = frozenset({"review-prompt-injection"})
 _REDACTED = "[REDACTED {kind}]"
 
 
@@ -97,24 +140,20 @@ def neutralise(text: str) -> str:
 
 
 def find_injections(files: Iterable[FileChange]) -> list[ReviewFinding]:
+    """Added lines that address the reviewer (``review-prompt-injection``) or look like a prompt."""
     found = []
     for f in files:
         for hunk in f.hunks:
             for ln in hunk.lines:
                 if ln.kind != "+":
                     continue
-                for pattern in _INJECTION:
-                    m = pattern.search(ln.text)
-                    if m:
-                        found.append(
-                            ReviewFinding(
-                                "review-prompt-injection",
-                                f.path,
-                                ln.target_line,
-                                f"text addressing the reviewer: {ln.text.strip()[:80]!r}",
-                            )
-                        )
-                        break
+                if any(pattern.search(ln.text) for pattern in _INJECTION):
+                    rule, what = "review-prompt-injection", "text addressing the reviewer"
+                elif any(pattern.search(ln.text) for pattern in _PROMPT_LIKE):
+                    rule, what = "review-prompt-like-text", "prompt-like text (sent as data)"
+                else:
+                    continue
+                found.append(ReviewFinding(rule, f.path, ln.target_line, f"{what}: {ln.text.strip()[:80]!r}"))
     return found
 
 
@@ -208,8 +247,9 @@ def build_prompt(
     max_input_tokens: int,
     count_tokens: Callable[[str], int],
     environ: Mapping[str, str] | None = None,
+    excluded: Sequence[str] = (),
 ) -> Prompt:
-    """The messages for one review, packed into ``max_input_tokens``."""
+    """The messages for one review, packed into ``max_input_tokens``; ``excluded`` files are named only."""
     files = list(files)
     findings: list[ReviewFinding] = find_injections(files)
     issue_text, issue_kinds = redact(issue, environ)
@@ -244,6 +284,12 @@ def build_prompt(
     note = ""
     if omitted:
         note = "\n\nLeft out to fit the context (not shown, do not guess their content): " + ", ".join(omitted)
+    if excluded:
+        names = ", ".join(neutralise(redact(path, environ)[0]) for path in excluded)
+        note += (
+            "\n\nLeft out by the project's configuration (vendored or generated; not shown, not part of "
+            f"what you grade): {names}"
+        )
     user = f"{head}<proofswe:diff>\n{diff}\n</proofswe:diff>{note}"
     sent = {f.path: "\n".join(ln.text for h in f.hunks for ln in h.lines) for f, _t in included}
     sent = {path: redact(text, environ)[0] for path, text in sent.items()}

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from ..patch import FileChange
 from .parse import CriterionScore, Unscored, parse_reply
-from .prompt import Prompt, ReviewFinding, build_prompt, response_schema
+from .prompt import FAILING_RULES, Prompt, ReviewFinding, build_prompt, response_schema
 from .rubric import Rubric
 
 __all__ = ["UNSTABLE_MARGIN", "CostBudget", "ReviewConfig", "ReviewResult", "Reviewer"]
@@ -63,6 +63,7 @@ class ReviewResult:
     samples: int = 0
     raw: tuple[str, ...] = ()  # the replies, kept when a review is unscored
     files_omitted: tuple[str, ...] = ()
+    files_excluded: tuple[str, ...] = ()  # left out by the taste configuration's exclude: never sent
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +81,7 @@ class ReviewResult:
             "samples": self.samples,
             "raw": list(self.raw),
             "files_omitted": list(self.files_omitted),
+            "files_excluded": list(self.files_excluded),
         }
 
 
@@ -237,9 +239,18 @@ class Reviewer:
         issue: str,
         files: Sequence[FileChange],
         static_findings: Sequence[str] = (),
+        *,
+        exclude: Callable[[str], bool] | None = None,
     ) -> ReviewResult:
+        """Review ``files``; those ``exclude`` matches (vendored, generated) are never sent, only named."""
         c = self.config
-        base: dict[str, Any] = {"model": c.model, "rubric": rubric.to_json()}
+        excluded = tuple(f.path for f in files if exclude is not None and exclude(f.path))
+        files = [f for f in files if f.path not in excluded]
+        base: dict[str, Any] = {"model": c.model, "rubric": rubric.to_json(), "files_excluded": excluded}
+        if not files:
+            return ReviewResult(
+                "skipped", reason="every file of the change is excluded by the taste configuration's exclude", **base
+            )
         try:
             count, limit = self.tokens(c.model)
             prompt = build_prompt(
@@ -250,6 +261,7 @@ class Reviewer:
                 max_input_tokens=limit - c.max_tokens,
                 count_tokens=count,
                 environ=self.environ,
+                excluded=excluded,
             )
         except Exception as exc:
             return ReviewResult("error", reason=_error_reason(exc, c), **base)
@@ -343,12 +355,23 @@ class Reviewer:
                     )
                 )
         status: ReviewStatus = "unstable" if unstable else "scored"
-        reason = f"samples disagree by more than {UNSTABLE_MARGIN} on {', '.join(unstable)}" if unstable else ""
+        reasons = [f"samples disagree by more than {UNSTABLE_MARGIN} on {', '.join(unstable)}"] if unstable else []
+        # A patch that tries to talk the reviewer into a grade fails the review whatever it scored:
+        # the score is kept for information, but a judge the patch addressed cannot vouch for it.
+        injections = [f for f in findings if f.rule in FAILING_RULES]
+        if injections:
+            first = injections[0]
+            where = f"{first.path}:{first.line}" if first.line else first.path
+            more = f" and {len(injections) - 1} more place(s)" if len(injections) > 1 else ""
+            reasons.append(
+                f"prompt injection: text in the patch addresses the reviewer ({where}{more}), so the review "
+                f"fails whatever its score (kept for information only)"
+            )
         return ReviewResult(
             status,
             score=score,
-            passed=score >= rubric.pass_threshold,
-            reason=reason,
+            passed=score >= rubric.pass_threshold and not injections,
+            reason="; ".join(reasons),
             criteria=tuple(criteria),
             findings=tuple(findings),
             **extra,

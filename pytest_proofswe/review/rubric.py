@@ -3,12 +3,14 @@
 A rubric is a TOML file: ``name``, ``version``, ``description``, ``pass_threshold`` (on
 the criteria's 1-5 scale) and ``[[criteria]]`` with ``id``, ``title``, ``weight``,
 ``look_for`` and ``scale`` (an anchor description for each of 1 to 5). Built-in rubrics
-live in ``pytest_proofswe/rubrics/``; a rubric is chosen by name or by path.
+live in ``pytest_proofswe/rubrics/``; a rubric is chosen by name or by path. A path is
+relative to whatever named it: :func:`resolve_rubric` makes it absolute once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -22,7 +24,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["BUILTIN_DIR", "Criterion", "Rubric", "RubricError", "builtin_rubrics", "load_rubric", "parse_rubric"]
+__all__ = [
+    "BUILTIN_DIR",
+    "Criterion",
+    "Rubric",
+    "RubricError",
+    "builtin_rubrics",
+    "load_rubric",
+    "parse_rubric",
+    "resolve_rubric",
+]
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "rubrics"
 SCALE = (1, 2, 3, 4, 5)
@@ -184,6 +195,14 @@ def parse_rubric(data: dict[str, Any], path: Path, raw: bytes) -> Rubric:
         source=str(path),
         sha256=hashlib.sha256(raw).hexdigest(),
     )
+
+
+def resolve_rubric(name_or_path: str, base: Path) -> str:
+    """A built-in rubric's name as it is; a path made absolute against ``base`` (not checked)."""
+    if name_or_path in builtin_rubrics():
+        return name_or_path
+    path = Path(name_or_path).expanduser()
+    return os.path.abspath(path if path.is_absolute() else base / path)
 
 
 def load_rubric(name_or_path: str, *, base: Path | None = None) -> Rubric:
