@@ -12,7 +12,9 @@ One JSON object per line; ``type`` says what the line is. Quirks this reader han
   (the main chain, or one sub-agent's side chain), or at the end of the file. Its ``source``
   is the call's last line; ``extra["lines"]`` lists all of them. Lines of model
   ``<synthetic>`` (messages Claude Code writes itself, such as API errors) carry no usage.
-  ``input_tokens`` excludes cache reads and writes here (Anthropic's convention). No cost is
+  ``input_tokens`` excludes cache reads and writes here (Anthropic's convention); of the cache
+  writes, ``cache_creation.ephemeral_1h_input_tokens`` were cached for an hour
+  (``Usage.cache_write_1h``), which costs more than the default five minutes. No cost is
   recorded.
 * **Tool results are ``type: "user"`` lines** whose content holds ``tool_result`` blocks,
   paired with the call by ``tool_use_id``. ``is_error: true`` marks a failure (an absent
@@ -31,7 +33,9 @@ One JSON object per line; ``type`` says what the line is. Quirks this reader han
   ``control`` "rewind", ``/clear`` a "reset"; a change of ``message.model`` on the main chain
   gives a "model_switch".
 * **Edits and version control**: Edit/MultiEdit/Write/NotebookEdit calls also give a
-  ``file_edit`` (path from ``file_path`` or ``notebook_path``); a Bash command with a
+  ``file_edit`` (path from ``file_path`` or ``notebook_path``; ``changes``: an Edit's
+  ``old_string`` -> ``new_string``, a MultiEdit's ``edits``, a Write's whole ``content``,
+  so that the metrics can see an edit undone); a Bash command with a
   state-changing git subcommand (commit, checkout, restore, reset, stash, ...) also gives a
   ``vcs`` event per git command in it (see :func:`git_actions`): ``text`` is that git
   command, ``extra["action"]`` its subcommand, and ``call_id`` leads to the ``tool_call``
@@ -58,7 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_proofswe.session.events import Event, Origin, Source, Usage
+from pytest_proofswe.session.events import Event, Origin, Source, TextChange, Usage
 
 __all__ = ["ClaudeCodeReader", "git_actions", "head_records", "iter_json_lines"]
 
@@ -191,6 +195,7 @@ _SLASH_CONTROLS = {"/rewind": "rewind", "/clear": "reset", "/reset": "reset", "/
 _EXIT_CODE = re.compile(r"\s*Exit code (-?\d+)")
 _EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
 _SYNTHETIC_MODEL = "<synthetic>"
+_USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
 class ClaudeCodeReader:
@@ -242,8 +247,13 @@ class _PendingUsage:
     sidechain: bool = False
 
     def add(self, usage: dict[str, Any], line: int, timestamp: str | None, model: str | None) -> None:
-        for key in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
-            values = [v for v in (self.counts.get(key), _int(usage.get(key))) if v is not None]
+        creation = usage.get("cache_creation")
+        one_hour = _int(creation.get("ephemeral_1h_input_tokens")) if isinstance(creation, dict) else None
+        for key, value in (
+            *((key, _int(usage.get(key))) for key in _USAGE_KEYS),
+            ("ephemeral_1h_input_tokens", one_hour),
+        ):
+            values = [v for v in (self.counts.get(key), value) if v is not None]
             self.counts[key] = max(values) if values else None  # counts only grow while a reply streams
         self.lines.append(line)
         self.timestamp = timestamp or self.timestamp
@@ -263,6 +273,7 @@ class _PendingUsage:
                 output=self.counts.get("output_tokens"),
                 cache_read=self.counts.get("cache_read_input_tokens"),
                 cache_write=self.counts.get("cache_creation_input_tokens"),
+                cache_write_1h=self.counts.get("ephemeral_1h_input_tokens"),
             ),
             extra=extra,
         )
@@ -390,7 +401,14 @@ class _Parser:
         if tool in _EDIT_TOOLS and isinstance(args, dict):
             path = _str(args.get("file_path")) or _str(args.get("notebook_path"))
             yield Event(
-                kind="file_edit", source=src, timestamp=ts, tool=tool, call_id=call_id, path=path, extra=dict(extra)
+                kind="file_edit",
+                source=src,
+                timestamp=ts,
+                tool=tool,
+                call_id=call_id,
+                path=path,
+                changes=_text_changes(tool, args),
+                extra=dict(extra),
             )
         if command:
             for action, text in git_actions(command):
@@ -530,6 +548,22 @@ class _Parser:
         if command is not None and command != self.last_command:  # not the echo of a command already seen
             yield from self._slash_control(command, src, ts, _line_extra(record))
             self.last_command = command
+
+
+def _text_changes(tool: str, args: dict[str, Any]) -> tuple[TextChange, ...]:
+    """What an Edit (``old_string`` -> ``new_string``), a MultiEdit (its ``edits``) or a Write
+    (the whole ``content``) does to the file's text; nothing for a notebook cell."""
+    if tool == "Write":
+        content = _str(args.get("content"))
+        return (TextChange(None, content),) if content is not None else ()
+    edits = args.get("edits") if tool == "MultiEdit" else [args] if tool == "Edit" else []
+    changes = []
+    for edit in edits if isinstance(edits, list) else []:
+        if isinstance(edit, dict):
+            old, new = _str(edit.get("old_string")), _str(edit.get("new_string"))
+            if old is not None and new is not None:
+                changes.append(TextChange(old, new))
+    return tuple(changes)
 
 
 def _slash_command(text: str) -> str | None:
