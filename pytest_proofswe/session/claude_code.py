@@ -48,124 +48,27 @@ One JSON object per line; ``type`` says what the line is. Quirks this reader han
 The file is streamed line by line. A line that is not a JSON object is skipped and its
 1-based number is appended to :attr:`ClaudeCodeReader.skipped_lines`; blank lines are ignored.
 
-:func:`iter_json_lines`, :func:`head_records` and :func:`git_actions` are shared with the
-Codex reader.
+The line streaming and the reader's skeleton are in :mod:`.base`, shared with the Codex
+reader, as is :func:`.helpers.git_actions`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_proofswe.session.events import Event, Origin, Source, TextChange, Usage
+from .base import JsonLinesReader, head_records, iter_json_lines
+from .events import Event, Origin, Source, TextChange, Usage
+from .helpers import git_actions
+from .jsonvalues import as_int as _int
+from .jsonvalues import as_str as _str
 
+# iter_json_lines, head_records and git_actions were first defined here: still importable from here.
 __all__ = ["ClaudeCodeReader", "git_actions", "head_records", "iter_json_lines"]
-
-# ---------------------------------------------------------------------------------------------
-# Shared helpers (JSON lines, format detection, git commands)
-
-
-def iter_json_lines(path: Path, skipped: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (1-based line number, object) for each JSON-object line of ``path``, streamed.
-
-    Blank lines are ignored; any other line that is not a JSON object (bad JSON, bad UTF-8, a
-    truncated last line) is skipped and its number appended to ``skipped``.
-    """
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-                skipped.append(number)
-                continue
-            if not isinstance(record, dict):
-                skipped.append(number)
-                continue
-            yield number, record
-
-
-def head_records(head: bytes, limit: int = 50) -> list[dict[str, Any]]:
-    """The JSON objects among the first ``limit`` lines of ``head`` (a cut-off last line fails to parse)."""
-    records: list[dict[str, Any]] = []
-    for raw in head.split(b"\n")[:limit]:
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
-
-
-# git subcommands that change the repository or the work tree (read-only ones such as status,
-# diff, log and show are not version-control *actions*).
-_GIT_STATE_CHANGING = frozenset(
-    {
-        "add",
-        "am",
-        "apply",
-        "checkout",
-        "cherry-pick",
-        "clean",
-        "commit",
-        "merge",
-        "mv",
-        "pull",
-        "push",
-        "rebase",
-        "reset",
-        "restore",
-        "revert",
-        "rm",
-        "stash",
-        "switch",
-    }
-)
-_GIT_OPTIONS_WITH_VALUE = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path"})
-_SHELL_SEPARATORS = re.compile(r"&&|\|\||[;|\n]")
-_ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-
-
-def git_actions(command: str) -> list[tuple[str, str]]:
-    """The state-changing git commands in a shell command line, as (subcommand, command text).
-
-    A heuristic: the line is split on ``&&``, ``||``, ``;``, ``|`` and newlines (quotes are not
-    respected), so ``cd repo && git checkout -- a.py`` yields ``("checkout", "git checkout -- a.py")``.
-    Leading ``VAR=value`` words and git's global options (``-C dir``, ``-c k=v``, ...) are skipped.
-    """
-    actions: list[tuple[str, str]] = []
-    for piece in _SHELL_SEPARATORS.split(command):
-        segment = piece.strip()
-        try:
-            words = shlex.split(segment)
-        except ValueError:  # an unbalanced quote, because the split above ignores quoting
-            words = segment.split()
-        while words and _ENV_ASSIGNMENT.match(words[0]):
-            words.pop(0)
-        if not words or words[0] != "git":
-            continue
-        rest = iter(words[1:])
-        for word in rest:
-            if word in _GIT_OPTIONS_WITH_VALUE:
-                next(rest, None)
-            elif not word.startswith("-"):
-                if word in _GIT_STATE_CHANGING:
-                    actions.append((word, segment))
-                break
-    return actions
-
-
-# ---------------------------------------------------------------------------------------------
-# Claude Code
 
 _LINE_TYPES = frozenset(
     {"user", "assistant", "summary", "file-history-snapshot", "progress", "system", "queue-operation"}
@@ -198,18 +101,14 @@ _SYNTHETIC_MODEL = "<synthetic>"
 _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
-class ClaudeCodeReader:
+class ClaudeCodeReader(JsonLinesReader):
     """Reads Claude Code JSONL transcripts (see the module docstring for the format's quirks).
 
     ``skipped_lines`` lists the 1-based numbers of the lines the last :meth:`read` skipped
-    because they were not JSON objects; it is reset when a read starts and filled as the
-    events are consumed.
+    because they were not JSON objects (see :class:`.base.JsonLinesReader`).
     """
 
     name = "claude-code"
-
-    def __init__(self) -> None:
-        self.skipped_lines: list[int] = []
 
     def detect(self, path: Path, head: bytes) -> bool:
         """Content-based: a line with a Claude Code ``type`` and one of its keys (the name is not used)."""
@@ -225,12 +124,8 @@ class ClaudeCodeReader:
         start = head.lstrip()[:1]
         return start == b"{" and bool(_FALLBACK_TYPE.search(head)) and bool(_FALLBACK_KEY.search(head))
 
-    def read(self, path: Path) -> Iterator[Event]:
-        self.skipped_lines = []
-        parser = _Parser()
-        for number, record in iter_json_lines(path, self.skipped_lines):
-            yield from parser.feed(number, record)
-        yield from parser.finish()
+    def _parser(self) -> _Parser:
+        return _Parser()
 
 
 @dataclass
@@ -583,11 +478,3 @@ def _content_text(content: object) -> str:
 
 def _line_extra(record: dict[str, Any]) -> dict[str, object]:
     return {"sidechain": True} if record.get("isSidechain") else {}
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

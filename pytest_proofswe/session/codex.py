@@ -74,8 +74,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_proofswe.session.claude_code import git_actions, head_records, iter_json_lines
-from pytest_proofswe.session.events import Event, Source, TextChange, Usage
+from .base import JsonLinesReader, head_records
+from .events import Event, Source, TextChange, Usage
+from .helpers import git_actions
+from .jsonvalues import as_int as _int
+from .jsonvalues import as_str as _str
+from .jsonvalues import json_object as _json_object
 
 __all__ = ["CodexReader", "patch_changes", "patch_files"]
 
@@ -102,18 +106,14 @@ _REDACTED = re.compile(r"\s*\[REDACTED[_\s\]]")
 _HEADER_LINES = 6  # where no "Output:" line ends the header, only its first lines are searched
 
 
-class CodexReader:
+class CodexReader(JsonLinesReader):
     """Reads Codex rollout JSONL files (see the module docstring for the format's quirks).
 
     ``skipped_lines`` lists the 1-based numbers of the lines the last :meth:`read` skipped
-    because they were not JSON objects; it is reset when a read starts and filled as the
-    events are consumed.
+    because they were not JSON objects (see :class:`.base.JsonLinesReader`).
     """
 
     name = "codex"
-
-    def __init__(self) -> None:
-        self.skipped_lines: list[int] = []
 
     def detect(self, path: Path, head: bytes) -> bool:
         """Content-based: a line that is a Codex envelope (``type`` and a ``payload`` object)."""
@@ -126,12 +126,8 @@ class CodexReader:
         # No complete line in the head (a session_meta longer than 64 KiB): look at the raw text.
         return head.lstrip()[:1] == b"{" and bool(_FALLBACK.search(head[:1024]))
 
-    def read(self, path: Path) -> Iterator[Event]:
-        self.skipped_lines = []
-        parser = _Parser()
-        for number, record in iter_json_lines(path, self.skipped_lines):
-            yield from parser.feed(number, record)
-        yield from parser.finish()
+    def _parser(self) -> _Parser:
+        return _Parser()
 
 
 def patch_changes(patch: str) -> dict[str, tuple[TextChange, ...]]:
@@ -478,21 +474,3 @@ def _message_text(content: object) -> str:
     if isinstance(content, list):
         return "\n".join(b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str))
     return ""
-
-
-def _json_object(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -57,6 +57,7 @@ from .jsonvalues import as_dict as _dict
 from .jsonvalues import as_float as _num
 from .jsonvalues import as_int as _int
 from .jsonvalues import as_str as _str
+from .jsonvalues import json_object
 
 __all__ = ["SweAgentReader"]
 
@@ -72,15 +73,6 @@ def _words(first_line: str) -> list[str]:
         return shlex.split(first_line)
     except ValueError:
         return first_line.split()
-
-
-def _json_dict(text: str | None) -> dict[str, Any]:
-    """The tool call's arguments (a JSON object) as recorded in 1.x's history; {} otherwise."""
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return _dict(value)
 
 
 def _state(step: dict[str, Any]) -> dict[str, Any]:
@@ -226,7 +218,7 @@ class SweAgentReader:
         is_edit, path, path_source = _edit_path(command, step)
         applied = not (observation and _NOT_APPLIED in observation)
         if is_edit and applied:
-            args = _json_dict(arguments)
+            args = json_object(arguments)
             yield Event(
                 "file_edit",
                 source,
