@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import __version__
-from .report import ratio
+from .report import SESSION_LEGEND, has_sessions, ratio, session_cell, session_cost
 from .taste.model import RULES
 
 __all__ = ["github_annotations", "markdown", "sarif"]
@@ -119,40 +119,61 @@ def _agent(result: dict[str, Any]) -> str:
 
 def _leaderboard(results: Sequence[dict[str, Any]]) -> list[str]:
     lines = ["## pytest-proofswe leaderboard", ""]
+    sessions = has_sessions(results)
     tasks = {r.get("task") for r in results}
     if len(tasks) > 1:
         by_agent: dict[str, list[dict[str, Any]]] = {}
         for r in results:
             by_agent.setdefault(_agent(r), []).append(r)
-        lines += ["| agent | resolved | tasks | mean taste | mean review | cost |", "|---|---|---|---|---|---|"]
+        head = "| agent | resolved | tasks | mean taste | mean review | cost |"
+        lines += [head + (" agent cost |" if sessions else ""), "|---" * (7 if sessions else 6) + "|"]
         rows = []
         for agent, rs in by_agent.items():
             resolved = sum(1 for r in rs if (r.get("behaviour") or {}).get("status") == "resolved")
             tastes = [r["taste"]["score"] for r in rs if (r.get("taste") or {}).get("score") is not None]
             reviews = [r["review"]["score"] for r in rs if (r.get("review") or {}).get("score") is not None]
             costs = [r["review"]["cost_usd"] for r in rs if (r.get("review") or {}).get("cost_usd") is not None]
-            rows.append((resolved, agent, len(rs), tastes, reviews, costs))
-        for resolved, agent, n, tastes, reviews, costs in sorted(rows, key=lambda x: (-x[0], x[1])):
+            spent = [_session_cost(r) for r in rs if (r.get("session") or {}).get("status") == "scored"]
+            rows.append((resolved, agent, len(rs), tastes, reviews, costs, spent))
+        for resolved, agent, n, tastes, reviews, costs, spent in sorted(rows, key=lambda x: (-x[0], x[1])):
             mean_taste = f"{statistics.mean(tastes):.1f}" if tastes else "-"
             mean_review = f"{statistics.mean(reviews):.2f}" if reviews else "-"
+            known = [c for c in spent if c is not None]
+            agent_cost = (_cost(sum(known)) + (" (some unknown)" if len(known) < len(spent) else "")) if known else "-"
             lines.append(
                 f"| {_escape_md(agent)} | {resolved} | {n} | {mean_taste} | {mean_review} | "
-                f"{_cost(sum(costs)) if costs else '-'} |"
+                f"{_cost(sum(costs)) if costs else '-'} |" + (f" {agent_cost} |" if sessions else "")
             )
         lines.append("")
-    lines += ["| task | submission | status | F2P | P2P | taste | review | cost |", "|---|---|---|---|---|---|---|---|"]
+    head = "| task | submission | status | F2P | P2P | taste | review | cost |"
+    lines += [head + (" session | agent cost |" if sessions else ""), "|---" * (10 if sessions else 8) + "|"]
     for r in results:
         b = r.get("behaviour") or {}
 
         taste = r.get("taste") or {}
         score = taste.get("score")
         taste_cell = "-" if score is None else f"{score:g}" + ("" if taste.get("passed") else " ❌")
+        session = r.get("session")
         lines.append(
             f"| {_escape_md(r.get('task'))} | {_escape_md(r.get('submission'))} | {b.get('status', '-')} | "
             f"{ratio(b.get('fail_to_pass'))} | {ratio(b.get('pass_to_pass'))} | {taste_cell} | "
             f"{_review_cell(r.get('review'))} | {_cost((r.get('review') or {}).get('cost_usd'))} |"
+            + (f" {_escape_md(_session_md(session))} | {session_cost(session)} |" if sessions else "")
         )
+    if sessions:
+        lines += ["", f"`cost` is the review's; `agent cost` the session's. {SESSION_LEGEND}; ❌ = the session failed."]
     return lines
+
+
+def _session_cost(result: dict[str, Any]) -> float | None:
+    value = ((result.get("session") or {}).get("metrics") or {}).get("cost_usd")
+    return float(value) if value is not None else None
+
+
+def _session_md(session: dict[str, Any] | None) -> str:
+    """The terminal's session cell, with ❌ for a failed session (as taste has)."""
+    cell = session_cell(session)
+    return cell[:-1] + " ❌" if cell.endswith("!") else cell
 
 
 def markdown(results: Sequence[dict[str, Any]], *, top: int = MAX_MARKDOWN_FINDINGS) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -162,11 +163,114 @@ def review_costs(results: Sequence[dict[str, Any]]) -> str | None:
     return f"review: {len(made)} review(s), {cached} from the cache, {tokens:,} input tokens sent, {cost}"
 
 
-def summary_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
+#: The session signals the summary shows (when not 0), with their short names in the table.
+SESSION_SIGNALS = {
+    "loops": "loop",
+    "corrections": "corr",
+    "interruptions": "intr",
+    "rejections": "rej",
+    "reverted_edits": "revert",
+}
+#: Short names of the other metrics a threshold can fail on.
+_SESSION_SHORT = {
+    **SESSION_SIGNALS,
+    "failed_commands": "failed",
+    "edits_outside_patch": "outside",
+    "cost_usd": "cost",
+    "wall_s": "time",
+}
+SESSION_LEGEND = (
+    "session: loop = loops, corr = corrections, intr = interruptions, rej = rejected tool calls, "
+    "revert = reverted edits; a>b = a metric above its threshold"
+)
+_ABOVE = re.compile(r"^(\w+) is (\S+), above max_\w+=(\S+)$")
+
+
+def has_sessions(results: Sequence[dict[str, Any]]) -> bool:
+    """Whether any result has a transcript (a session column is shown only then)."""
+    return any((r.get("session") or {}).get("status") not in (None, "skipped") for r in results)
+
+
+def session_cell(session: dict[str, Any] | None) -> str:
+    """The session's key signals: failed thresholds first (``rej 2>1``), then the counts of
+    loops, corrections, interruptions, rejections and reverted edits that are not 0; ``ok``
+    when there are none; ``!`` at the end when the session item failed."""
+    if not session or session.get("status") in (None, "skipped"):
+        return "-"
+    if session.get("status") != "scored":
+        return str(session.get("status"))
+    parts: list[str] = []
+    shown = set()
+    for failure in session.get("failures", []):
+        above = _ABOVE.match(failure)
+        if above:
+            metric, value, limit = above.groups()
+            parts.append(f"{_SESSION_SHORT.get(metric, metric)} {value}>{limit}")
+            shown.add(metric)
+        else:  # require_tests_after_last_edit
+            parts.append("untested")
+    metrics = session.get("metrics") or {}
+    for metric, short in SESSION_SIGNALS.items():
+        if metric not in shown and metrics.get(metric):
+            parts.append(f"{short} {metrics[metric]}")
+    return (", ".join(parts) or "ok") + ("" if session.get("passed") else "!")
+
+
+def session_cost(session: dict[str, Any] | None) -> str:
+    """The session's cost in dollars; ``?`` when it is unknown (the reason is in the report)."""
+    if not session or session.get("status") != "scored":
+        return "-"
+    cost = (session.get("metrics") or {}).get("cost_usd")
+    return "?" if cost is None else f"${cost:.4f}"
+
+
+def session_lines(results: Sequence[dict[str, Any]], per_metric: int = 3) -> list[str]:
+    """One line per session with failures or signals: each metric with the places it came from."""
+    out = []
+    for r in results:
+        session = r.get("session") or {}
+        if session.get("status") != "scored":
+            if session.get("status") not in (None, "skipped"):
+                out.append(f"  {r.get('task')}::{r.get('submission')}: {session.get('reason')}")
+            continue
+        metrics = session.get("metrics") or {}
+        failed = {m.group(1) for m in map(_ABOVE.match, session.get("failures", [])) if m}
+        parts = [f for f in session.get("failures", []) if not _ABOVE.match(f)]
+        for metric in [*failed, *(m for m in SESSION_SIGNALS if m not in failed)]:
+            value = metrics.get(metric)
+            if not value:
+                continue
+            where = [s["where"] for s in session.get("signals", []) if s.get("metric") == metric]
+            cited = ", ".join(where[:per_metric]) + (", ..." if len(where) > per_metric else "")
+            limit = ", above its threshold," if metric in failed else ""
+            parts.append(f"{metric.replace('_', ' ')} {value:g}{limit}" + (f" at {cited}" if cited else ""))
+        if metrics.get("cost_usd") is None and metrics.get("cost_reason"):
+            parts.append(f"cost unknown: {metrics['cost_reason']}")
+        if parts:
+            out.append(f"  {r.get('task')}::{r.get('submission')}: " + "; ".join(parts))
+    return out
+
+
+def session_costs(results: Sequence[dict[str, Any]]) -> str | None:
+    """One line: transcripts graded, how many failed, and what the agents' sessions cost."""
+    graded = [r["session"] for r in results if (r.get("session") or {}).get("status") == "scored"]
+    if not graded:
+        return None
+    failed = sum(1 for s in graded if not s.get("passed"))
+    costs = [s["metrics"]["cost_usd"] for s in graded if (s.get("metrics") or {}).get("cost_usd") is not None]
+    unknown = len(graded) - len(costs)
+    cost = f"${sum(costs):.4f}" if costs else "cost unknown"
+    if costs and unknown:
+        cost += f" ({unknown} unknown)"
+    return f"session: {len(graded)} transcript(s), {failed} failed, agent cost {cost}"
+
+
+def summary_rows(results: Sequence[dict[str, Any]], *, sessions: bool = False) -> list[list[str]]:
     rows = []
     for r in results:
         b = r.get("behaviour", {})
         duration = r.get("duration_s")
+        session = [session_cell(r.get("session")), session_cost(r.get("session"))] if sessions else []
         rows.append(
             [
                 str(r.get("task", "")),
@@ -176,6 +280,7 @@ def summary_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
                 ratio(b.get("pass_to_pass")),
                 _taste(r.get("taste")),
                 _review(r.get("review")),
+                *session,
                 f"{duration:.1f}" if isinstance(duration, (int, float)) else "-",
             ]
         )
@@ -198,8 +303,10 @@ def terminal_summary(
         return
     tr.write_sep("=", "proofswe")
     if results:
-        header = ["task", "submission", "status", "F2P", "P2P", "taste", "review", "seconds"]
-        for text in format_table(header, summary_rows(results)):
+        sessions = has_sessions(results)
+        header = ["task", "submission", "status", "F2P", "P2P", "taste", "review"]
+        header += ["session", "agent cost", "seconds"] if sessions else ["seconds"]
+        for text in format_table(header, summary_rows(results, sessions=sessions)):
             tr.write_line(text)
         by_status: dict[str, int] = {}
         for r in results:
@@ -209,12 +316,22 @@ def terminal_summary(
         costs = review_costs(results)
         if costs:
             tr.write_line(costs)
+        spent = session_costs(results)
+        if spent:
+            tr.write_line(spent)
         lines = taste_lines(results)
         if lines:
             tr.write_line("")
             tr.write_line("taste findings (the largest penalties of each submission):")
             for text in lines:
                 tr.write_line(text)
+        lines = session_lines(results)
+        if lines:
+            tr.write_line("")
+            tr.write_line("session signals (where in the transcript each comes from):")
+            for text in lines:
+                tr.write_line(text)
+            tr.write_line(SESSION_LEGEND + "; ! = the session item failed")
     for path in kept:
         tr.write_line(f"workspace kept: {path}")
     if unmatched:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .events import Event, Reader, Source, Usage
+from .events import Event, Reader, Source, TextChange, Usage
 from .metrics import SessionMetrics, Signal, compute_metrics
+from .pricing import litellm_price
 
 __all__ = [
     "SESSION_THRESHOLDS",
@@ -23,6 +24,7 @@ __all__ = [
     "Reader",
     "SessionResult",
     "Source",
+    "TextChange",
     "Usage",
     "check_session_table",
     "grade_session",
@@ -85,20 +87,6 @@ class SessionResult:
         }
 
 
-def _price(model: str, tokens: dict[str, int | None]) -> float | None:
-    """tokens times the model's price from litellm's cost map (imported only here), or None."""
-    try:
-        from ..review.reviewer import import_litellm
-
-        litellm = import_litellm()
-        prompt, completion = litellm.cost_per_token(
-            model=model, prompt_tokens=tokens.get("input") or 0, completion_tokens=tokens.get("output") or 0
-        )
-        return float(prompt) + float(completion)
-    except Exception:  # no litellm, or no price for this model: unknown
-        return None
-
-
 def grade_session(
     path: Path,
     *,
@@ -120,7 +108,7 @@ def grade_session(
         )
     try:
         result: SessionMetrics = compute_metrics(
-            reader.read(path), format_name=reader.name, final_patch_paths=final_patch_paths, price=_price
+            reader.read(path), format_name=reader.name, final_patch_paths=final_patch_paths, price=litellm_price
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return SessionResult(

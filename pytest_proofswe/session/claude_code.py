@@ -12,7 +12,9 @@ One JSON object per line; ``type`` says what the line is. Quirks this reader han
   (the main chain, or one sub-agent's side chain), or at the end of the file. Its ``source``
   is the call's last line; ``extra["lines"]`` lists all of them. Lines of model
   ``<synthetic>`` (messages Claude Code writes itself, such as API errors) carry no usage.
-  ``input_tokens`` excludes cache reads and writes here (Anthropic's convention). No cost is
+  ``input_tokens`` excludes cache reads and writes here (Anthropic's convention); of the cache
+  writes, ``cache_creation.ephemeral_1h_input_tokens`` were cached for an hour
+  (``Usage.cache_write_1h``), which costs more than the default five minutes. No cost is
   recorded.
 * **Tool results are ``type: "user"`` lines** whose content holds ``tool_result`` blocks,
   paired with the call by ``tool_use_id``. ``is_error: true`` marks a failure (an absent
@@ -31,7 +33,9 @@ One JSON object per line; ``type`` says what the line is. Quirks this reader han
   ``control`` "rewind", ``/clear`` a "reset"; a change of ``message.model`` on the main chain
   gives a "model_switch".
 * **Edits and version control**: Edit/MultiEdit/Write/NotebookEdit calls also give a
-  ``file_edit`` (path from ``file_path`` or ``notebook_path``); a Bash command with a
+  ``file_edit`` (path from ``file_path`` or ``notebook_path``; ``changes``: an Edit's
+  ``old_string`` -> ``new_string``, a MultiEdit's ``edits``, a Write's whole ``content``,
+  so that the metrics can see an edit undone); a Bash command with a
   state-changing git subcommand (commit, checkout, restore, reset, stash, ...) also gives a
   ``vcs`` event per git command in it (see :func:`git_actions`): ``text`` is that git
   command, ``extra["action"]`` its subcommand, and ``call_id`` leads to the ``tool_call``
@@ -44,124 +48,27 @@ One JSON object per line; ``type`` says what the line is. Quirks this reader han
 The file is streamed line by line. A line that is not a JSON object is skipped and its
 1-based number is appended to :attr:`ClaudeCodeReader.skipped_lines`; blank lines are ignored.
 
-:func:`iter_json_lines`, :func:`head_records` and :func:`git_actions` are shared with the
-Codex reader.
+The line streaming and the reader's skeleton are in :mod:`.base`, shared with the Codex
+reader, as is :func:`.helpers.git_actions`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_proofswe.session.events import Event, Origin, Source, Usage
+from .base import JsonLinesReader, head_records, iter_json_lines
+from .events import Event, Origin, Source, TextChange, Usage
+from .helpers import git_actions
+from .jsonvalues import as_int as _int
+from .jsonvalues import as_str as _str
 
+# iter_json_lines, head_records and git_actions were first defined here: still importable from here.
 __all__ = ["ClaudeCodeReader", "git_actions", "head_records", "iter_json_lines"]
-
-# ---------------------------------------------------------------------------------------------
-# Shared helpers (JSON lines, format detection, git commands)
-
-
-def iter_json_lines(path: Path, skipped: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (1-based line number, object) for each JSON-object line of ``path``, streamed.
-
-    Blank lines are ignored; any other line that is not a JSON object (bad JSON, bad UTF-8, a
-    truncated last line) is skipped and its number appended to ``skipped``.
-    """
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-                skipped.append(number)
-                continue
-            if not isinstance(record, dict):
-                skipped.append(number)
-                continue
-            yield number, record
-
-
-def head_records(head: bytes, limit: int = 50) -> list[dict[str, Any]]:
-    """The JSON objects among the first ``limit`` lines of ``head`` (a cut-off last line fails to parse)."""
-    records: list[dict[str, Any]] = []
-    for raw in head.split(b"\n")[:limit]:
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
-
-
-# git subcommands that change the repository or the work tree (read-only ones such as status,
-# diff, log and show are not version-control *actions*).
-_GIT_STATE_CHANGING = frozenset(
-    {
-        "add",
-        "am",
-        "apply",
-        "checkout",
-        "cherry-pick",
-        "clean",
-        "commit",
-        "merge",
-        "mv",
-        "pull",
-        "push",
-        "rebase",
-        "reset",
-        "restore",
-        "revert",
-        "rm",
-        "stash",
-        "switch",
-    }
-)
-_GIT_OPTIONS_WITH_VALUE = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path"})
-_SHELL_SEPARATORS = re.compile(r"&&|\|\||[;|\n]")
-_ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-
-
-def git_actions(command: str) -> list[tuple[str, str]]:
-    """The state-changing git commands in a shell command line, as (subcommand, command text).
-
-    A heuristic: the line is split on ``&&``, ``||``, ``;``, ``|`` and newlines (quotes are not
-    respected), so ``cd repo && git checkout -- a.py`` yields ``("checkout", "git checkout -- a.py")``.
-    Leading ``VAR=value`` words and git's global options (``-C dir``, ``-c k=v``, ...) are skipped.
-    """
-    actions: list[tuple[str, str]] = []
-    for piece in _SHELL_SEPARATORS.split(command):
-        segment = piece.strip()
-        try:
-            words = shlex.split(segment)
-        except ValueError:  # an unbalanced quote, because the split above ignores quoting
-            words = segment.split()
-        while words and _ENV_ASSIGNMENT.match(words[0]):
-            words.pop(0)
-        if not words or words[0] != "git":
-            continue
-        rest = iter(words[1:])
-        for word in rest:
-            if word in _GIT_OPTIONS_WITH_VALUE:
-                next(rest, None)
-            elif not word.startswith("-"):
-                if word in _GIT_STATE_CHANGING:
-                    actions.append((word, segment))
-                break
-    return actions
-
-
-# ---------------------------------------------------------------------------------------------
-# Claude Code
 
 _LINE_TYPES = frozenset(
     {"user", "assistant", "summary", "file-history-snapshot", "progress", "system", "queue-operation"}
@@ -191,20 +98,17 @@ _SLASH_CONTROLS = {"/rewind": "rewind", "/clear": "reset", "/reset": "reset", "/
 _EXIT_CODE = re.compile(r"\s*Exit code (-?\d+)")
 _EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
 _SYNTHETIC_MODEL = "<synthetic>"
+_USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
-class ClaudeCodeReader:
+class ClaudeCodeReader(JsonLinesReader):
     """Reads Claude Code JSONL transcripts (see the module docstring for the format's quirks).
 
     ``skipped_lines`` lists the 1-based numbers of the lines the last :meth:`read` skipped
-    because they were not JSON objects; it is reset when a read starts and filled as the
-    events are consumed.
+    because they were not JSON objects (see :class:`.base.JsonLinesReader`).
     """
 
     name = "claude-code"
-
-    def __init__(self) -> None:
-        self.skipped_lines: list[int] = []
 
     def detect(self, path: Path, head: bytes) -> bool:
         """Content-based: a line with a Claude Code ``type`` and one of its keys (the name is not used)."""
@@ -220,12 +124,8 @@ class ClaudeCodeReader:
         start = head.lstrip()[:1]
         return start == b"{" and bool(_FALLBACK_TYPE.search(head)) and bool(_FALLBACK_KEY.search(head))
 
-    def read(self, path: Path) -> Iterator[Event]:
-        self.skipped_lines = []
-        parser = _Parser()
-        for number, record in iter_json_lines(path, self.skipped_lines):
-            yield from parser.feed(number, record)
-        yield from parser.finish()
+    def _parser(self) -> _Parser:
+        return _Parser()
 
 
 @dataclass
@@ -242,8 +142,13 @@ class _PendingUsage:
     sidechain: bool = False
 
     def add(self, usage: dict[str, Any], line: int, timestamp: str | None, model: str | None) -> None:
-        for key in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
-            values = [v for v in (self.counts.get(key), _int(usage.get(key))) if v is not None]
+        creation = usage.get("cache_creation")
+        one_hour = _int(creation.get("ephemeral_1h_input_tokens")) if isinstance(creation, dict) else None
+        for key, value in (
+            *((key, _int(usage.get(key))) for key in _USAGE_KEYS),
+            ("ephemeral_1h_input_tokens", one_hour),
+        ):
+            values = [v for v in (self.counts.get(key), value) if v is not None]
             self.counts[key] = max(values) if values else None  # counts only grow while a reply streams
         self.lines.append(line)
         self.timestamp = timestamp or self.timestamp
@@ -263,6 +168,7 @@ class _PendingUsage:
                 output=self.counts.get("output_tokens"),
                 cache_read=self.counts.get("cache_read_input_tokens"),
                 cache_write=self.counts.get("cache_creation_input_tokens"),
+                cache_write_1h=self.counts.get("ephemeral_1h_input_tokens"),
             ),
             extra=extra,
         )
@@ -390,7 +296,14 @@ class _Parser:
         if tool in _EDIT_TOOLS and isinstance(args, dict):
             path = _str(args.get("file_path")) or _str(args.get("notebook_path"))
             yield Event(
-                kind="file_edit", source=src, timestamp=ts, tool=tool, call_id=call_id, path=path, extra=dict(extra)
+                kind="file_edit",
+                source=src,
+                timestamp=ts,
+                tool=tool,
+                call_id=call_id,
+                path=path,
+                changes=_text_changes(tool, args),
+                extra=dict(extra),
             )
         if command:
             for action, text in git_actions(command):
@@ -532,6 +445,22 @@ class _Parser:
             self.last_command = command
 
 
+def _text_changes(tool: str, args: dict[str, Any]) -> tuple[TextChange, ...]:
+    """What an Edit (``old_string`` -> ``new_string``), a MultiEdit (its ``edits``) or a Write
+    (the whole ``content``) does to the file's text; nothing for a notebook cell."""
+    if tool == "Write":
+        content = _str(args.get("content"))
+        return (TextChange(None, content),) if content is not None else ()
+    edits = args.get("edits") if tool == "MultiEdit" else [args] if tool == "Edit" else []
+    changes = []
+    for edit in edits if isinstance(edits, list) else []:
+        if isinstance(edit, dict):
+            old, new = _str(edit.get("old_string")), _str(edit.get("new_string"))
+            if old is not None and new is not None:
+                changes.append(TextChange(old, new))
+    return tuple(changes)
+
+
 def _slash_command(text: str) -> str | None:
     match = _COMMAND_NAME.search(text)
     return match.group(1) if match else None
@@ -549,11 +478,3 @@ def _content_text(content: object) -> str:
 
 def _line_extra(record: dict[str, Any]) -> dict[str, object]:
     return {"sidechain": True} if record.get("isSidechain") else {}
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

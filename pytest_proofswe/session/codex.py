@@ -30,14 +30,17 @@ request: cwd, approval and sandbox policy, **the model name, which is nowhere el
   ``input_tokens`` → ``input``, ``cached_input_tokens`` → ``cache_read``, ``output_tokens`` →
   ``output``; ``cache_write`` is None (not recorded). OpenAI's ``input_tokens`` *includes*
   the cached tokens (unlike Claude's), and ``output_tokens`` includes the reasoning tokens:
-  ``extra`` says so with ``input_includes_cache_read: True`` and holds ``total_tokens``
+  ``Usage.input_includes_cache_read`` is True (and ``extra`` says so too, with
+  ``input_includes_cache_read: True``), so the cost does not count cache reads twice; ``extra`` holds ``total_tokens``
   (= input + output), ``reasoning_output_tokens`` and ``last_token_usage``.
 * **Shell calls**: a ``function_call`` named ``exec_command`` (argument ``cmd``, a string),
   ``shell`` (``command``, an argv list, usually ``["bash", "-lc", script]``),
   ``shell_command`` (``command``, a string) or a ``local_shell_call`` (``action.command``)
   gives a ``tool_call`` with ``command``. ``arguments`` is a JSON string (or, in redacted
-  samples, an opaque marker: then ``command`` is None). ``write_stdin`` feeds a running
-  ``exec_command`` session.
+  samples, an opaque marker ``[REDACTED_ARGUMENTS len=N sha=...]``): when the command cannot
+  be read ``command`` is None and ``extra`` has ``shell: True`` and ``unreadable`` (why), so
+  that it is still counted as a command. ``write_stdin`` feeds a running ``exec_command``
+  session (not a new command).
 * **Exit codes** are not fields of the output item. The output is either JSON
   ``{"output": ..., "metadata": {"exit_code": N}}`` (``exit_code_source`` "metadata") or
   text with a header such as ``Exit code: N`` or ``Process exited with code N`` before an
@@ -48,7 +51,10 @@ request: cwd, approval and sandbox policy, **the model name, which is nowhere el
 * **apply_patch** is a ``custom_tool_call`` whose ``input`` is the patch text (older
   versions: a function_call with ``{"input": patch}``, or a shell command ``apply_patch``
   with the patch); each ``*** Update File:``, ``*** Add File:``, ``*** Delete File:`` (and
-  ``*** Move to:``) line gives a ``file_edit`` with ``extra["change"]``.
+  ``*** Move to:``) line gives a ``file_edit`` with ``extra["change"]`` and, as ``changes``,
+  the text its hunks replace (see :func:`patch_changes`). A patch with no readable file
+  line (redacted, or not a patch) gives one ``file_edit`` without a path, ``extra["unreadable"]``
+  saying why: the call is still an edit.
 * ``turn_aborted`` is a ``control`` "interrupt" (``extra["reason"]``); a changed model in
   ``turn_context`` is a ``control`` "model_switch". Shell commands with state-changing git
   subcommands also give ``vcs`` events (``text`` the git command, ``command`` None, as in the
@@ -68,10 +74,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_proofswe.session.claude_code import git_actions, head_records, iter_json_lines
-from pytest_proofswe.session.events import Event, Source, Usage
+from .base import JsonLinesReader, head_records
+from .events import Event, Source, TextChange, Usage
+from .helpers import git_actions
+from .jsonvalues import as_int as _int
+from .jsonvalues import as_str as _str
+from .jsonvalues import json_object as _json_object
 
-__all__ = ["CodexReader", "patch_files"]
+__all__ = ["CodexReader", "patch_changes", "patch_files"]
 
 _ENVELOPE_TYPES = frozenset({"session_meta", "turn_context", "response_item", "event_msg", "compacted"})
 _FALLBACK = re.compile(rb'"type"\s*:\s*"(?:session_meta|turn_context|response_item|event_msg)"\s*,\s*"payload"')
@@ -92,21 +102,18 @@ _EXIT_PATTERNS = (
     re.compile(r"^Exit code: (-?\d+)", re.MULTILINE),
     re.compile(r"^Process exited with code (-?\d+)", re.MULTILINE),
 )
+_REDACTED = re.compile(r"\s*\[REDACTED[_\s\]]")
 _HEADER_LINES = 6  # where no "Output:" line ends the header, only its first lines are searched
 
 
-class CodexReader:
+class CodexReader(JsonLinesReader):
     """Reads Codex rollout JSONL files (see the module docstring for the format's quirks).
 
     ``skipped_lines`` lists the 1-based numbers of the lines the last :meth:`read` skipped
-    because they were not JSON objects; it is reset when a read starts and filled as the
-    events are consumed.
+    because they were not JSON objects (see :class:`.base.JsonLinesReader`).
     """
 
     name = "codex"
-
-    def __init__(self) -> None:
-        self.skipped_lines: list[int] = []
 
     def detect(self, path: Path, head: bytes) -> bool:
         """Content-based: a line that is a Codex envelope (``type`` and a ``payload`` object)."""
@@ -119,12 +126,50 @@ class CodexReader:
         # No complete line in the head (a session_meta longer than 64 KiB): look at the raw text.
         return head.lstrip()[:1] == b"{" and bool(_FALLBACK.search(head[:1024]))
 
-    def read(self, path: Path) -> Iterator[Event]:
-        self.skipped_lines = []
-        parser = _Parser()
-        for number, record in iter_json_lines(path, self.skipped_lines):
-            yield from parser.feed(number, record)
-        yield from parser.finish()
+    def _parser(self) -> _Parser:
+        return _Parser()
+
+
+def patch_changes(patch: str) -> dict[str, tuple[TextChange, ...]]:
+    """The text each file's part of an apply_patch patch replaces, by path.
+
+    An ``*** Update File`` hunk (after its ``@@`` line) gives its old side (context and ``-``
+    lines) and its new side (context and ``+`` lines); an ``*** Add File`` gives the whole
+    new text. A deleted or moved file gives none.
+    """
+    changes: dict[str, list[TextChange]] = {}
+    path: str | None = None
+    mode = ""
+    old: list[str] = []
+    new: list[str] = []
+
+    def flush() -> None:
+        if path is not None and (old or new):
+            if mode == "add":
+                changes.setdefault(path, []).append(TextChange(None, "\n".join(new) + "\n"))
+            elif mode == "update" and old != new:
+                changes.setdefault(path, []).append(TextChange("\n".join(old), "\n".join(new)))
+        old.clear()
+        new.clear()
+
+    for line in patch.splitlines():
+        header = _PATCH_FILE.match(line)
+        if header and header.group(3):  # *** Move to: the hunks that follow are the moved file's
+            continue
+        if header or line.startswith(("*** End Patch", "*** Begin Patch")):
+            flush()
+            path, mode = (header.group(2), header.group(1).lower()) if header else (None, "")
+        elif line.startswith("@@") or line == "*** End of File":
+            flush()
+        elif path is not None and mode == "add" and line.startswith("+"):
+            new.append(line[1:])
+        elif path is not None and mode == "update" and line[:1] in (" ", "-", "+"):
+            if line[:1] != "+":
+                old.append(line[1:])
+            if line[:1] != "-":
+                new.append(line[1:])
+    flush()
+    return {p: tuple(c) for p, c in changes.items()}
 
 
 def patch_files(patch: str) -> list[tuple[str, str]]:
@@ -238,6 +283,7 @@ class _Parser:
         command: str | None = None
         patch: str | None = None
         args = _json_object(arguments)
+        call_extra: dict[str, object] = {}
         if name == "apply_patch":
             patch = arguments if custom else _str(args.get("input"))
         elif name in _SHELL_TOOLS:
@@ -247,6 +293,8 @@ class _Parser:
                 patch = _str(raw[1])
             elif command and "*** Begin Patch" in command:
                 patch = command
+            if command is None:  # redacted or unparseable: still a command, by the tool's name
+                call_extra = {"shell": True, "unreadable": _unreadable(arguments)}
         if call_id and name:
             self.tools[call_id] = name
         yield Event(
@@ -258,8 +306,20 @@ class _Parser:
             command=command,
             arguments=arguments,
             model=self.model,
+            extra=call_extra,
         )
-        for change, path in patch_files(patch or ""):
+        files = patch_files(patch or "")
+        if name == "apply_patch" and not files:  # a patch that cannot be read is still an edit
+            yield Event(
+                kind="file_edit",
+                source=src,
+                timestamp=ts,
+                tool=name,
+                call_id=call_id,
+                extra={"change": None, "unreadable": _unreadable(patch if custom else arguments)},
+            )
+        changes = patch_changes(patch or "")
+        for change, path in files:
             yield Event(
                 kind="file_edit",
                 source=src,
@@ -267,6 +327,7 @@ class _Parser:
                 tool=name,
                 call_id=call_id,
                 path=path,
+                changes=changes.get(path, ()),
                 extra={"change": change},
             )
         for action, text in git_actions(command or ""):
@@ -355,9 +416,19 @@ class _Parser:
                 output=_int(total.get("output_tokens")),
                 cache_read=_int(total.get("cached_input_tokens")),
                 cumulative=True,
+                input_includes_cache_read=True,
             ),
             extra=extra,
         )
+
+
+def _unreadable(arguments: str | None) -> str:
+    """Why a call's arguments cannot be read: a redaction marker (``[REDACTED_... len=N sha=...]``) or not."""
+    if arguments is None or not arguments.strip():
+        return "no arguments"
+    if _REDACTED.match(arguments):
+        return "arguments redacted"
+    return "arguments unparseable"
 
 
 def _parse_output(output: object) -> tuple[str, int | None, str | None]:
@@ -403,21 +474,3 @@ def _message_text(content: object) -> str:
     if isinstance(content, list):
         return "\n".join(b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str))
     return ""
-
-
-def _json_object(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -7,12 +7,12 @@ session signal can cite its evidence. Unknown is None, never 0.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-__all__ = ["Event", "EventKind", "Origin", "Reader", "Source", "Usage"]
+__all__ = ["Event", "EventKind", "Origin", "Reader", "Source", "TextChange", "Usage", "editor_changes"]
 
 EventKind = Literal[
     "user_message",  # text given to the agent: by a person, a harness injection, or a tool result wrapper
@@ -49,8 +49,41 @@ class Usage:
     output: int | None = None
     cache_read: int | None = None
     cache_write: int | None = None
+    cache_write_1h: int | None = None  # of cache_write, those cached for an hour (priced above a 5-minute write)
     cost_usd: float | None = None  # only when the harness records it
     cumulative: bool = False  # the counts are the session's running total so far
+    # OpenAI's convention (Codex): ``input`` already counts the ``cache_read`` tokens. Anthropic's
+    # (Claude Code, the default): ``input`` is the uncached input only, cache reads and writes apart.
+    input_includes_cache_read: bool = False
+
+
+@dataclass(frozen=True)
+class TextChange:
+    """What one ``file_edit`` did to a file's text, when the transcript shows it.
+
+    ``old`` became ``new``: a replacement (an ``Edit``, a patch hunk's removed and added
+    lines). ``old`` None: the whole file was written and ``new`` is its whole content.
+    """
+
+    old: str | None
+    new: str
+
+
+def editor_changes(args: Mapping[str, object]) -> tuple[TextChange, ...]:
+    """The text changes of a file-editor tool call, from its arguments, for the shapes agents share.
+
+    ``str_replace_editor`` (SWE-agent 1.x, OpenHands): ``str_replace`` gives ``old_str`` ->
+    ``new_str`` (absent: deleted), ``create`` the whole ``file_text``; SWE-agent's ``edit``
+    function gives ``search`` -> ``replace``. Anything else (an insert at a line, an
+    undo): nothing, since the text it replaces is not in the arguments.
+    """
+    old, new = args.get("old_str", args.get("search")), args.get("new_str", args.get("replace", ""))
+    if args.get("command") in ("str_replace", None) and isinstance(old, str) and old and isinstance(new, str):
+        return (TextChange(old, new),)
+    text = args.get("file_text")
+    if args.get("command") == "create" and isinstance(text, str):
+        return (TextChange(None, text),)
+    return ()
 
 
 @dataclass(frozen=True)
@@ -68,9 +101,12 @@ class Event:
     exit_code: int | None = None  # tool_result of a command: None when unknown or not finished
     exit_code_source: str | None = None  # where the exit code came from ("metadata", "output text", ...)
     path: str | None = None  # file_edit
+    changes: tuple[TextChange, ...] = ()  # file_edit: the text it replaced, when the transcript shows it
     control: str | None = None  # control: "interrupt", "rejection", "rewind", "undo", "model_switch", "reset"
     model: str | None = None
     usage: Usage | None = None
+    # Keys the metrics read: "sidechain" (a sub-agent's event), "shell" (a tool_call of a shell
+    # tool whose command the transcript hides: redacted or unparseable arguments).
     extra: dict[str, object] = field(default_factory=dict)
 
 

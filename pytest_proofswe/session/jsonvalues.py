@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-__all__ = ["as_dict", "as_float", "as_int", "as_str"]
+__all__ = ["as_dict", "as_float", "as_int", "as_str", "json_object"]
 
 
 def as_dict(value: object) -> dict[str, Any]:
@@ -21,3 +22,14 @@ def as_int(value: object) -> int | None:
 
 def as_float(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def json_object(text: str | None) -> dict[str, Any]:
+    """The JSON object ``text`` holds (tool-call arguments, say); {} for anything else."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -12,11 +12,11 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from .events import Event
+from .events import Event, TextChange, Usage
 
-__all__ = ["SessionMetrics", "Signal", "compute_metrics", "is_test_command"]
+__all__ = ["CallTokens", "Price", "SessionMetrics", "Signal", "compute_metrics", "is_test_command"]
 
 _TEST_COMMAND = re.compile(
     r"(^|[\s;&|(/])(pytest|py\.test|tox|nox|unittest|nosetests|trial|go test|cargo test|cargo nextest|npm (run )?test"
@@ -31,6 +31,22 @@ _CORRECTION = re.compile(
     re.IGNORECASE,
 )
 _REVERT_COMMAND = re.compile(r"\bgit\s+(checkout\s+(--\s+)?\S|restore\b|reset\s+--hard|stash\b|revert\b)")
+
+
+class CallTokens(NamedTuple):
+    """The tokens of one model call, each kind apart: ``input`` is the *uncached* input;
+    ``cache_write_1h`` counts those of ``cache_write`` that were cached for an hour."""
+
+    input: int
+    output: int
+    cache_read: int
+    cache_write: int
+    cache_write_1h: int = 0
+
+
+#: Dollars for some calls of one model; raises LookupError saying why when it cannot price them
+#: (:func:`pytest_proofswe.session.pricing.litellm_price` is the default).
+Price = Callable[[str, Sequence[CallTokens]], float]
 
 
 def is_test_command(command: str | None) -> bool:
@@ -74,11 +90,14 @@ def compute_metrics(
     *,
     format_name: str,
     final_patch_paths: Sequence[str] | None = None,
-    price: Callable[[str, dict[str, int | None]], float | None] | None = None,
+    price: Price | None = None,
 ) -> SessionMetrics:
     """The contract's session metrics, and the signals behind them."""
     signals = _Signals()
     loop_detector = _LoopDetector(signals)
+    reverts = _RevertDetector()
+    pending_edits: dict[str, list[Event]] = {}  # applied when their call's result comes, and is not an error
+    meter = _CostMeter()
     models: list[str] = []
     user_turns = tool_calls = commands = edits = interruptions = rejections = corrections = test_runs = 0
     failed: int | None = None
@@ -114,6 +133,10 @@ def compute_metrics(
                 calls[e.call_id] = e
             if e.command is not None:
                 commands += 1
+            elif e.extra.get("shell") is True:  # a command the transcript hides counts all the same
+                commands += 1
+                signals.append(Signal("commands", str(e.source), _hidden(e, "command")))
+            if e.command is not None:
                 if is_test_command(e.command):
                     test_runs += 1
                     last_test_index = index
@@ -125,6 +148,9 @@ def compute_metrics(
                 loop_detector.add(_action_key(e), "", str(e.source))
         elif e.kind == "tool_result":
             call = calls.pop(e.call_id or "", None)
+            for edit in pending_edits.pop(e.call_id or "", []):
+                if e.status != "error":  # a refused or failed edit changed nothing
+                    reverted += _apply_edit(reverts, edit, signals)
             if e.exit_code is not None:
                 exit_codes_known = True
                 failed = (failed or 0) + (1 if e.exit_code != 0 else 0)
@@ -141,8 +167,14 @@ def compute_metrics(
         elif e.kind == "file_edit":
             edits += 1
             last_edit_index = index
+            if e.extra.get("unreadable"):
+                signals.append(Signal("edits", str(e.source), _hidden(e, "edit")))
             if e.path:
                 edited_paths.setdefault(e.path, str(e.source))
+                if e.call_id:
+                    pending_edits.setdefault(e.call_id, []).append(e)
+                else:
+                    reverted += _apply_edit(reverts, e, signals)
         elif e.kind == "control":
             if e.control == "interrupt":
                 interruptions += 1
@@ -158,6 +190,7 @@ def compute_metrics(
             signals.append(Signal("reverted_edits", str(e.source), e.command[:120]))
         if e.usage is not None:
             u = e.usage
+            meter.add(u, e.model or (models[-1] if models else None))
             if u.cumulative:
                 cumulative = {
                     "input": u.input,
@@ -190,8 +223,9 @@ def compute_metrics(
     tokens["total"] = sum(known) if known else None
     cost = harness_cost
     cost_source = "harness" if cost is not None else None
-    if cost is None and price is not None and models and tokens["total"]:
-        cost = price(models[-1], tokens)
+    cost_reason: str | None = None
+    if cost is None:
+        cost, cost_reason = meter.cost(price, models[-1] if models else None)
         cost_source = "price" if cost is not None else None
     outside: int | None = None
     if final_patch_paths is not None:
@@ -224,13 +258,167 @@ def compute_metrics(
         "tokens": tokens,
         "cost_usd": None if cost is None else round(cost, 6),
         "cost_source": cost_source,
+        "cost_reason": cost_reason,
         "wall_s": None if wall is None else round(wall, 1),
     }
     return SessionMetrics(values, tuple(signals.kept))
 
 
+def _hidden(e: Event, what: str) -> str:
+    return f"{e.tool}: {e.extra.get('unreadable') or 'hidden'}, counted as one {what} by the tool's name"
+
+
 def _in_patch(path: str, final: set[str]) -> bool:
     return path in final or any(path.endswith("/" + p) for p in final)
+
+
+class _CostMeter:
+    """Each model call's tokens, by model, kept to be priced at the end (when the harness gave no cost).
+
+    A running total (``Usage.cumulative``) is turned into calls by its differences, so that
+    a model switch or a price that depends on a call's size is priced right.
+    """
+
+    def __init__(self) -> None:
+        self.calls: dict[str | None, list[CallTokens]] = {}
+        self.last_total: CallTokens | None = None
+
+    def add(self, usage: Usage, model: str | None) -> None:
+        counts = (usage.input, usage.output, usage.cache_read, usage.cache_write)
+        if all(v is None for v in counts):
+            return
+        uncached = usage.input or 0
+        if usage.input_includes_cache_read:  # OpenAI's input counts the cache reads: not twice
+            uncached = max(uncached - (usage.cache_read or 0), 0)
+        call = CallTokens(
+            uncached, usage.output or 0, usage.cache_read or 0, usage.cache_write or 0, usage.cache_write_1h or 0
+        )
+        if usage.cumulative:
+            total, last = call, self.last_total
+            self.last_total = total
+            if last is not None and all(t >= p for t, p in zip(total, last, strict=True)):
+                call = CallTokens(*(t - p for t, p in zip(total, last, strict=True)))
+            # else: the first total, or a running total that started again
+        self.calls.setdefault(model, []).append(call)
+
+    def cost(self, price: Price | None, last_model: str | None) -> tuple[float | None, str | None]:
+        """The cost of the calls, or None and the reason it is unknown."""
+        if not self.calls:
+            return None, "the transcript records no cost and no token counts"
+        by_model: dict[str, list[CallTokens]] = {}
+        for model, calls in self.calls.items():
+            name = model or last_model
+            if name is None:
+                return None, "the transcript names no model to price its tokens with"
+            by_model.setdefault(name, []).extend(calls)
+        if price is None:
+            return None, "the transcript records no cost and no price map was given"
+        total = 0.0
+        for model, calls in by_model.items():
+            try:
+                total += price(model, calls)
+            except LookupError as exc:
+                return None, str(exc)
+        return total, None
+
+
+def _apply_edit(reverts: _RevertDetector, edit: Event, signals: _Signals) -> int:
+    """1 (and a signal citing the edit) when ``edit`` puts back text an earlier edit replaced."""
+    if not edit.changes:  # it changed the file in a way the transcript does not show
+        reverts.forget(edit.path or "")
+        return 0
+    undone = reverts.add(edit.path or "", edit.changes, str(edit.source))
+    if undone is None:
+        return 0
+    signals.append(Signal("reverted_edits", str(edit.source), f"{edit.path}: undoes the edit at {undone}"))
+    return 1
+
+
+class _RevertDetector:
+    """Edits that put a file's text back as it was, from the text each edit replaced (streamed).
+
+    Two views of a file, either of which can see an edit undone:
+
+    * the *fragments* an edit replaced: each replaced text starts a chain of the values it
+      took (``a -> b -> c``); an edit whose new text is one of its chain's earlier values
+      (``c -> a``, or simply ``b -> a``) undoes the edits since. An edit that only adds
+      text (its old text empty) starts a chain: removing that text again undoes it.
+    * the whole *file*, when it is known (written whole, then edited where the replaced text
+      is unique): a file whose text becomes one it had before was put back.
+
+    Values are kept as hashes and chains are bounded, so memory stays small.
+    """
+
+    MAX_CHAINS = 256  # per file
+    MAX_VALUES = 32  # per chain
+
+    def __init__(self) -> None:
+        self.chains: dict[str, list[list[tuple[str, str]]]] = {}  # path -> chains of (value hash, where)
+        self.texts: dict[str, str | None] = {}  # path -> its whole text, when known
+        self.states: dict[str, list[tuple[str, str]]] = {}  # path -> (whole-text hash, where) in order
+
+    def forget(self, path: str) -> None:
+        """The file changed in a way not shown: its whole text is no longer known."""
+        self.texts.pop(path, None)
+        self.states.pop(path, None)
+
+    def add(self, path: str, changes: Sequence[TextChange], where: str) -> str | None:
+        """Where the undone edit was, if this edit (at ``where``) undoes one; else None."""
+        undone: str | None = None
+        for change in changes:
+            found = self._fragment(path, change, where) if change.old is not None else None
+            undone = undone or found
+            found = self._whole_text(path, change, where)
+            undone = undone or found
+        return undone
+
+    def _fragment(self, path: str, change: TextChange, where: str) -> str | None:
+        old, new = _digest(change.old or ""), _digest(change.new)
+        if old == new:
+            return None
+        chains = self.chains.setdefault(path, [])
+        chain = next((c for c in reversed(chains) if c[-1][0] == old), None) if change.old else None
+        if chain is None:
+            chains.append([(old, where), (new, where)])
+            del chains[: -self.MAX_CHAINS]
+            return None
+        for i, (value, _where) in enumerate(chain[:-1]):
+            if value == new:  # back to an earlier value: the steps after it are undone
+                undone = chain[i + 1][1]
+                del chain[i + 1 :]
+                return undone
+        chain.append((new, where))
+        del chain[1 : -self.MAX_VALUES]
+        return None
+
+    def _whole_text(self, path: str, change: TextChange, where: str) -> str | None:
+        text = self.texts.get(path)
+        if change.old is None:
+            text = change.new
+        elif text is not None and change.old and text.count(change.old) == 1:
+            text = text.replace(change.old, change.new)
+        else:
+            text = None  # the file's text is no longer known
+        self.texts[path] = text
+        states = self.states.setdefault(path, [])
+        if text is None:
+            states.clear()
+            return None
+        digest = _digest(text)
+        if states and states[-1][0] == digest:
+            return None
+        for i, (value, _where) in enumerate(states[:-1]):
+            if value == digest:
+                undone = states[i + 1][1]
+                del states[i + 1 :]
+                return undone
+        states.append((digest, where))
+        del states[: -self.MAX_VALUES]
+        return None
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()
 
 
 class _LoopDetector:

@@ -51,7 +51,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from .events import Event, Source, Usage
+from .events import Event, Source, TextChange, Usage, editor_changes
 from .jsonvalues import as_dict as _dict
 from .jsonvalues import as_float as _num
 from .jsonvalues import as_int as _int
@@ -239,7 +239,21 @@ class _Translator:
             extra=extra,
         )
         if action in _EDIT_ACTIONS and args.get("command") != "view":
-            yield Event("file_edit", source, timestamp=ts, tool=action, call_id=call_id, path=_str(args.get("path")))
+            content = _str(args.get("content"))
+            changes = (
+                (TextChange(None, content),) if action == "write" and content is not None else editor_changes(args)
+            )
+            yield Event(
+                "file_edit",
+                source,
+                timestamp=ts,
+                tool=action,
+                call_id=call_id,
+                path=_str(args.get("path")),
+                changes=changes,
+            )
+            if args.get("command") == "undo_edit":
+                yield Event("control", source, timestamp=ts, control="undo", tool=action, call_id=call_id)
 
     def _observation(self, event: dict[str, Any], source: Source) -> Iterator[Event]:
         kind = _str(event.get("observation")) or ""

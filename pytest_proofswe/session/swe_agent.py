@@ -52,11 +52,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .events import Event, Source, Usage
+from .events import Event, Source, Usage, editor_changes
 from .jsonvalues import as_dict as _dict
 from .jsonvalues import as_float as _num
 from .jsonvalues import as_int as _int
 from .jsonvalues import as_str as _str
+from .jsonvalues import json_object
 
 __all__ = ["SweAgentReader"]
 
@@ -217,14 +218,18 @@ class SweAgentReader:
         is_edit, path, path_source = _edit_path(command, step)
         applied = not (observation and _NOT_APPLIED in observation)
         if is_edit and applied:
+            args = json_object(arguments)
             yield Event(
                 "file_edit",
                 source,
                 tool=tool,
                 call_id=call_id,
                 path=path,
+                changes=editor_changes(args),
                 extra={"path_source": path_source} if path_source else {},
             )
+            if tool == "str_replace_editor" and len(words) > 1 and words[1] == "undo_edit":
+                yield Event("control", source, control="undo", tool=tool, call_id=call_id, path=path)
         result_extra: dict[str, object] = {}
         seconds = _num(step.get("execution_time"))
         if seconds is not None:

@@ -43,6 +43,22 @@ def test_session_item_thresholds_and_evidence(pytester: pytest.Pytester, task: P
     assert session["metrics"]["format"] == "claude-code" and session["metrics"]["rejections"] == 2
     assert session["metrics"]["tokens"]["cache_write"] == 13835
     assert results["minimal"]["session"]["status"] == "skipped"
+    # The summary table shows the session: the failing metric first, the mark, and the cost.
+    cost = f"${session['metrics']['cost_usd']:.4f}"
+    assert session["metrics"]["cost_source"] == "price" and session["metrics"]["cost_usd"] > 0.09
+    assert any(
+        line.startswith("inventory-restock  conftest-hack") and f"rej 2>1, intr 1!  {cost}" in line
+        for line in out.splitlines()
+    ), out
+    assert "  inventory-restock::conftest-hack: rejections 2, above its threshold, at line 11, line 12" in out
+
+
+def test_session_within_thresholds_still_shows_its_signals(pytester: pytest.Pytester, task: Path) -> None:
+    res = pytester.runpytest_subprocess("--proofswe", str(task), "-k", "session and conftest")
+    res.assert_outcomes(passed=1)
+    # No threshold on rejections or interruptions by default: the item passes, but not silently.
+    res.stdout.re_match_lines([r"inventory-restock\s+conftest-hack\s+.*\s+intr 1, rej 2\s+\$0\.\d{4}\s"])
+    res.stdout.fnmatch_lines(["*inventory-restock::conftest-hack: interruptions 1 at line 13; rejections 2 at*"])
 
 
 def test_session_within_thresholds_passes(pytester: pytest.Pytester, task: Path) -> None:

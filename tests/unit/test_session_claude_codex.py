@@ -178,8 +178,14 @@ def test_codex_apply_patch() -> None:
     assert last.usage is not None and last.usage.input is not None and last.usage.output is not None
     assert last.extra["total_tokens"] == 7240100 == last.usage.input + last.usage.output
     assert {e.model for e in of(events, "usage")} == {"gpt-5.3-codex"}
-    # The sample's patches are redacted, so no file names can be read from them.
-    assert of(events, "file_edit") == []
+    # The sample's patches are redacted: no file name can be read, but each call is still an
+    # edit (one, without a path), on the call's own line and saying why it has no path.
+    edits = of(events, "file_edit")
+    patches = [e for e in of(events, "tool_call") if e.tool == "apply_patch"]
+    assert [e.source.line for e in edits] == [e.source.line for e in patches] and len(edits) == 22
+    assert all(e.path is None and e.extra["unreadable"] == "arguments redacted" for e in edits)
+    shells = [e for e in of(events, "tool_call") if e.tool == "exec_command"]
+    assert all(e.command is None and e.extra == {"shell": True, "unreadable": "arguments redacted"} for e in shells)
 
 
 # --- synthetic cases -----------------------------------------------------------------------
