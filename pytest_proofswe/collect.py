@@ -276,7 +276,12 @@ class ProofsweSession:
             self.replay_outcome = compare(self.replay_old, [self.results[k] for k in self.order])
             reportmod.replay_summary(terminalreporter, self.replay_outcome)
         if self.settings.diff_base is not None:
-            reportmod.diff_summary(terminalreporter, [self.results[k] for k in self.order])
+            from .outputs import print_github_annotations
+
+            rows = [self.results[k] for k in self.order]
+            reportmod.diff_summary(terminalreporter, rows)
+            if rows:
+                print_github_annotations(terminalreporter, rows[0], os.environ)
             return
         rows = [self.results[k] for k in self.order]
         reportmod.terminal_summary(terminalreporter, rows, kept=self.kept, unmatched=self.unmatched_predictions())
@@ -378,13 +383,9 @@ class ProofsweSession:
             return
         self._ensure_diff_result()
         rows = [self.results[k] for k in self.order]
-        reportmod.write_ci_outputs(
-            rows,
-            markdown=self.settings.markdown,
-            sarif=self.settings.sarif,
-            environ=os.environ,
-            diff=self.settings.diff_base is not None,
-        )
+        from .outputs import write_ci_outputs
+
+        write_ci_outputs(rows, markdown_path=self.settings.markdown, sarif_path=self.settings.sarif, environ=os.environ)
         if self.settings.report is None:
             return
         document = reportmod.build_report(

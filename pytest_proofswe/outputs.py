@@ -13,15 +13,16 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from . import __version__
-from .report import SESSION_LEGEND, has_sessions, ratio, session_cell, session_cost
+from .report import SESSION_LEGEND, has_sessions, ratio, session_cell, session_cost, write_json_atomic
 from .taste.model import RULES
 
-__all__ = ["github_annotations", "markdown", "sarif"]
+__all__ = ["github_annotations", "markdown", "print_github_annotations", "sarif", "write_ci_outputs"]
 
 #: GitHub shows at most 10 error and 10 warning annotations of a step (50 per job).
 MAX_ERRORS = 10
@@ -37,11 +38,22 @@ FULL_LIST = "every finding is in the SARIF log (--proofswe-sarif) and the JSON r
 
 
 def _findings(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Taste findings that cost points and the review's findings; those that fail an item first."""
+    from .review.prompt import FAILING_RULES
+
     taste = result.get("taste") or {}
-    found = [dict(f, source="taste") for f in taste.get("findings", []) if f.get("penalty", 0) > 0]
+    found = [dict(f, source="taste", fails=False) for f in taste.get("findings", []) if f.get("penalty", 0) > 0]
     review = result.get("review") or {}
-    found += [dict(f, source="review") for f in review.get("findings", [])]
-    return sorted(found, key=lambda f: -float(f.get("penalty") or 0))
+    found += [dict(f, source="review", fails=f.get("rule") in FAILING_RULES) for f in review.get("findings", [])]
+    return sorted(found, key=lambda f: (not f["fails"], -float(f.get("penalty") or 0)))
+
+
+def _level(f: dict[str, Any]) -> str:
+    """error: it fails the review (an injection attempt) or costs ERROR_PENALTY points; else by its cost."""
+    points = float(f.get("penalty") or 0)
+    if f.get("fails") or points >= ERROR_PENALTY:
+        return "error"
+    return "warning" if points > 0 else "note"
 
 
 def _escape_md(text: object) -> str:
@@ -199,7 +211,7 @@ def github_annotations(result: dict[str, Any]) -> list[str]:
     out: list[str] = []
     errors = warnings = 0
     for f in _findings(result):
-        level = "error" if float(f.get("penalty") or 0) >= ERROR_PENALTY else "warning"
+        level = "error" if _level(f) == "error" else "warning"
         if level == "error" and errors >= MAX_ERRORS:
             level = "warning"
         if level == "warning" and warnings >= MAX_WARNINGS:
@@ -291,7 +303,7 @@ def sarif(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
             sarif_results.append(
                 {
                     "ruleId": rule_id,
-                    "level": "error" if points >= ERROR_PENALTY else ("warning" if points > 0 else "note"),
+                    "level": _level(f),
                     "message": {"text": prefix + message},
                     "locations": [_location(f, result)],
                     "properties": {
@@ -321,3 +333,31 @@ def sarif(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
             }
         ],
     }
+
+
+def print_github_annotations(tr: Any, result: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """In GitHub Actions, the workflow commands that annotate the diff (on the terminal)."""
+    if environ.get("GITHUB_ACTIONS") == "true":
+        for line in github_annotations(result):
+            tr.write_line(line)
+
+
+def write_ci_outputs(
+    results: Sequence[dict[str, Any]],
+    *,
+    markdown_path: Path | None,
+    sarif_path: Path | None,
+    environ: Mapping[str, str],
+) -> None:
+    """The Markdown summary, the SARIF log, and the GitHub step summary when running in Actions."""
+    step_summary = environ.get("GITHUB_STEP_SUMMARY") if environ.get("GITHUB_ACTIONS") == "true" else None
+    if markdown_path is not None or step_summary:
+        text = markdown(results)
+        if markdown_path is not None:
+            markdown_path.parent.mkdir(parents=True, exist_ok=True)
+            markdown_path.write_text(text, encoding="utf-8")
+        if step_summary:
+            with open(step_summary, "a", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+    if sarif_path is not None:
+        write_json_atomic(sarif_path, sarif(results))

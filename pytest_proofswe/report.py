@@ -371,32 +371,6 @@ def diff_summary(tr: Any, results: Sequence[dict[str, Any]]) -> None:
     costs = review_costs(results)
     if costs:
         tr.write_line(costs)
-    environ = os.environ
-    if environ.get("GITHUB_ACTIONS") == "true":
-        from .outputs import github_annotations
-
-        for line in github_annotations(r):
-            tr.write_line(line)
-
-
-def write_ci_outputs(
-    results: Sequence[dict[str, Any]], *, markdown: Path | None, sarif: Path | None, environ: Any, diff: bool
-) -> None:
-    """The Markdown summary, the SARIF log, and the GitHub step summary when running in Actions."""
-    from .outputs import markdown as render_markdown
-    from .outputs import sarif as render_sarif
-
-    text = None
-    if markdown is not None or environ.get("GITHUB_STEP_SUMMARY"):
-        text = render_markdown(results)
-    if markdown is not None and text is not None:
-        markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(text, encoding="utf-8")
-    if environ.get("GITHUB_ACTIONS") == "true" and environ.get("GITHUB_STEP_SUMMARY") and text is not None:
-        with open(environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-    if sarif is not None:
-        write_json_atomic(sarif, render_sarif(results))
 
 
 def replay_summary(tr: Any, outcome: dict[str, Any]) -> None:

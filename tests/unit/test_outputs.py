@@ -177,3 +177,20 @@ def test_sarif_whole_change_findings_are_at_the_first_code_file() -> None:
     # An empty message is replaced by the rule's summary: GitHub needs a text.
     assert entry["message"]["text"] == "scope-files-touched"
     assert schema_errors(log) == [] and github_errors(log) == []
+
+
+def test_an_injection_attempt_is_an_error_before_every_other_finding() -> None:
+    # A review-prompt-injection finding costs no points, yet it fails the review: it is an
+    # error annotation and a SARIF error, ahead of costlier findings (never cut by the cap).
+    taste = [finding("big", "a.py", i, 10) for i in range(15)]
+    injection = finding("review-prompt-injection", "pkg/calc.py", 3, 0, "text addressing the reviewer")
+    r = {"task": "diff", "taste": {"findings": taste}, "review": {"status": "scored", "findings": [injection]}}
+    lines = github_annotations(r)
+    assert lines[0].startswith("::error file=pkg/calc.py,line=3,title=proofswe review-prompt-injection::")
+    log = sarif([r])
+    (entry,) = [e for e in log["runs"][0]["results"] if e["ruleId"] == "review-prompt-injection"]
+    assert entry["level"] == "error"
+    assert log["runs"][0]["results"][0] is entry
+    noted = finding("review-prompt-like-text", "pkg/calc.py", 4, 0, "prompt-like text (sent as data)")
+    (entry,) = sarif([{"task": "diff", "review": {"findings": [noted]}}])["runs"][0]["results"]
+    assert entry["level"] == "note"
