@@ -68,11 +68,12 @@ def test_parse_junit(tmp_path: Path) -> None:
     assert report.collection_errors == (("tests.test_broken", "collection failure"),)
 
 
-def test_default_command_selects_f2p_and_p2p_and_writes_junit_outside(tmp_path: Path) -> None:
-    spec = TestsSpec(fail_to_pass=("a.py::t1", "a.py::t2"), pass_to_pass=("a.py::t1", "b.py::t3"))
+def test_default_command_selects_the_files_of_f2p_and_p2p_and_writes_junit_outside(tmp_path: Path) -> None:
+    spec = TestsSpec(fail_to_pass=("b.py::t1", "a.py::t2"), pass_to_pass=("a.py::t1", "b.py::C::t3", "c.py::t4"))
     argv = build_command(spec, Path("/venv/bin/python"), tmp_path / "out" / "j.xml", tmp_path / "ws")
     assert argv[:3] == ["/venv/bin/python", "-m", "pytest"]
-    assert argv[argv.index("--") + 1 :] == ["a.py::t1", "a.py::t2", "b.py::t3"]  # deduplicated, in order
+    # Whole files, as SWE-bench runs them: each file's tests run in its own order, not F2P first.
+    assert argv[argv.index("--") + 1 :] == ["b.py", "a.py", "c.py"]  # deduplicated, in order of first mention
     assert f"--junitxml={tmp_path / 'out' / 'j.xml'}" in argv
     assert "no:cacheprovider" in argv and "junit_family=xunit1" in argv
 
@@ -80,7 +81,7 @@ def test_default_command_selects_f2p_and_p2p_and_writes_junit_outside(tmp_path: 
 def test_custom_command_with_tests_placeholder(tmp_path: Path) -> None:
     spec = TestsSpec(fail_to_pass=("a.py::t1",), command="python -m pytest -x {tests}")
     argv = build_command(spec, Path("/venv/bin/python"), tmp_path / "j.xml", tmp_path)
-    assert argv[:5] == ["/venv/bin/python", "-m", "pytest", "-x", "a.py::t1"]
+    assert argv[:5] == ["/venv/bin/python", "-m", "pytest", "-x", "a.py"]
     assert any(a.startswith("--junitxml=") for a in argv)
 
 
@@ -88,8 +89,8 @@ def test_truncated_and_non_test_ids(tmp_path: Path) -> None:
     ids = ["t.py::test_m[xyz", "t.py::test_m[abc]", "[100%]", "[", "t.py::test_m[xyz", "t.py::other"]
     from pytest_proofswe.runner import selection_ids
 
-    assert selection_ids(ids) == ["t.py::test_m", "t.py::test_m[abc]", "t.py::other"]
-    assert selection_ids(ids, skip=["t.py::other"]) == ["t.py::test_m", "t.py::test_m[abc]"]
+    assert selection_ids(ids) == ["t.py"]
+    assert selection_ids([*ids, "u.py::x", "docs/x.txt::x.txt", "tests"], skip=["t.py"]) == ["u.py", "docs/x.txt"]
     path = tmp_path / "j.xml"
     path.write_text("""<testsuites><testsuite>
 <testcase classname="t" name="test_m[xyz or xyz2]"/>
