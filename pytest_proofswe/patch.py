@@ -212,11 +212,19 @@ def _strip_prefix(path: str) -> str | None:
     return parts[1] if len(parts) == 2 else path
 
 
-def parse_patch(text: str) -> ParsedPatch:
-    """Parse ``text`` as a unified diff; raise PatchRejected if empty or malformed."""
+def parse_patch(text: str, *, max_mb: float | None = None) -> ParsedPatch:
+    """Parse ``text`` as a unified diff; raise PatchRejected if empty, malformed or over ``max_mb``.
+
+    ``max_mb`` counts millions of characters, checked before anything else is done.
+    """
     from unidiff.errors import UnidiffParseError
     from unidiff.patch import PatchSet
 
+    if max_mb is not None and len(text) > max_mb * 1_000_000:
+        raise PatchRejected(
+            f"the patch is {len(text) / 1e6:.1f} MB, over the limit of {max_mb:g} MB: not parsed",
+            detail="the limit is [tests] max_patch_mb in task.toml",
+        )
     if not text.strip():
         raise PatchRejected("the patch is empty", detail="the submission changed nothing")
     if not text.endswith("\n"):

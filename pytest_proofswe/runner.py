@@ -73,6 +73,7 @@ class TestRun:
     output_tail: str
     junit_found: bool
     command: process.CommandRecord
+    junit_problem: str = ""  # why the JUnit XML was not read, when the run wrote one
 
 
 def _truncated(test_id: str) -> bool:
@@ -158,11 +159,21 @@ class JunitReport:
 
 
 def parse_junit(path: Path) -> JunitReport:
-    """Per-test outcomes from a pytest JUnit XML file."""
-    tree = ET.parse(path)
+    """Per-test outcomes from a pytest JUnit XML file.
+
+    Read incrementally: each ``<testcase>`` is dropped from the tree once read, so the
+    file never sits in memory whole (it cost three times its size).
+    """
     cases: dict[tuple[str, str], TestOutcome] = {}
     errors: list[tuple[str, str]] = []
-    for case in tree.iter("testcase"):
+    parents: list[ET.Element] = []
+    for event, case in ET.iterparse(path, events=("start", "end")):
+        if event == "start":
+            parents.append(case)
+            continue
+        parents.pop()
+        if case.tag != "testcase":
+            continue
         classname, name = case.get("classname", ""), case.get("name", "")
         outcome: Outcome = "passed"
         message = ""
@@ -176,6 +187,8 @@ def parse_junit(path: Path) -> JunitReport:
             elif child.tag == "skipped":
                 message = _short(child.get("message"))
                 outcome = "xfailed" if child.get("type", "") == "pytest.xfail" else "skipped"
+        if parents:
+            parents[-1].remove(case)
         if not classname and outcome == "error":
             errors.append((name, _short(message or "", 3)))
             continue
@@ -226,6 +239,13 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
         outcomes: dict[str, TestOutcome] = {}
         collection_errors: tuple[tuple[str, str], ...] = ()
         found = junit_path.is_file() and not result.timed_out
+        problem = ""
+        if found and junit_path.stat().st_size > spec.max_junit_mb * 1_000_000:
+            found = False  # the submission's tests wrote it: never read past the limit
+            problem = (
+                f"the test run wrote a JUnit XML of {junit_path.stat().st_size / 1e6:.0f} MB, over the limit of "
+                f"{spec.max_junit_mb:g} MB ([tests] max_junit_mb), so it was not read and no test counts as run"
+            )
         if found:
             try:
                 report = parse_junit(junit_path)
@@ -242,6 +262,7 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
             duration_s=result.duration_s,
             output_tail=result.tail(40),
             junit_found=found,
+            junit_problem=problem,
             command=process.CommandRecord(
                 tuple(_redact(argv, workspace, junit_path)),
                 "<workspace>",

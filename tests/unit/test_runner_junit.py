@@ -105,3 +105,24 @@ def test_deselected_tests_never_run(tmp_path: Path) -> None:
     spec = TestsSpec(fail_to_pass=("a.py::t1",), pass_to_pass=("a.py::t2",), deselect=("a.py::net[x",))
     argv = build_command(spec, Path("/venv/bin/python"), tmp_path / "j.xml", tmp_path)
     assert "--deselect=a.py::net[x" in argv
+
+
+def test_a_large_junit_file_is_read_without_holding_it_whole(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = tmp_path / "big.xml"
+    body = "".join(
+        f'<testcase classname="t" name="test_{i}"><failure message="m{i}">{"x" * 20_000}</failure></testcase>'
+        for i in range(500)
+    )
+    path.write_text(f"<testsuites><testsuite>{body}</testsuite></testsuites>")
+    tracemalloc.start()
+    try:
+        report = parse_junit(path)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    size = path.stat().st_size  # 10 MB; the whole tree cost more than that
+    assert peak < size / 2, f"peak {peak / 1e6:.1f} MB for a {size / 1e6:.1f} MB file"
+    assert len(report.cases) == 500 and report.cases[("t", "test_499")].outcome == "failed"
+    assert report.cases[("t", "test_7")].message == "m7"
