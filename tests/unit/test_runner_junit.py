@@ -126,3 +126,12 @@ def test_a_large_junit_file_is_read_without_holding_it_whole(tmp_path: Path) -> 
     assert peak < size / 2, f"peak {peak / 1e6:.1f} MB for a {size / 1e6:.1f} MB file"
     assert len(report.cases) == 500 and report.cases[("t", "test_499")].outcome == "failed"
     assert report.cases[("t", "test_7")].message == "m7"
+
+
+def test_a_test_file_pytest_cannot_find_is_dropped_on_the_retry(tmp_path: Path) -> None:
+    from pytest_proofswe.runner import _not_found, selection_ids
+
+    output = f"ERROR: file or directory not found: {tmp_path}/tests/test_gone.py\n\n"
+    assert _not_found(output, tmp_path) == ["tests/test_gone.py"]
+    ids = ["tests/test_a.py::t", "tests/test_gone.py::t2"]
+    assert selection_ids(ids, skip=_not_found(output, tmp_path)) == ["tests/test_a.py"]
