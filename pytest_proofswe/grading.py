@@ -140,10 +140,10 @@ def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str, changed
             raise ProofsweError(
                 f"{task.hidden_tests_diff}: {exc.describe()} (fix: regenerate the hidden tests diff)"
             ) from None
-        check_layout(workspace, parsed.paths, restored=changed)
         for rel in parsed.paths:
             if rel in changed:  # the others are still at the base state
                 guard.restore(workspace, rel, rev=base_commit)
+        check_layout(workspace, parsed.paths)  # what restoring did not repair
         diff_file = workspace.parent / "hidden_tests.diff"
         diff_file.write_text(parsed.text, encoding="utf-8", errors="surrogateescape")
         result = git(["apply", "--whitespace=nowarn", "--binary", str(diff_file)], cwd=workspace, check=False)
