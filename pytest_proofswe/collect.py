@@ -68,6 +68,7 @@ class ProofsweSession:
         self.diff_deselected = False
         self._diff_lock = threading.Lock()
         self.order: list[tuple[str, str]] = []
+        self._partial_started = False  # the run's first result replaces a partial file left by a dead run
         self.kept: list[str] = []
         self.predictions: dict[str, list[Submission]] | None = None
         self.matched_predictions: set[str] = set()
@@ -263,6 +264,10 @@ class ProofsweSession:
         self.results[key] = data
         if data.get("workspace"):
             self.kept.append(data["workspace"])
+        if self.settings.report is not None:
+            self._partial_started = reportmod.append_partial(
+                self.settings.report, data, fresh=not self._partial_started
+            )
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -402,6 +407,7 @@ class ProofsweSession:
             document["replay"] = compare(self.replay_old, rows)
         self.config.hook.pytest_proofswe_report(config=self.config, report=document)
         reportmod.write_json_atomic(self.settings.report, document)
+        reportmod.partial_path(self.settings.report).unlink(missing_ok=True)
 
 
 def _plugin(node: pytest.Item | pytest.Collector) -> ProofsweSession:

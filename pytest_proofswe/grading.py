@@ -22,6 +22,7 @@ from . import guard, patch, runner
 from .environment import Environment
 from .errors import ProofsweError
 from .git import git
+from .layout import LayoutBroken, check_layout
 from .result import BehaviourResult, GradeResult, PatchSummary, Proof
 from .review import Reviewer, ReviewResult
 from .review.rubric import RubricError, load_rubric
@@ -121,6 +122,7 @@ def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str, changed
             if src.is_dir() or "__pycache__" in src.parts or src.suffix == ".pyc":
                 continue
             rel = src.relative_to(task.hidden_tests_dir).as_posix()
+            check_layout(workspace, [rel])
             dest = workspace / rel
             # The file is replaced whole. A symlink the submission put in its place would
             # have the copy written through it, and a folder would stop it: remove either.
@@ -141,6 +143,7 @@ def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str, changed
         for rel in parsed.paths:
             if rel in changed:  # the others are still at the base state
                 guard.restore(workspace, rel, rev=base_commit)
+        check_layout(workspace, parsed.paths)  # what restoring did not repair
         diff_file = workspace.parent / "hidden_tests.diff"
         diff_file.write_text(parsed.text, encoding="utf-8", errors="surrogateescape")
         result = git(["apply", "--whitespace=nowarn", "--binary", str(diff_file)], cwd=workspace, check=False)
@@ -329,7 +332,7 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
     parsed: patch.ParsedPatch | None = None
     if not (request.allow_empty and not patch_text.strip()):
         try:
-            parsed = patch.parse_patch(patch_text)
+            parsed = patch.parse_patch(patch_text, max_mb=task.tests.max_patch_mb)
         except patch.PatchRejected as exc:
             session = _session(request, grader, None)  # the session is graded all the same
             return finish(BehaviourResult("patch_failed", reason=exc.describe()), proof_base)
@@ -400,6 +403,8 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
             return finish(dataclasses.replace(recorded, reason=str(env_error)), proof)
         try:
             commands.extend(_overlay_hidden_tests(task, workspace, base.commit, {p for _s, p in changed}))
+        except LayoutBroken as exc:  # the submission's doing: not the harness's error
+            return finish(dataclasses.replace(recorded, status="unresolved", reason=str(exc)), proof)
         except ProofsweError as exc:
             return finish(dataclasses.replace(recorded, reason=str(exc)), proof)
         _overlay_artefacts(env.src, env.artefacts, workspace)
@@ -427,7 +432,9 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
         else:
             missing = "not in the test run's results (not collected, or the run stopped early)"
             if not run.junit_found:
-                missing = f"the test run wrote no JUnit XML (exit code {run.exit_code}), so no test counts as run"
+                missing = run.junit_problem or (
+                    f"the test run wrote no JUnit XML (exit code {run.exit_code}), so no test counts as run"
+                )
             elif run.collection_errors:
                 mods = ", ".join(m for m, _ in run.collection_errors[:3])
                 first = (run.collection_errors[0][1].splitlines() or [""])[0]

@@ -23,9 +23,10 @@ import os
 import posixpath
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal
 
 from . import git as gitmod
 from . import process
@@ -91,7 +92,7 @@ class PatchRejected(Exception):
         return text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HunkLine:
     kind: Literal["+", "-", " "]
     source_line: int | None  # line number in the base file (None for an added line)
@@ -101,12 +102,38 @@ class HunkLine:
 
 @dataclass(frozen=True)
 class HunkInfo:
+    """One hunk; its lines are kept as the hunk's text and made into :class:`HunkLine` on demand.
+
+    One object per line of a large patch cost about 60 times the patch's size in memory; the
+    text costs about its size.
+    """
+
     header: str
     source_start: int
     source_length: int
     target_start: int
     target_length: int
-    lines: tuple[HunkLine, ...] = ()
+    body: str = ""  # the hunk's "+", "-" and " " lines, each with its newline
+
+    @property
+    def lines(self) -> tuple[HunkLine, ...]:
+        out: list[HunkLine] = []
+        source, target = self.source_start, self.target_start
+        for raw in self.body.split("\n")[:-1]:  # not splitlines(): a line may hold \f or \u2028
+            kind, text = raw[:1], raw[1:].rstrip("\r")
+            if kind == "\\":  # "\ No newline at end of file"
+                continue
+            if kind == "+":
+                out.append(HunkLine("+", None, target, text))
+                target += 1
+            elif kind == "-":
+                out.append(HunkLine("-", source, None, text))
+                source += 1
+            else:
+                out.append(HunkLine(" ", source, target, text))
+                source += 1
+                target += 1
+        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -131,11 +158,11 @@ class ParsedPatch:
 
     @property
     def paths(self) -> tuple[str, ...]:
-        out: list[str] = []
+        out: dict[str, None] = {}  # a list here made a patch of many small files quadratic
         for f in self.files:
             for p in (f.source_path, f.target_path):
-                if p and p not in out:
-                    out.append(p)
+                if p:
+                    out[p] = None
         return tuple(out)
 
 
@@ -185,17 +212,27 @@ def _strip_prefix(path: str) -> str | None:
     return parts[1] if len(parts) == 2 else path
 
 
-def parse_patch(text: str) -> ParsedPatch:
-    """Parse ``text`` as a unified diff; raise PatchRejected if empty or malformed."""
+def parse_patch(text: str, *, max_mb: float | None = None) -> ParsedPatch:
+    """Parse ``text`` as a unified diff; raise PatchRejected if empty, malformed or over ``max_mb``.
+
+    ``max_mb`` counts millions of characters, checked before anything else is done.
+    """
     from unidiff.errors import UnidiffParseError
     from unidiff.patch import PatchSet
 
+    if max_mb is not None and len(text) > max_mb * 1_000_000:
+        raise PatchRejected(
+            f"the patch is {len(text) / 1e6:.1f} MB, over the limit of {max_mb:g} MB: not parsed",
+            detail="the limit is [tests] max_patch_mb in task.toml",
+        )
     if not text.strip():
         raise PatchRejected("the patch is empty", detail="the submission changed nothing")
     if not text.endswith("\n"):
         text += "\n"  # a patch file cut without its final newline: git apply calls that corrupt
     try:
-        patch_set = PatchSet(text)
+        # One file at a time: unidiff makes several objects per line, and they are dropped
+        # as soon as the file's change is made from them.
+        files = [change for chunk in _file_chunks(text) for change in _chunk_changes(chunk, PatchSet)]
     except UnidiffParseError as exc:
         located = _locate_bad_hunk(text)
         if located is not None:
@@ -206,7 +243,7 @@ def parse_patch(text: str) -> ParsedPatch:
         raise PatchRejected(f"the patch is malformed: {exc}") from None
     except (ValueError, IndexError, TypeError) as exc:  # unidiff on some garbage
         raise PatchRejected(f"the patch is malformed: {type(exc).__name__}: {exc}") from None
-    if not len(patch_set):
+    if not files:
         first = text.strip().splitlines()[0][:80]
         raise PatchRejected(
             "the patch is malformed: no file changes found (no '---'/'+++' or 'diff --git' headers)",
@@ -218,15 +255,105 @@ def parse_patch(text: str) -> ParsedPatch:
             path=_strip_prefix(match.group(2)) or _strip_prefix(match.group(1)),
             detail="regenerate the patch with git diff --binary",
         )
+    return ParsedPatch(text=text, files=tuple(files))
+
+
+def _chunk_changes(chunk: str, parser: Any) -> list[FileChange]:
+    """The file changes of ``chunk``: unidiff reads its headers, the hunks are read here.
+
+    unidiff keeps several objects per line (about 100 times the patch's size for short
+    lines), so it is given the chunk with every hunk emptied; the hunks' text is cut from
+    the chunk. A chunk this cannot read consistently goes to unidiff whole, as before.
+    """
+    skeleton = _skeleton(chunk)
+    if skeleton is not None:
+        try:
+            return _file_changes(parser(skeleton[0]), skeleton[1])
+        except Exception:
+            pass
+    return _file_changes(parser(chunk), None)
+
+
+def _skeleton(chunk: str) -> tuple[str, list[tuple[HunkInfo, int, int]]] | None:
+    """``chunk`` with each hunk's lines replaced by one blank line, and the hunks.
+
+    Each hunk comes with its count of added and removed lines. None when a hunk's lines do
+    not match its header: unidiff then reads the chunk and reports the error.
+    """
+    out: list[str] = []
+    hunks: list[tuple[HunkInfo, int, int]] = []
+    pos, end, in_file = 0, len(chunk), False
+    while pos < end:
+        nl = chunk.find("\n", pos)
+        nl = end if nl < 0 else nl + 1
+        line = chunk[pos:nl]
+        pos = nl
+        m = _HUNK_HEADER.match(line) if in_file else None
+        if m is None:
+            if line.startswith("+++ "):
+                in_file = True
+            elif line.startswith("diff --git ") or line.startswith("--- "):
+                in_file = False
+            out.append(line)
+            continue
+        want_old = 0 if m.group(2) == "0" else int(m.group(2) or 1)
+        want_new = 0 if m.group(4) == "0" else int(m.group(4) or 1)
+        old = new = added = removed = 0
+        body_start = pos
+        while pos < end:
+            tag = chunk[pos]
+            if tag != "\\" and old >= want_old and new >= want_new:
+                break
+            if tag == " " or tag == "\n":
+                old += 1
+                new += 1
+            elif tag == "-":
+                old += 1
+                removed += 1
+            elif tag == "+":
+                new += 1
+                added += 1
+            elif tag != "\\":
+                break
+            nl = chunk.find("\n", pos)
+            pos = end if nl < 0 else nl + 1
+        if old != want_old or new != want_new:
+            return None
+        source_start, target_start = int(m.group(1)), int(m.group(3))
+        header = f"@@ -{source_start},{want_old} +{target_start},{want_new} @@"
+        hunks.append(
+            (HunkInfo(header, source_start, want_old, target_start, want_new, chunk[body_start:pos]), added, removed)
+        )
+        out.append(f"@@ -{source_start},1 +{target_start},1 @@\n \n")  # unidiff reads no empty hunk
+    return "".join(out), hunks
+
+
+def _file_changes(patch_set: Any, read: list[tuple[HunkInfo, int, int]] | None) -> list[FileChange]:
     files = []
+    if read is not None and [(h.source_start, h.target_start) for pf in patch_set for h in pf] != [
+        (h.source_start, h.target_start) for h, _a, _r in read
+    ]:
+        raise ValueError("the hunks read do not match unidiff's")
+    taken = iter(read or ())
     for pf in patch_set:
         source = _strip_prefix(pf.source_file) if pf.source_file else None
         target = _strip_prefix(pf.target_file) if pf.target_file else None
         # unidiff calls a change to an empty file "added" (its hunk starts at -0,0): trust
         # git's headers and /dev/null instead.
         info = "".join(str(x) for x in (pf.patch_info or []))
+        if read is not None:
+            mine = [next(taken) for _h in pf]
+            hunks = tuple(h for h, _a, _r in mine)
+            counts = (sum(a for _h, a, _r in mine), sum(r for _h, _a, r in mine))
+        else:
+            hunks = tuple(_hunk_info(h) for h in pf)
+            counts = (pf.added, pf.removed)
+        # unidiff's is_added_file, on the hunks read here
+        empty_first = len(hunks) == 1 and hunks[0].source_start == 0 and hunks[0].source_length == 0
         added = (
-            source is None or "\nnew file mode" in f"\n{info}" or (pf.is_added_file and "\nindex " not in f"\n{info}")
+            source is None
+            or "\nnew file mode" in f"\n{info}"
+            or ((pf.source_file == "/dev/null" or empty_first) and "\nindex " not in f"\n{info}")
         )
         removed = target is None or "\ndeleted file mode" in f"\n{info}"
         if added:
@@ -243,26 +370,6 @@ def parse_patch(text: str) -> ParsedPatch:
             kind = "rename"
         else:
             kind = "modify"
-        hunks = tuple(
-            HunkInfo(
-                f"@@ -{h.source_start},{h.source_length} +{h.target_start},{h.target_length} @@",
-                h.source_start,
-                h.source_length,
-                h.target_start,
-                h.target_length,
-                tuple(
-                    HunkLine(
-                        cast(Literal["+", "-", " "], line.line_type),
-                        line.source_line_no,
-                        line.target_line_no,
-                        line.value.rstrip("\r\n"),
-                    )
-                    for line in h
-                    if line.line_type in ("+", "-", " ")
-                ),
-            )
-            for h in pf
-        )
         if not hunks and not pf.is_binary_file and kind == "modify" and not _mode_only(pf):
             raise PatchRejected("the file change has no hunks", path=target or source)
         files.append(
@@ -274,12 +381,35 @@ def parse_patch(text: str) -> ParsedPatch:
                 binary=bool(pf.is_binary_file),
                 symlink=bool(getattr(pf, "is_symlink", False)),
                 hunks=hunks,
-                added=pf.added,
-                removed=pf.removed,
+                added=counts[0],
+                removed=counts[1],
             )
         )
-    return ParsedPatch(text=text, files=tuple(files))
+    return files
 
+
+def _hunk_info(h: Any) -> HunkInfo:
+    return HunkInfo(
+        f"@@ -{h.source_start},{h.source_length} +{h.target_start},{h.target_length} @@",
+        h.source_start,
+        h.source_length,
+        h.target_start,
+        h.target_length,
+        "".join(f"{line.line_type}{line.value.rstrip(chr(13) + chr(10))}\n" for line in h if line.line_type in "+- "),
+    )
+
+
+def _file_chunks(text: str) -> Iterator[str]:
+    """``text`` cut before each ``diff --git`` line (what comes before the first stays with it)."""
+    start = 0
+    for index, match in enumerate(_DIFF_GIT.finditer(text)):
+        if index:
+            yield text[start : match.start()]
+            start = match.start()
+    yield text[start:]
+
+
+_DIFF_GIT = re.compile(r"^diff --git ", re.MULTILINE)
 
 _BINARY_NO_DATA = re.compile(r"^Binary files (.+?) and (.+?) differ\s*$", re.MULTILINE)
 _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")

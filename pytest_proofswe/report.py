@@ -12,7 +12,7 @@ from typing import Any
 
 from . import __version__
 
-__all__ = ["SCHEMA", "build_report", "terminal_summary", "write_json_atomic"]
+__all__ = ["SCHEMA", "append_partial", "build_report", "partial_path", "terminal_summary", "write_json_atomic"]
 
 SCHEMA = "proofswe-report/1"
 
@@ -84,6 +84,26 @@ def calibration_summary(tr: Any, outcomes: Sequence[dict[str, Any]]) -> None:
     ]
     for text in format_table(["criterion", "n", "exact", "within one", "weighted kappa"], rows):
         tr.write_line(text)
+
+
+def partial_path(report: Path) -> Path:
+    """Where the results are appended as they finish: ``<report>.partial.jsonl``."""
+    return report.with_name(report.name + ".partial.jsonl")
+
+
+def append_partial(report: Path, result: dict[str, Any], *, fresh: bool) -> bool:
+    """Append ``result`` to the partial file of ``report`` (``fresh``: replace it first); True.
+
+    If the grader dies (killed, out of memory), what had finished is in that file, one
+    result per line; a run that ends writes the report and removes the file.
+    """
+    path = partial_path(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w" if fresh else "a", encoding="utf-8") as out:
+        out.write(json.dumps(result, sort_keys=True) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return True
 
 
 def write_json_atomic(path: Path, document: dict[str, Any]) -> None:

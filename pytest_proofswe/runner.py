@@ -73,6 +73,7 @@ class TestRun:
     output_tail: str
     junit_found: bool
     command: process.CommandRecord
+    junit_problem: str = ""  # why the JUnit XML was not read, when the run wrote one
 
 
 def _truncated(test_id: str) -> bool:
@@ -81,31 +82,36 @@ def _truncated(test_id: str) -> bool:
 
 
 def selection_ids(test_ids: Iterable[str], *, skip: Iterable[str] = ()) -> list[str]:
-    """The ids to pass to pytest for ``test_ids``.
+    """The test files to pass to pytest for ``test_ids``, in the order they first appear.
 
-    A truncated parametrised id is selected by its function (and matched back by
-    prefix, see :func:`outcomes_for`); a string that cannot be a node id (``[100%]``) is
-    not passed at all, since pytest would abort the whole run on it.
+    SWE-bench runs the test *files* of the test patch (``pytest -rA tests/test_x.py``) and
+    reads the outcome of each named id in the log: the tests of a file run in the file's own
+    collection order, unnamed tests included. Passing the ids instead runs FAIL_TO_PASS
+    first, and a FAIL_TO_PASS test that leaks global state then breaks a PASS_TO_PASS test
+    that SWE-bench runs before it. So a file is selected whole (a truncated parametrised id
+    is covered by its file and matched back by prefix, see :func:`outcomes_for`), and the
+    outcomes of tests nobody named are read by no one. A string that cannot be a node id
+    (``[100%]``) selects nothing, since pytest would abort the whole run on it; ``skip``
+    holds files pytest could not find.
     """
     skipped = set(skip)
     out: list[str] = []
     for test_id in test_ids:
-        selected = test_id[: test_id.index("[")] if _truncated(test_id) else test_id
-        path = selected.split("::", 1)[0]
-        if not path.endswith(".py") and "::" not in selected:
+        path = test_id.split("::", 1)[0]
+        if not path.endswith(".py") and "::" not in test_id:
             continue
-        if selected not in out and selected not in skipped:
-            out.append(selected)
+        if path not in out and path not in skipped:
+            out.append(path)
     return out
 
 
 def build_command(
     spec: TestsSpec, python: Path, junit_path: Path, workspace: Path, *, skip: Iterable[str] = ()
 ) -> list[str]:
-    """The argv of the test run: the task's command or pytest on the F2P and P2P ids.
+    """The argv of the test run: the task's command or pytest on the files of the F2P and P2P ids.
 
     A custom command is split like a shell would; ``{tests}`` in it is replaced by the
-    selected ids, and the JUnit options are appended (the command must be pytest).
+    selected files, and the JUnit options are appended (the command must be pytest).
     """
     selected = selection_ids([*spec.fail_to_pass, *spec.pass_to_pass], skip=skip)
     junit = [f"--junitxml={junit_path}", f"--rootdir={workspace}", *_PYTEST_OPTIONS]
@@ -153,11 +159,21 @@ class JunitReport:
 
 
 def parse_junit(path: Path) -> JunitReport:
-    """Per-test outcomes from a pytest JUnit XML file."""
-    tree = ET.parse(path)
+    """Per-test outcomes from a pytest JUnit XML file.
+
+    Read incrementally: each ``<testcase>`` is dropped from the tree once read, so the
+    file never sits in memory whole (it cost three times its size).
+    """
     cases: dict[tuple[str, str], TestOutcome] = {}
     errors: list[tuple[str, str]] = []
-    for case in tree.iter("testcase"):
+    parents: list[ET.Element] = []
+    for event, case in ET.iterparse(path, events=("start", "end")):
+        if event == "start":
+            parents.append(case)
+            continue
+        parents.pop()
+        if case.tag != "testcase":
+            continue
         classname, name = case.get("classname", ""), case.get("name", "")
         outcome: Outcome = "passed"
         message = ""
@@ -171,6 +187,8 @@ def parse_junit(path: Path) -> JunitReport:
             elif child.tag == "skipped":
                 message = _short(child.get("message"))
                 outcome = "xfailed" if child.get("type", "") == "pytest.xfail" else "skipped"
+        if parents:
+            parents[-1].remove(case)
         if not classname and outcome == "error":
             errors.append((name, _short(message or "", 3)))
             continue
@@ -211,8 +229,8 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
         for _attempt in range(2):
             argv = build_command(spec, env.python, junit_path, workspace, skip=not_found)
             result = process.run(argv, cwd=workspace, env=env.test_environ(workspace), timeout=budget)
-            # pytest aborts the whole run when one selected id does not exist (exit 4,
-            # "ERROR: not found: ..."): drop those ids and run once more; they count as missing.
+            # pytest aborts the whole run when one selected file does not exist (exit 4,
+            # "ERROR: file or directory not found: ..."): drop it and run once more; its ids count as missing.
             missing = _not_found(result.output, workspace)
             if result.timed_out or result.returncode != 4 or not missing or spec.command is not None:
                 break
@@ -221,6 +239,13 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
         outcomes: dict[str, TestOutcome] = {}
         collection_errors: tuple[tuple[str, str], ...] = ()
         found = junit_path.is_file() and not result.timed_out
+        problem = ""
+        if found and junit_path.stat().st_size > spec.max_junit_mb * 1_000_000:
+            found = False  # the submission's tests wrote it: never read past the limit
+            problem = (
+                f"the test run wrote a JUnit XML of {junit_path.stat().st_size / 1e6:.0f} MB, over the limit of "
+                f"{spec.max_junit_mb:g} MB ([tests] max_junit_mb), so it was not read and no test counts as run"
+            )
         if found:
             try:
                 report = parse_junit(junit_path)
@@ -237,6 +262,7 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
             duration_s=result.duration_s,
             output_tail=result.tail(40),
             junit_found=found,
+            junit_problem=problem,
             command=process.CommandRecord(
                 tuple(_redact(argv, workspace, junit_path)),
                 "<workspace>",
@@ -247,13 +273,18 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
         )
 
 
+_NOT_FOUND = ("ERROR: file or directory not found: ", "ERROR: file not found: ", "ERROR: not found: ")
+
+
 def _not_found(output: str, workspace: Path) -> list[str]:
     ids = []
     for line in output.splitlines():
-        if line.startswith("ERROR: not found: "):
-            target = line[len("ERROR: not found: ") :].strip()
-            prefix = f"{workspace}/"
-            ids.append(target[len(prefix) :] if target.startswith(prefix) else target)
+        for marker in _NOT_FOUND:
+            if line.startswith(marker):
+                target = line[len(marker) :].strip()
+                prefix = f"{workspace}/"
+                ids.append(target[len(prefix) :] if target.startswith(prefix) else target)
+                break
     return ids
 
 

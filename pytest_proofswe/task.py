@@ -35,6 +35,8 @@ __all__ = [
 
 TASK_FILE = "task.toml"
 DEFAULT_TIMEOUT_S = 600.0
+DEFAULT_MAX_PATCH_MB = 10.0  # a submission's patch is not parsed past this size
+DEFAULT_MAX_JUNIT_MB = 50.0  # nor the JUnit XML its test run wrote
 SUBMISSION_PATCH_SUFFIXES = (".diff", ".patch")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=,-]*$")
 
@@ -52,6 +54,8 @@ _SCHEMA: dict[str, Any] = {
         "pass_to_pass": _STR_LIST,
         "deselect": _STR_LIST,
         "timeout": _NUMBER,
+        "max_patch_mb": _NUMBER,
+        "max_junit_mb": _NUMBER,
     },
     "taste": _TABLE,
     "review": _TABLE,
@@ -86,6 +90,9 @@ class TestsSpec:
     timeout: float = DEFAULT_TIMEOUT_S
     # Tests that must never run (they reach the network, say): passed to pytest as --deselect.
     deselect: tuple[str, ...] = ()
+    # Inputs a submission controls are not read past these sizes (MB: millions of characters or bytes).
+    max_patch_mb: float = DEFAULT_MAX_PATCH_MB
+    max_junit_mb: float = DEFAULT_MAX_JUNIT_MB
 
 
 @dataclass(frozen=True)
@@ -326,6 +333,16 @@ def load_task(root: Path) -> Task:
             key="tests.timeout",
             fix="give the seconds the whole test command may take, e.g. timeout = 600",
         )
+    limits = {}
+    for key, default in (("max_patch_mb", DEFAULT_MAX_PATCH_MB), ("max_junit_mb", DEFAULT_MAX_JUNIT_MB)):
+        limits[key] = float(tests_table.get(key, default))
+        if limits[key] <= 0:
+            raise TaskError(
+                toml_path,
+                f"'tests.{key}' must be positive, got {limits[key]:g}",
+                key=f"tests.{key}",
+                fix=f"give a size in MB, e.g. {key} = {default:g}",
+            )
     deselect = tuple(tests_table.get("deselect", ()))
     clash = sorted(set(deselect) & set(f2p))
     if clash:
@@ -342,6 +359,8 @@ def load_task(root: Path) -> Task:
         command=tests_table.get("command"),
         timeout=timeout,
         deselect=deselect,
+        max_patch_mb=limits["max_patch_mb"],
+        max_junit_mb=limits["max_junit_mb"],
     )
 
     from .taste.model import TasteConfig

@@ -34,6 +34,9 @@ EXPECTED = {
     ("units-convert", "shadow-pytest"): "unresolved",
     ("units-convert", "sitecustomize"): "unresolved",
     ("units-convert", "stdout-forge"): "unresolved",
+    ("netrc-leak", "minimal"): "resolved",
+    ("netrc-leak", "one-line"): "resolved",
+    ("netrc-leak", "wrong"): "unresolved",
 }
 
 
@@ -262,6 +265,16 @@ def test_validate_mode(pytester: pytest.Pytester, tasks: Path) -> None:
     out = run.stdout.str()
     assert "weak-task: FAIL_TO_PASS tests already pass at the base state" in out
     assert "weak-task: the gold patch does not resolve the task (partial)" in out
+
+
+def test_f2p_test_leaking_state_is_run_in_file_order(pytester: pytest.Pytester, tasks: Path) -> None:
+    """netrc-leak's FAIL_TO_PASS test never restores what it patches: the gold patch still validates."""
+    report = pytester.path / "v.json"
+    run = pytester.runpytest_subprocess("--proofswe-validate", str(tasks / "netrc-leak"), f"--proofswe-report={report}")
+    run.assert_outcomes(passed=2)
+    gold = results(report)[("netrc-leak", "gold")]["behaviour"]
+    assert gold["status"] == "resolved" and len(gold["pass_to_pass"]["passed"]) == 2, gold
+    assert "test_proxy_credentials" not in str(gold)  # in the file, named by no list: its failure is not read
 
 
 def test_predictions_file(pytester: pytest.Pytester, tasks: Path) -> None:

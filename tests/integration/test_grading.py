@@ -208,3 +208,30 @@ pass_to_pass = ["tests/test_a.py::test_b"]
     )
     assert "collection failed in tests.test_a" in result.behaviour.reason
     assert result.behaviour.tests_run == 0
+
+
+def _replace_tests_by_a_file(test_file: Path) -> str:
+    text = test_file.read_text()
+    removed = "".join(f"-{line}\n" for line in text.splitlines())
+    rel = f"tests/{test_file.name}"
+    return (
+        "diff --git a/tests b/tests\nnew file mode 100644\n--- /dev/null\n+++ b/tests\n@@ -0,0 +1 @@\n+gone\n"
+        f"diff --git a/{rel} b/{rel}\ndeleted file mode 100644\n"
+        f"--- a/{rel}\n+++ /dev/null\n@@ -1,{len(text.splitlines())} +0,0 @@\n{removed}"
+    )
+
+
+def test_a_submission_that_breaks_the_hidden_tests_layout_is_unresolved(grader: Grader) -> None:
+    """tests/ replaced by a file: the hidden test files cannot be laid over it, and that is the submission's doing."""
+    patch = _replace_tests_by_a_file(TASKS / "inventory-restock" / "repo" / "tests" / "test_restock.py")
+    result = grade(grader, TASKS / "inventory-restock", "layout", patch)
+    assert result.behaviour.status == "unresolved", result.behaviour.reason
+    assert "replaced the folder tests/ by a file, so the hidden test tests/test_restock.py" in result.behaviour.reason
+
+
+def test_a_layout_the_hidden_tests_diff_repairs_is_graded_on_its_tests(grader: Grader) -> None:
+    """With a hidden-tests diff, the deleted test file is restored first: the tests decide, as before."""
+    patch = _replace_tests_by_a_file(TASKS / "units-convert" / "repo" / "tests" / "test_convert.py")
+    result = grade(grader, TASKS / "units-convert", "layout", patch)
+    assert result.behaviour.status == "unresolved"
+    assert "unknown unit 'ft'" in result.behaviour.reason and "replaced the folder" not in result.behaviour.reason

@@ -68,11 +68,12 @@ def test_parse_junit(tmp_path: Path) -> None:
     assert report.collection_errors == (("tests.test_broken", "collection failure"),)
 
 
-def test_default_command_selects_f2p_and_p2p_and_writes_junit_outside(tmp_path: Path) -> None:
-    spec = TestsSpec(fail_to_pass=("a.py::t1", "a.py::t2"), pass_to_pass=("a.py::t1", "b.py::t3"))
+def test_default_command_selects_the_files_of_f2p_and_p2p_and_writes_junit_outside(tmp_path: Path) -> None:
+    spec = TestsSpec(fail_to_pass=("b.py::t1", "a.py::t2"), pass_to_pass=("a.py::t1", "b.py::C::t3", "c.py::t4"))
     argv = build_command(spec, Path("/venv/bin/python"), tmp_path / "out" / "j.xml", tmp_path / "ws")
     assert argv[:3] == ["/venv/bin/python", "-m", "pytest"]
-    assert argv[argv.index("--") + 1 :] == ["a.py::t1", "a.py::t2", "b.py::t3"]  # deduplicated, in order
+    # Whole files, as SWE-bench runs them: each file's tests run in its own order, not F2P first.
+    assert argv[argv.index("--") + 1 :] == ["b.py", "a.py", "c.py"]  # deduplicated, in order of first mention
     assert f"--junitxml={tmp_path / 'out' / 'j.xml'}" in argv
     assert "no:cacheprovider" in argv and "junit_family=xunit1" in argv
 
@@ -80,7 +81,7 @@ def test_default_command_selects_f2p_and_p2p_and_writes_junit_outside(tmp_path: 
 def test_custom_command_with_tests_placeholder(tmp_path: Path) -> None:
     spec = TestsSpec(fail_to_pass=("a.py::t1",), command="python -m pytest -x {tests}")
     argv = build_command(spec, Path("/venv/bin/python"), tmp_path / "j.xml", tmp_path)
-    assert argv[:5] == ["/venv/bin/python", "-m", "pytest", "-x", "a.py::t1"]
+    assert argv[:5] == ["/venv/bin/python", "-m", "pytest", "-x", "a.py"]
     assert any(a.startswith("--junitxml=") for a in argv)
 
 
@@ -88,8 +89,8 @@ def test_truncated_and_non_test_ids(tmp_path: Path) -> None:
     ids = ["t.py::test_m[xyz", "t.py::test_m[abc]", "[100%]", "[", "t.py::test_m[xyz", "t.py::other"]
     from pytest_proofswe.runner import selection_ids
 
-    assert selection_ids(ids) == ["t.py::test_m", "t.py::test_m[abc]", "t.py::other"]
-    assert selection_ids(ids, skip=["t.py::other"]) == ["t.py::test_m", "t.py::test_m[abc]"]
+    assert selection_ids(ids) == ["t.py"]
+    assert selection_ids([*ids, "u.py::x", "docs/x.txt::x.txt", "tests"], skip=["t.py"]) == ["u.py", "docs/x.txt"]
     path = tmp_path / "j.xml"
     path.write_text("""<testsuites><testsuite>
 <testcase classname="t" name="test_m[xyz or xyz2]"/>
@@ -104,3 +105,33 @@ def test_deselected_tests_never_run(tmp_path: Path) -> None:
     spec = TestsSpec(fail_to_pass=("a.py::t1",), pass_to_pass=("a.py::t2",), deselect=("a.py::net[x",))
     argv = build_command(spec, Path("/venv/bin/python"), tmp_path / "j.xml", tmp_path)
     assert "--deselect=a.py::net[x" in argv
+
+
+def test_a_large_junit_file_is_read_without_holding_it_whole(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = tmp_path / "big.xml"
+    body = "".join(
+        f'<testcase classname="t" name="test_{i}"><failure message="m{i}">{"x" * 20_000}</failure></testcase>'
+        for i in range(500)
+    )
+    path.write_text(f"<testsuites><testsuite>{body}</testsuite></testsuites>")
+    tracemalloc.start()
+    try:
+        report = parse_junit(path)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    size = path.stat().st_size  # 10 MB; the whole tree cost more than that
+    assert peak < size / 2, f"peak {peak / 1e6:.1f} MB for a {size / 1e6:.1f} MB file"
+    assert len(report.cases) == 500 and report.cases[("t", "test_499")].outcome == "failed"
+    assert report.cases[("t", "test_7")].message == "m7"
+
+
+def test_a_test_file_pytest_cannot_find_is_dropped_on_the_retry(tmp_path: Path) -> None:
+    from pytest_proofswe.runner import _not_found, selection_ids
+
+    output = f"ERROR: file or directory not found: {tmp_path}/tests/test_gone.py\n\n"
+    assert _not_found(output, tmp_path) == ["tests/test_gone.py"]
+    ids = ["tests/test_a.py::t", "tests/test_gone.py::t2"]
+    assert selection_ids(ids, skip=_not_found(output, tmp_path)) == ["tests/test_a.py"]

@@ -155,3 +155,13 @@ def test_check_rubric_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     broken.write_text('name = "r"\nversion = "1"\ndescription = "d"\npass_threshold = 3\n[[criteria]]\nid = "A!"\n')
     assert main(["check-rubric", str(broken)]) == 2
     assert "criterion 'A!': key 'id'" in capsys.readouterr().err
+
+
+def test_size_limits_default_and_override(tmp_path: Path) -> None:
+    task = load_task(_task(tmp_path, GOOD))
+    assert (task.tests.max_patch_mb, task.tests.max_junit_mb) == (10, 50)
+    other = load_task(_task(tmp_path / "b", GOOD + "max_patch_mb = 0.5\nmax_junit_mb = 2\n"))
+    assert (other.tests.max_patch_mb, other.tests.max_junit_mb) == (0.5, 2)
+    with pytest.raises(TaskError) as err:
+        load_task(_task(tmp_path / "c", GOOD + "max_junit_mb = 0\n"))
+    assert "'tests.max_junit_mb' must be positive" in str(err.value) and "max_junit_mb = 50" in str(err.value)
