@@ -7,7 +7,8 @@ source declares it (:func:`.verdict.decide`). Declared means, generously (the hi
 tests and the conftests are the task's, put back by the guard, not the submission's):
 ``xfail`` (any case: sympy's ``@XFAIL``) named in the test function's decorators or body,
 in an enclosing class's decorators or body outside its methods, in the module outside
-its functions and classes (``pytestmark``, ``pytest.param(..., marks=...)`` lists), or
+its functions, classes and imports (``pytestmark``, ``pytest.param(..., marks=...)``
+lists: every test of that module then counts as declared), or
 anywhere in a ``conftest.py`` of the test's folder or a folder above it.
 """
 
@@ -31,12 +32,9 @@ def _mentions(source: str, node: ast.AST) -> bool:
 
 
 def _outside_defs(source: str, body: list[ast.stmt]) -> bool:
-    """Whether a statement of ``body`` other than a def or class mentions xfail."""
-    return any(
-        _mentions(source, stmt)
-        for stmt in body
-        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-    )
+    """Whether a statement of ``body`` other than a def, a class or an import mentions xfail."""
+    skipped = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+    return any(_mentions(source, stmt) for stmt in body if not isinstance(stmt, skipped))
 
 
 def _declared(source: str, tree: ast.Module, names: list[str]) -> bool:
