@@ -39,8 +39,17 @@ def _run(work: Path, cache_dir: Path, *args: str) -> tuple[int, str, dict]:  # t
     env = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache_dir)}
     env.pop("PYTEST_ADDOPTS", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--proofswe", "canary", f"--proofswe-report={report}", "-p", "no:cacheprovider"]
-        + list(args),
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--proofswe",
+            "canary",
+            f"--proofswe-report={report}",
+            "-p",
+            "no:cacheprovider",
+            *args,
+        ],
         cwd=work,
         env=env,
         capture_output=True,

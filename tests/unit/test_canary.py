@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_proofswe.canary import plant
-from pytest_proofswe.runner import build_command, parse_junit, outcomes_for
+from pytest_proofswe.runner import build_command, outcomes_for, parse_junit
 from pytest_proofswe.task import TestsSpec
 from pytest_proofswe.xfailmarks import xfail_marked
 
@@ -61,7 +61,7 @@ def test_no_canary_when_the_command_cannot_select_it(tmp_path: Path) -> None:
     assert plant(with_ids, tmp_path) is not None
 
 
-HIDDEN = '''
+HIDDEN = """
 import pytest
 from sympy.testing.pytest import XFAIL
 
@@ -100,7 +100,7 @@ class TestClassMark:
 
     def test_method(self):
         assert "a\\d"
-'''
+"""
 
 
 @pytest.mark.parametrize(
