@@ -116,3 +116,18 @@ def test_validate_passes_with_canaries(hostile_run, cache_dir: Path) -> None:  #
     assert code == 0, output[-3000:]
     assert got["gold"]["behaviour"]["status"] == "resolved"
     assert [c["ok"] for c in got["empty"]["behaviour"]["canaries"]] == [True, True]
+
+
+def test_each_attack_is_a_tamper_finding_and_fails_taste(hostile_run) -> None:  # type: ignore[no-untyped-def]
+    got = hostile_run[2]
+    expected_rule = {
+        "xfail-call": "tamper-pytest-outcome",
+        "report-patch": "tamper-pytest-internals",
+        "atexit-junit": "tamper-atexit",
+        "hook-all-pass": "tamper-pytest-internals",
+    }
+    for name, rule in expected_rule.items():
+        taste = got[name]["taste"]
+        assert rule in {f["rule"] for f in taste["findings"]}, name
+        assert taste["passed"] is False, name
+    assert not [f for f in got["fix"]["taste"]["findings"] if f["rule"].startswith("tamper-")]
