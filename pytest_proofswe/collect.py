@@ -591,6 +591,10 @@ class ValidateItem(_VerdictItem):
         if self.expect == "resolved" and b.status != "resolved":
             raise BehaviourFailure(f"{task}: the gold patch does not resolve the task ({b.status})\n{b.reason}")
         if self.expect == "failing":
+            if b.status == "tampered":
+                # The canaries did not get their outcomes on the base state: the task's test
+                # setup (python_functions, an autouse fixture, -k in its command) stops them.
+                raise BehaviourFailure(f"{task}: the canary tests fail at the base state\n{b.reason}")
             if b.fail_to_pass.passed:
                 listed = "\n".join(f"  {t}" for t in b.fail_to_pass.passed)
                 raise BehaviourFailure(

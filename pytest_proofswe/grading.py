@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import guard, patch, runner
+from .canary import plant as plant_canary
 from .environment import Environment
 from .errors import ProofsweError
 from .git import git
@@ -32,6 +33,7 @@ from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, TasteResu
 from .taste.repo import repo_facts
 from .verdict import TestGroup, decide
 from .workspace import Base, hash_tree, new_workspace, remove_tree
+from .xfailmarks import xfail_marked
 
 __all__ = ["BaseProvider", "EnvironmentProvider", "GradeRequest", "Grader", "grade", "grade_safely", "task_sha256"]
 
@@ -408,9 +410,12 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
         except ProofsweError as exc:
             return finish(dataclasses.replace(recorded, reason=str(exc)), proof)
         _overlay_artefacts(env.src, env.artefacts, workspace)
+        canary = None if request.probe else plant_canary(task.tests, workspace)
+        if canary is not None:
+            proof_base = dataclasses.replace(proof_base, canary=canary.to_json())
         t = lap("overlay", t)
 
-        run = runner.run_tests(task.tests, env, workspace)
+        run = runner.run_tests(task.tests, env, workspace, extra=canary.ids if canary else ())
         timings["tests"] = run.duration_s
         t = time.monotonic()
         commands.append(run.command.to_json())
@@ -439,8 +444,19 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
                 mods = ", ".join(m for m, _ in run.collection_errors[:3])
                 first = (run.collection_errors[0][1].splitlines() or [""])[0]
                 missing = f"not run: collection failed in {mods}: {first}"
-            verdict = decide(task.tests.fail_to_pass, task.tests.pass_to_pass, run.outcomes, missing_reason=missing)
+            xfailed = [o.test_id for o in run.outcomes.values() if o.outcome == "xfailed"]
+            verdict = decide(
+                task.tests.fail_to_pass,
+                task.tests.pass_to_pass,
+                run.outcomes,
+                missing_reason=missing,
+                canaries=canary.expected() if canary else None,
+                canary_outcomes=run.extra_outcomes,
+                xfail_marked=xfail_marked(xfailed, workspace),
+            )
             reason = _failure_text(verdict.fail_to_pass, verdict.pass_to_pass)
+            if verdict.tampered:
+                reason = f"{verdict.tampered}\n{reason}".rstrip()
             if not run.junit_found:
                 reason += f"\n--- last lines of the test output ---\n{run.output_tail}"
             behaviour = dataclasses.replace(
@@ -449,6 +465,7 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
                 reason=reason,
                 fail_to_pass=verdict.fail_to_pass,
                 pass_to_pass=verdict.pass_to_pass,
+                canaries=verdict.canaries,
             )
             if not run.outcomes and not request.probe:
                 # Not one selected test ran. The submission may have broken the imports, or

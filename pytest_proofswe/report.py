@@ -333,6 +333,11 @@ def terminal_summary(
             s = r.get("behaviour", {}).get("status", "error")
             by_status[s] = by_status.get(s, 0) + 1
         tr.write_line(", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
+        for r in results:
+            b = r.get("behaviour", {})
+            if b.get("status") == "tampered":
+                first = (str(b.get("reason", "")).splitlines() or [""])[0]
+                tr.write_line(f"tampered: {r.get('task')}::{r.get('submission')}: {first}")
         costs = review_costs(results)
         if costs:
             tr.write_line(costs)

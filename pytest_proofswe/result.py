@@ -9,7 +9,7 @@ from typing import Any
 from .review.reviewer import ReviewResult
 from .session import SessionResult
 from .taste.model import TasteResult
-from .verdict import Status, TestGroup
+from .verdict import CanaryCheck, Status, TestGroup
 
 __all__ = ["BehaviourResult", "GradeResult", "PatchSummary", "Proof"]
 
@@ -41,6 +41,7 @@ class Proof:
     base_sha256: str = ""
     environment: Mapping[str, Any] = field(default_factory=dict)
     commands: tuple[dict[str, Any], ...] = ()
+    canary: Mapping[str, str] = field(default_factory=dict)  # the canary file and its test ids (empty: none)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +52,7 @@ class Proof:
             "base_sha256": self.base_sha256,
             "environment": dict(self.environment),
             "commands": list(self.commands),
+            "canary": dict(self.canary) or None,
         }
 
 
@@ -66,6 +68,7 @@ class BehaviourResult:
     test_duration_s: float | None = None
     environment_reused: bool | None = None
     tests_run: int | None = None  # how many of the selected tests have an outcome
+    canaries: tuple[CanaryCheck, ...] = ()  # the canary tests' expected and actual outcomes
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +82,7 @@ class BehaviourResult:
             "test_duration_s": None if self.test_duration_s is None else round(self.test_duration_s, 3),
             "environment_reused": self.environment_reused,
             "tests_run": self.tests_run,
+            "canaries": [c.to_json() for c in self.canaries],
         }
 
 

@@ -11,7 +11,7 @@ import shlex
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -74,6 +74,7 @@ class TestRun:
     junit_found: bool
     command: process.CommandRecord
     junit_problem: str = ""  # why the JUnit XML was not read, when the run wrote one
+    extra_outcomes: dict[str, TestOutcome] = field(default_factory=dict)  # of the ``extra`` ids (the canaries)
 
 
 def _truncated(test_id: str) -> bool:
@@ -106,14 +107,21 @@ def selection_ids(test_ids: Iterable[str], *, skip: Iterable[str] = ()) -> list[
 
 
 def build_command(
-    spec: TestsSpec, python: Path, junit_path: Path, workspace: Path, *, skip: Iterable[str] = ()
+    spec: TestsSpec,
+    python: Path,
+    junit_path: Path,
+    workspace: Path,
+    *,
+    skip: Iterable[str] = (),
+    extra: Iterable[str] = (),
 ) -> list[str]:
-    """The argv of the test run: the task's command or pytest on the files of the F2P and P2P ids.
+    """The argv of the test run: the task's command or pytest on the files of the F2P and P2P ids, then
+    the files of ``extra`` (the canary tests, after every hidden test).
 
     A custom command is split like a shell would; ``{tests}`` in it is replaced by the
     selected files, and the JUnit options are appended (the command must be pytest).
     """
-    selected = selection_ids([*spec.fail_to_pass, *spec.pass_to_pass], skip=skip)
+    selected = selection_ids([*spec.fail_to_pass, *spec.pass_to_pass, *extra], skip=skip)
     junit = [f"--junitxml={junit_path}", f"--rootdir={workspace}", *_PYTEST_OPTIONS]
     junit += [f"--deselect={test_id}" for test_id in spec.deselect]
     if spec.command is None:
@@ -220,14 +228,17 @@ def _rank(outcome: Outcome) -> int:
     return {"passed": 0, "xpassed": 0, "xfailed": 1, "skipped": 2, "failed": 3, "error": 4}[outcome]
 
 
-def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: float | None = None) -> TestRun:
-    """Run the hidden tests of ``spec`` in ``workspace`` with ``env``."""
+def run_tests(
+    spec: TestsSpec, env: Environment, workspace: Path, *, timeout: float | None = None, extra: Iterable[str] = ()
+) -> TestRun:
+    """Run the hidden tests of ``spec`` (and the ``extra`` ids after them) in ``workspace`` with ``env``."""
+    extra = tuple(extra)
     budget = timeout if timeout is not None else spec.timeout
     with tempfile.TemporaryDirectory(prefix="proofswe-junit-") as out_dir:
         junit_path = Path(out_dir) / "junit.xml"
         not_found: list[str] = []
         for _attempt in range(2):
-            argv = build_command(spec, env.python, junit_path, workspace, skip=not_found)
+            argv = build_command(spec, env.python, junit_path, workspace, skip=not_found, extra=extra)
             result = process.run(argv, cwd=workspace, env=env.test_environ(workspace), timeout=budget)
             # pytest aborts the whole run when one selected file does not exist (exit 4,
             # "ERROR: file or directory not found: ..."): drop it and run once more; its ids count as missing.
@@ -237,6 +248,7 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
             not_found.extend(missing)
             budget = max(budget - result.duration_s, 1.0)
         outcomes: dict[str, TestOutcome] = {}
+        extra_outcomes: dict[str, TestOutcome] = {}
         collection_errors: tuple[tuple[str, str], ...] = ()
         found = junit_path.is_file() and not result.timed_out
         problem = ""
@@ -253,6 +265,7 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
                 found = False
             else:
                 outcomes = outcomes_for([*spec.fail_to_pass, *spec.pass_to_pass], report)
+                extra_outcomes = outcomes_for(extra, report)
                 collection_errors = report.collection_errors
         return TestRun(
             outcomes=outcomes,
@@ -263,6 +276,7 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
             output_tail=result.tail(40),
             junit_found=found,
             junit_problem=problem,
+            extra_outcomes=extra_outcomes,
             command=process.CommandRecord(
                 tuple(_redact(argv, workspace, junit_path)),
                 "<workspace>",

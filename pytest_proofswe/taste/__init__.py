@@ -92,7 +92,7 @@ def grade_taste(
     extensions: TasteExtensions | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> TasteResult:
-    from . import churn, complexity, lint, scope, secrets, structure, testrules  # the analysers, when grading
+    from . import churn, complexity, lint, scope, secrets, structure, tamper, testrules  # the analysers, when grading
 
     started = clock()
     if extensions is not None:
@@ -105,6 +105,7 @@ def grade_taste(
         *scope.check(data, config, metrics),
         *churn.check(data, config),
         *secrets.check(data, config),
+        *tamper.check(data, config),
         *testrules.check(data, config),
         *structure.check(data, config),
         *complexity.check(data, config, metrics),

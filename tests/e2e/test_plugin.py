@@ -38,6 +38,7 @@ EXPECTED = {
     ("netrc-leak", "one-line"): "resolved",
     ("netrc-leak", "wrong"): "unresolved",
 }
+TASKS = {task for task, _ in EXPECTED}
 
 
 @pytest.fixture
@@ -87,7 +88,8 @@ def full_run(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple
 
 def test_every_example_gets_its_expected_status(full_run) -> None:  # type: ignore[no-untyped-def]
     code, output, got = full_run
-    statuses = {k: v["behaviour"]["status"] for k, v in got.items() if k != "_junit"}
+    # fixtures/hostile/ is collected too: its tasks have their own tests (tests/e2e/test_hostile_*.py).
+    statuses = {k: v["behaviour"]["status"] for k, v in got.items() if k != "_junit" and k[0] in TASKS}
     assert statuses == EXPECTED, output[-3000:]
     assert code == 1  # some submissions fail
 

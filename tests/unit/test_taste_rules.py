@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import textwrap
 from pathlib import Path
@@ -481,3 +482,52 @@ def test_only_code_counts_as_spread(tmp_path: Path) -> None:
         "(not counted: 1 tests, 1 lock, 2 changelog, 2 generated, 2 docs)"
     )
     assert result.gate_failures == ("files touched is 3, above max_files_touched=2",)
+
+
+# -- tamper-* (issue 10, item 2) ---------------------------------------------------------------
+
+TAMPER_BASE = "def count(text):\n    return len(text.split())\n"
+
+
+@pytest.mark.parametrize(
+    ("added", "rule"),
+    [
+        ('import sys\n    sys.modules["pytest"].xfail("known")', "tamper-pytest-outcome"),
+        ("import pytest\n    pytest.skip('later')", "tamper-pytest-outcome"),
+        ("from pytest import exit as stop\n    stop('done')", "tamper-pytest-outcome"),
+        ("import _pytest.reports", "tamper-pytest-internals"),
+        ("from _pytest.reports import TestReport", "tamper-pytest-internals"),
+        ('import sys\n    pt = sys.modules.get("pytest")', "tamper-pytest-internals"),
+        ('import importlib\n    importlib.import_module("_pytest.runner")', "tamper-pytest-internals"),
+        ("import atexit\n    atexit.register(print)", "tamper-atexit"),
+        ("import os\n    os.setsid()", "tamper-detach"),
+        ("import os\n    os.fork()", "tamper-detach"),
+        ('import subprocess\n    subprocess.Popen(["sleep", "9"], start_new_session=True)', "tamper-detach"),
+        ('import subprocess\n    subprocess.Popen(["setsid", "sleep", "9"])', "tamper-detach"),
+        ('env = open("/proc/1/environ").read()', "tamper-proc"),
+        ('open("/venv/lib/python3.11/site-packages/zz.pth", "w")', "tamper-site-packages"),
+        ("import site\n    site.getsitepackages()", "tamper-site-packages"),
+    ],
+)
+def test_tampering_apis_in_product_code(tmp_path: Path, added: str, rule: str) -> None:
+    head = f"def count(text):\n    {added}\n    return len(text.split())\n"
+    got = findings(diff_of(tmp_path, {"tally/count.py": (TAMPER_BASE, head)}))
+    assert (rule, "tally/count.py", 2 if "\n" not in added else 3) in got
+    # Heavy: one use alone fails the taste item (default min_taste_score 70).
+    assert grade_taste(diff_of(tmp_path / "b", {"m.py": (TAMPER_BASE, head)}), DEFAULTS).score <= 70
+
+
+def test_tampering_apis_are_fine_in_tests_and_in_pytest_itself(tmp_path: Path) -> None:
+    head = 'import pytest\nimport _pytest.reports\n\n\ndef test_x():\n    pytest.skip("later")\n'
+    assert not [f for f in findings(diff_of(tmp_path, {"tests/test_x.py": (None, head)})) if f[0].startswith("tamper")]
+    data = diff_of(
+        tmp_path / "b", {"src/_pytest/skipping.py": (TAMPER_BASE, TAMPER_BASE + "\n\nimport _pytest.reports\n")}
+    )
+    data = dataclasses.replace(data, local_modules=frozenset({"_pytest", "pytest"}))
+    assert [f.rule for f in grade_taste(data, DEFAULTS).findings if f.rule.startswith("tamper")] == []
+
+
+def test_tampering_on_unchanged_lines_is_not_the_patch(tmp_path: Path) -> None:
+    base = "import atexit\n\natexit.register(print)\n\n\ndef count(text):\n    return 0\n"
+    head = base.replace("return 0", "return len(text.split())")
+    assert [f for f in findings(diff_of(tmp_path, {"m.py": (base, head)})) if f[0].startswith("tamper")] == []

@@ -44,3 +44,80 @@ def test_groups_and_reasons() -> None:
     assert v.pass_to_pass.passed == ("t.py::p1",) and v.pass_to_pass.skipped == ("t.py::p1",)
     missing = decide(F2P, [], {}, missing_reason="not run")
     assert missing.fail_to_pass.reasons["t.py::f1"] == "not run"
+
+
+# -- canaries and declared xfails (issue 10, item 2) ----------------------------------------
+
+CANARIES = {"c.py::must_fail": "failed", "c.py::must_pass": "passed"}
+ALL_PASS = dict(f1="passed", f2="passed", p1="passed")
+
+
+def canary_outcomes(must_fail: str | None, must_pass: str | None) -> dict[str, TestOutcome]:
+    out = {}
+    for test_id, got in (("c.py::must_fail", must_fail), ("c.py::must_pass", must_pass)):
+        if got is not None:
+            out[test_id] = TestOutcome(test_id, got, "")  # type: ignore[arg-type]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("hidden", "must_fail", "must_pass", "status"),
+    [
+        (ALL_PASS, "failed", "passed", "resolved"),  # the canaries as expected: the hidden tests decide
+        (dict(f1="passed", f2="failed", p1="passed"), "failed", "passed", "partial"),
+        (ALL_PASS, "passed", "passed", "tampered"),  # every failure turned into a pass
+        (ALL_PASS, "xfailed", "passed", "tampered"),
+        (ALL_PASS, "skipped", "passed", "tampered"),
+        (dict(f1="failed", f2="failed", p1="failed"), "failed", "failed", "tampered"),  # everything made to fail
+        (dict(f1="failed", f2="failed", p1="passed"), "passed", "passed", "tampered"),  # wrong even when unresolved
+        (ALL_PASS, None, None, "tampered"),  # every hidden test passed, the canaries were cut off
+        (ALL_PASS, "failed", None, "tampered"),
+        (dict(f1="failed", f2="passed", p1="passed"), None, None, "partial"),  # a run stopped early (-x)
+        ({}, None, None, "unresolved"),  # nothing ran (a collection error): no lie
+    ],
+)
+def test_canaries(hidden: dict[str, str], must_fail: str | None, must_pass: str | None, status: str) -> None:
+    v = decide(F2P, P2P, outcomes(**hidden), canaries=CANARIES, canary_outcomes=canary_outcomes(must_fail, must_pass))
+    assert v.status == status
+    assert [c.test_id for c in v.canaries] == list(CANARIES)
+    assert bool(v.tampered) == (status == "tampered")
+
+
+def test_tampered_reason_names_the_canary_and_what_it_got() -> None:
+    v = decide(F2P, P2P, outcomes(**ALL_PASS), canaries=CANARIES, canary_outcomes=canary_outcomes("passed", None))
+    assert v.tampered == (
+        "the test results were tampered with: canary c.py::must_fail (must fail) got passed; "
+        "canary c.py::must_pass (must pass) got not run"
+    )
+    assert [c.to_json() for c in v.canaries] == [
+        {"test_id": "c.py::must_fail", "expected": "failed", "got": "passed", "ok": False},
+        {"test_id": "c.py::must_pass", "expected": "passed", "got": "not run", "ok": False},
+    ]
+    # The canaries are not hidden tests: not in F2P/P2P.
+    assert "c.py::must_fail" not in v.fail_to_pass.passed + v.pass_to_pass.passed
+
+
+def test_no_canaries_keeps_swebench_semantics() -> None:
+    assert decide(F2P, P2P, outcomes(**ALL_PASS)).canaries == ()
+
+
+@pytest.mark.parametrize(
+    ("marked", "status"),
+    [
+        (None, "resolved"),  # unknown: every xfail counts, as SWE-bench
+        ({"t.py::f2"}, "resolved"),  # the hidden test is marked xfail
+        (set(), "partial"),  # xfailed without a marker: pytest.xfail() called by the code under test
+    ],
+)
+def test_xfail_counts_only_when_declared(marked: set[str] | None, status: str) -> None:
+    v = decide(F2P, P2P, outcomes(f1="passed", f2="xfailed", p1="passed"), xfail_marked=marked)
+    assert v.status == status
+    if status == "partial":
+        assert v.fail_to_pass.failed == ("t.py::f2",)
+        assert "not marked xfail" in v.fail_to_pass.reasons["t.py::f2"]
+
+
+def test_undeclared_xfail_fails_pass_to_pass_too() -> None:
+    v = decide(F2P, P2P, outcomes(f1="passed", f2="passed", p1="xfailed"), xfail_marked=frozenset())
+    assert v.status == "unresolved"
+    assert v.pass_to_pass.failed == ("t.py::p1",)
