@@ -88,9 +88,11 @@ def full_run(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple
 
 def test_every_example_gets_its_expected_status(full_run) -> None:  # type: ignore[no-untyped-def]
     code, output, got = full_run
-    # fixtures/hostile/ is collected too: its tasks have their own tests (tests/e2e/test_hostile_*.py).
-    statuses = {k: v["behaviour"]["status"] for k, v in got.items() if k != "_junit" and k[0] in TASKS}
-    assert statuses == EXPECTED, output[-3000:]
+    statuses = {k: v["behaviour"]["status"] for k, v in got.items() if k != "_junit"}
+    # fixtures/hostile is collected too: its own tests (tests/e2e/test_hostile_*.py) check each status.
+    assert {k: v for k, v in statuses.items() if k in EXPECTED} == EXPECTED, output[-3000:]
+    hostile = {k: v for k, v in statuses.items() if k not in EXPECTED}
+    assert all(v != "resolved" or k[1] == "fix" for k, v in hostile.items()), hostile
     assert code == 1  # some submissions fail
 
 
