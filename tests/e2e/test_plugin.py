@@ -120,7 +120,9 @@ def test_report_carries_the_proof(full_run) -> None:  # type: ignore[no-untyped-
     assert proof["environment"]["setup"] == ["python -m pip install --quiet -e ."]
     assert proof["environment"]["packages"]["pytest"]
     test_cmd = proof["commands"][-1]
-    assert test_cmd["exit_code"] == 0 and "<junit.xml>" in " ".join(test_cmd["argv"])
+    # Exit code 1: the must-fail canary fails, after every hidden test (the last ids selected).
+    assert test_cmd["exit_code"] == 1 and "<junit.xml>" in " ".join(test_cmd["argv"])
+    assert test_cmd["argv"][-2:] == [proof["canary"]["must_fail"], proof["canary"]["must_pass"]]
     assert got[("slugify-git", "minimal")]["proof"]["base"].endswith("@ecaaf7493520e4dae5fe455d18f454b687833e44")
     stale = got[("inventory-restock", "stale")]["proof"]["commands"]
     tried = [" ".join(c["argv"]) for c in stale]
