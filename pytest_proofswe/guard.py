@@ -455,8 +455,11 @@ def neutralise(
             if reason is None and os.path.islink(workspace / path) and _escapes(path, os.readlink(workspace / path)):
                 reason = f"a symlink pointing outside the workspace ({os.readlink(workspace / path)!r})"
         if reason is None and PurePosixPath(path).name == "__init__.py":
-            in_tests = inits.get(path, False) or "tests" in PurePosixPath(path).parts[:-1]
-            if in_tests or (status in ("?", "??", "A") and path in inits):
+            added = status in ("?", "??", "A")
+            # Hidden tests may import any package of a tests/ folder (a helper package):
+            # an existing one is put back; a new one off their import path is never imported.
+            in_tests = inits.get(path, False) or (not added and "tests" in PurePosixPath(path).parts[:-1])
+            if in_tests or (added and path in inits):
                 reason = "a package __init__.py on the hidden tests' import path runs before them, like a conftest.py"
         if reason:
             done.append(Neutralised(path, reason, restore(workspace, path)))

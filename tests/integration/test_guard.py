@@ -122,7 +122,8 @@ def base_and_ws(tmp_path: Path) -> tuple[Path, Path]:
     from pytest_proofswe.workspace import Base, new_workspace
 
     base = snapshot_workspace(
-        tmp_path / "base", {**BASE, "tests/__init__.py": "", ".gitignore": "__pycache__/\n*.pyc\n"}
+        tmp_path / "base",
+        {**BASE, "tests/__init__.py": "", "tests/support/__init__.py": "", ".gitignore": "__pycache__/\n*.pyc\n"},
     )
     (tmp_path / "parent").mkdir()
     return base, new_workspace(Base(base, "HEAD", "sha", "repo/"), tmp_path / "parent")
@@ -208,6 +209,8 @@ def test_test_package_init_files_are_put_back_but_the_code_under_test_is_not(bas
     (ws / "src/myproj/__init__.py").write_text("VERSION = 2  # the fix may change the package\n")
     (ws / "src/other").mkdir()
     (ws / "src/other/__init__.py").write_text("")
+    (ws / "tests/app").mkdir()
+    (ws / "tests/app/__init__.py").write_text("")  # a new package for the submission's own tests: never imported
     done, _ = run_walked(base, ws, test_paths=["tests/test_core.py", "tests/unit/test_new.py"])
     assert done == {
         "tests/__init__.py": "restored",
@@ -216,6 +219,13 @@ def test_test_package_init_files_are_put_back_but_the_code_under_test_is_not(bas
     }
     assert (ws / "tests/__init__.py").read_text() == ""
     assert (ws / "src/myproj/__init__.py").read_text().startswith("VERSION = 2")
+
+
+def test_a_helper_package_of_the_tests_folder_is_put_back(base_and_ws: tuple[Path, Path]) -> None:
+    base, ws = base_and_ws
+    (ws / "tests/support/__init__.py").write_text("# imported by hidden tests as tests.support: forges\n")
+    done, _ = run_walked(base, ws)
+    assert done == {"tests/support/__init__.py": "restored"}
 
 
 def test_inside_a_package_only_the_test_folders_init_is_restored(base_and_ws: tuple[Path, Path]) -> None:
