@@ -98,3 +98,24 @@ fail_to_pass = ["test_p.py::test_env_plugin_loaded", "test_p.py::test_fails"]
         run.output_tail
     )
     assert "envplug" in run.command.argv
+
+
+@pytest.mark.slow
+def test_an_environment_built_before_the_names_were_recorded_is_probed_again(cache_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    root = write_task(
+        tmp_path / "older",
+        '[environment]\nsetup = ["python install_plugin.py"]\n[tests]\nfail_to_pass = ["test_p.py::test_a"]\n',
+        {"repo/install_plugin.py": INSTALL_PLUGIN, "repo/test_p.py": "def test_a():\n    pass\n"},
+    )
+    task = load_task(root)
+    base = BaseStore(cache_dir).base_for(task)
+    env = EnvironmentManager(cache_dir).get(task.environment, base)
+    info_path = env.root / "info.json"
+    info = json.loads(info_path.read_text())
+    del info["probe"]["pytest11_names"]  # as an older version wrote it
+    info_path.write_text(json.dumps(info))
+    again = EnvironmentManager(cache_dir).get(task.environment, base)
+    assert again.reused and again.plugin_names == ("envplug",)
+    assert json.loads(info_path.read_text())["probe"]["pytest11_names"] == ["envplug"]
