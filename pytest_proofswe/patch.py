@@ -497,16 +497,20 @@ def _check_symlinks_after(workspace: Path) -> list[tuple[str, str]]:
     has no target in the diff for :func:`check_policy` to read.
     """
     changed = changed_paths(workspace)
-    for dirpath, dirnames, filenames in os.walk(workspace):
-        dirnames[:] = [d for d in dirnames if d != ".git" or dirpath != str(workspace)]
-        for name in [*dirnames, *filenames]:
-            full = Path(dirpath) / name
-            if not full.is_symlink():
-                continue
-            rel = full.relative_to(workspace).as_posix()
-            target = os.readlink(full)
-            if _escapes(workspace, rel, target) and not _in_base(workspace, rel, target):
-                raise PatchRejected(f"the patch made a symlink pointing outside the workspace ({target!r})", path=rel)
+    folders = [(workspace, "")]
+    while folders:
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_symlink():
+                    target = os.readlink(entry.path)
+                    if _escapes(workspace, rel, target) and not _in_base(workspace, rel, target):
+                        raise PatchRejected(
+                            f"the patch made a symlink pointing outside the workspace ({target!r})", path=rel
+                        )
+                elif entry.is_dir(follow_symlinks=False) and rel != ".git":
+                    folders.append((Path(entry.path), rel + "/"))
     return changed
 
 
@@ -514,7 +518,7 @@ def _in_base(workspace: Path, rel: str, target: str) -> bool:
     """Whether the base commit has the symlink ``rel`` pointing at ``target``."""
     listed = gitmod.git(["ls-tree", "-z", "HEAD", "--", rel], cwd=workspace, check=False).output
     data = os.fsencode(target)
-    blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    blob = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
     return any(e.startswith(f"120000 blob {blob}\t") for e in listed.split("\x00"))
 
 

@@ -278,3 +278,16 @@ def test_a_binary_symlink_patch_hidden_by_gitignore_is_rejected(base_and_ws: tup
         apply_patch(parse_patch(text), ws)
     assert info.value.path == "tests/hidden"
     assert not (ws / "tests/hidden").is_symlink()
+
+
+def test_a_symlink_pointing_outside_that_the_base_has_is_not_the_patchs_doing(tmp_path: Path) -> None:
+    from pytest_proofswe import git as gitmod
+    from pytest_proofswe.patch import apply_patch, parse_patch
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "a.py").write_text("x = 1\n")
+    (ws / "shared").symlink_to("/usr/share")
+    gitmod.init_snapshot(ws)
+    outcome = apply_patch(parse_patch("--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"), ws)
+    assert outcome.method == "git apply" and (ws / "shared").is_symlink()
