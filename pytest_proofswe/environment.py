@@ -64,12 +64,13 @@ for d in {purelib, platlib}:
         base = e.split(".", 1)[0] if e.endswith((".py", ".so", ".pyd")) else e
         if base.isidentifier():
             names.add(base)
-plugins, versions = [], {}
+plugins, plugin_names, versions = [], None, {}
 if metadata is not None:
     try:
         eps = metadata.entry_points()
         group = eps.select(group="pytest11") if hasattr(eps, "select") else eps.get("pytest11", [])
         plugins = sorted({ep.value for ep in group})
+        plugin_names = sorted({ep.name for ep in group})
     except Exception:
         pass
     for dist in metadata.distributions():
@@ -79,7 +80,7 @@ if metadata is not None:
             pass
 print(json.dumps({"version": sys.version.split()[0], "implementation": sys.implementation.name,
                   "purelib": purelib, "platlib": platlib, "names": sorted(names),
-                  "pytest11": plugins, "versions": versions}))
+                  "pytest11": plugins, "pytest11_names": plugin_names, "versions": versions}))
 """
 
 
@@ -112,6 +113,8 @@ class Environment:
     variables: tuple[tuple[str, str], ...]
     reused: bool
     build_commands: tuple[process.CommandRecord, ...] = field(default=())
+    # The names of the environment's pytest11 entry points, read at build time (None: unknown).
+    plugin_names: tuple[str, ...] | None = None
 
     @property
     def src(self) -> Path:
@@ -286,6 +289,16 @@ class EnvironmentManager:
         python = Path(info["python"])
         if not python.exists():
             return None
+        if "pytest11_names" not in info["probe"]:
+            # Built by an older version, which did not record the plugins' names: probe again.
+            probe = process.run(
+                [str(python), "-c", _PROBE], cwd=home / "src", env=self._setup_environ(home / "venv", spec), timeout=120
+            )
+            if probe.ok:
+                info["probe"] = json.loads(probe.output.strip().splitlines()[-1])
+                scratch = home / "info.json.new"
+                scratch.write_text(json.dumps(info, indent=1, default=list))
+                os.replace(scratch, home / "info.json")
         return self._from_info(home, key, spec, info, reused=True)
 
     def _from_info(
@@ -307,6 +320,9 @@ class EnvironmentManager:
             artefacts=tuple(info["artefacts"]),
             installed_names=frozenset(info["probe"]["names"]),
             entry_point_plugins=tuple(info["probe"]["pytest11"]),
+            plugin_names=None
+            if info["probe"].get("pytest11_names") is None
+            else tuple(info["probe"]["pytest11_names"]),
             packages=info["probe"]["versions"],
             variables=spec.env,
             reused=reused,

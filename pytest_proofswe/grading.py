@@ -125,15 +125,9 @@ def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str, changed
                 continue
             rel = src.relative_to(task.hidden_tests_dir).as_posix()
             check_layout(workspace, [rel])
-            dest = workspace / rel
-            # The file is replaced whole. A symlink the submission put in its place would
-            # have the copy written through it, and a folder would stop it: remove either.
-            if dest.is_symlink():
-                dest.unlink()
-            elif dest.is_dir():
-                shutil.rmtree(dest)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
+            # The file is replaced whole, and never written through a symlink of the
+            # submission (in its place or in place of a folder on the way).
+            guard.place_file(workspace, rel, src.read_bytes())
     elif task.hidden_tests_diff is not None:
         text = task.hidden_tests_diff.read_text(encoding="utf-8", errors="surrogateescape")
         try:
@@ -143,6 +137,7 @@ def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str, changed
                 f"{task.hidden_tests_diff}: {exc.describe()} (fix: regenerate the hidden tests diff)"
             ) from None
         for rel in parsed.paths:
+            guard.real_parents(workspace, rel)  # git apply must not meet a symlinked folder either
             if rel in changed:  # the others are still at the base state
                 guard.restore(workspace, rel, rev=base_commit)
         check_layout(workspace, parsed.paths)  # what restoring did not repair
@@ -158,13 +153,26 @@ def _overlay_hidden_tests(task: Task, workspace: Path, base_commit: str, changed
     return commands
 
 
+def _hidden_files(task: Task) -> list[str]:
+    """The paths the hidden tests write in a workspace."""
+    if task.hidden_tests_dir is not None:
+        return [p.relative_to(task.hidden_tests_dir).as_posix() for p in task.hidden_tests_dir.rglob("*.py")]
+    if task.hidden_tests_diff is not None:
+        try:
+            return list(patch.parse_patch(task.hidden_tests_diff.read_text(encoding="utf-8", errors="replace")).paths)
+        except patch.PatchRejected:
+            return []  # the overlay says what is wrong with it
+    return []
+
+
 def _overlay_artefacts(env_src: Path, artefacts: tuple[str, ...], workspace: Path) -> None:
     for rel in artefacts:
-        dest = workspace / rel
         src = env_src / rel
-        if dest.exists() or dest.is_symlink() or not src.is_file():
+        if not src.is_file():
             continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest = guard.real_parents(workspace, rel)
+        if dest.exists() or dest.is_symlink():
+            continue
         shutil.copy2(src, dest)
 
 
@@ -360,7 +368,8 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
                 sha256=patch_sha, files=summary.files, applied_with=outcome.method, attempts=outcome.attempts
             )
 
-        changed = list(outcome.changed) if parsed is not None else []
+        # Walked, not asked of git: a .gitignore of the submission hides files from git status.
+        changed = guard.tree_changes(workspace, base.tree) if parsed is not None else []
         texts = _file_texts(parsed, base.tree, workspace) if parsed is not None else ()
         t = lap("patch", t)
         env: Environment | None = None
@@ -389,6 +398,9 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
             entry_point_plugins=env.entry_point_plugins if env else (),
             installed_names=env.installed_names if env else (),
             base_plugins=guard.base_plugin_modules(base.tree),
+            test_paths=guard.hidden_test_paths(
+                [*task.tests.fail_to_pass, *task.tests.pass_to_pass], _hidden_files(task)
+            ),
         )
         t = lap("guard", t)
         if parsed is not None and not request.probe and sub.origin != "empty":

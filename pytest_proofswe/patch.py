@@ -19,6 +19,7 @@ A rejected patch is the agent's failure (status ``patch_failed``), not an except
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import posixpath
 import re
@@ -619,14 +620,36 @@ def _explain_git_failure(output: str, parsed: ParsedPatch) -> PatchRejected:
 
 
 def _check_symlinks_after(workspace: Path) -> list[tuple[str, str]]:
+    """The changed paths; PatchRejected if the patch made a symlink pointing outside.
+
+    Every symlink of the tree is looked at, not only those ``git status`` lists: a
+    ``.gitignore`` of the patch would hide one, and a symlink sent as a git binary patch
+    has no target in the diff for :func:`check_policy` to read.
+    """
     changed = changed_paths(workspace)
-    for _status, rel in changed:
-        full = workspace / rel
-        if full.is_symlink():
-            target = os.readlink(full)
-            if _escapes(workspace, rel, target):
-                raise PatchRejected(f"the patch made a symlink pointing outside the workspace ({target!r})", path=rel)
+    folders = [(workspace, "")]
+    while folders:
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_symlink():
+                    target = os.readlink(entry.path)
+                    if _escapes(workspace, rel, target) and not _in_base(workspace, rel, target):
+                        raise PatchRejected(
+                            f"the patch made a symlink pointing outside the workspace ({target!r})", path=rel
+                        )
+                elif entry.is_dir(follow_symlinks=False) and rel != ".git":
+                    folders.append((Path(entry.path), rel + "/"))
     return changed
+
+
+def _in_base(workspace: Path, rel: str, target: str) -> bool:
+    """Whether the base commit has the symlink ``rel`` pointing at ``target``."""
+    listed = gitmod.git(["ls-tree", "-z", "HEAD", "--", rel], cwd=workspace, check=False).output
+    data = os.fsencode(target)
+    blob = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+    return any(e.startswith(f"120000 blob {blob}\t") for e in listed.split("\x00"))
 
 
 def apply_patch(parsed: ParsedPatch, workspace: Path, *, fuzz: int = 5) -> ApplyOutcome:

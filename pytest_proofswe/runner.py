@@ -28,6 +28,7 @@ __all__ = [
     "junit_key",
     "outcomes_for",
     "parse_junit",
+    "plugin_options",
     "run_tests",
     "selection_ids",
 ]
@@ -106,6 +107,36 @@ def selection_ids(test_ids: Iterable[str], *, skip: Iterable[str] = ()) -> list[
     return out
 
 
+def plugin_options(env: Environment) -> tuple[list[str], dict[str, str]]:
+    """The options and variables that load only the environment's own pytest plugins.
+
+    Autoloading would load any ``pytest11`` entry point on the import path, the
+    workspace's too (a ``*.dist-info`` folder shipped by the patch). It is turned off
+    (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) and the entry points the environment had at
+    build time are named with ``-p``. pytest before 4.4 cannot load an entry point by
+    name: there, and when the names are unknown, nothing changes.
+    """
+    names = env.plugin_names
+    if names is None or not _knows_entry_point_names(env.packages.get("pytest", "")):
+        return [], {}
+    args: list[str] = []
+    for name in names:
+        if name not in _BLOCKED_PLUGINS:
+            args += ["-p", name]
+    return args, {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+_BLOCKED_PLUGINS = {opt[3:] for opt in _PYTEST_OPTIONS if opt.startswith("no:")}
+
+
+def _knows_entry_point_names(version: str) -> bool:
+    parts = version.split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) >= (4, 4)
+    except (ValueError, IndexError):
+        return False
+
+
 def build_command(
     spec: TestsSpec,
     python: Path,
@@ -114,15 +145,17 @@ def build_command(
     *,
     skip: Iterable[str] = (),
     extra: Iterable[str] = (),
+    plugins: Iterable[str] = (),
 ) -> list[str]:
     """The argv of the test run: the task's command or pytest on the files of the F2P and P2P ids, then
     the files of ``extra`` (the canary tests, after every hidden test).
 
     A custom command is split like a shell would; ``{tests}`` in it is replaced by the
     selected files, and the JUnit options are appended (the command must be pytest).
+    ``plugins`` are options of :func:`plugin_options`.
     """
     selected = selection_ids([*spec.fail_to_pass, *spec.pass_to_pass, *extra], skip=skip)
-    junit = [f"--junitxml={junit_path}", f"--rootdir={workspace}", *_PYTEST_OPTIONS]
+    junit = [f"--junitxml={junit_path}", f"--rootdir={workspace}", *_PYTEST_OPTIONS, *plugins]
     junit += [f"--deselect={test_id}" for test_id in spec.deselect]
     if spec.command is None:
         return [str(python), "-m", "pytest", "-rN", "--tb=short", "-q", *junit, "--", *selected]
@@ -237,9 +270,13 @@ def run_tests(
     with tempfile.TemporaryDirectory(prefix="proofswe-junit-") as out_dir:
         junit_path = Path(out_dir) / "junit.xml"
         not_found: list[str] = []
+        plugin_args, plugin_env = plugin_options(env)
+        environ = {**env.test_environ(workspace), **plugin_env}
         for _attempt in range(2):
-            argv = build_command(spec, env.python, junit_path, workspace, skip=not_found, extra=extra)
-            result = process.run(argv, cwd=workspace, env=env.test_environ(workspace), timeout=budget)
+            argv = build_command(
+                spec, env.python, junit_path, workspace, skip=not_found, extra=extra, plugins=plugin_args
+            )
+            result = process.run(argv, cwd=workspace, env=environ, timeout=budget)
             # pytest aborts the whole run when one selected file does not exist (exit 4,
             # "ERROR: file or directory not found: ..."): drop it and run once more; its ids count as missing.
             missing = _not_found(result.output, workspace)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.guard import is_test_path, neutralise
+from pytest_proofswe.guard import is_test_path, neutralise, place_file, tree_changes
 from pytest_proofswe.patch import changed_paths
-from tests.conftest import snapshot_workspace
+from tests.conftest import FIXTURES, snapshot_workspace
+
+FIXTURE_SUBMISSIONS = FIXTURES / "hostile" / "guard" / "submissions"
 
 BASE = {
     "pyproject.toml": '[project]\nname = "x"\nversion = "1"\n\n[tool.pytest.ini_options]\naddopts = "-p myproj.plugin"\n',
@@ -108,3 +111,183 @@ def test_new_module_shadowing_an_installed_one_is_removed(ws: Path) -> None:
 )
 def test_is_test_path(path: str, expected: bool) -> None:
     assert is_test_path(path) is expected
+
+
+# -- the tree is walked, not asked of git ------------------------------------------------
+
+
+@pytest.fixture
+def base_and_ws(tmp_path: Path) -> tuple[Path, Path]:
+    """A base tree and a workspace copied from it, as the harness makes them."""
+    from pytest_proofswe.workspace import Base, new_workspace
+
+    base = snapshot_workspace(
+        tmp_path / "base",
+        {**BASE, "tests/__init__.py": "", "tests/support/__init__.py": "", ".gitignore": "__pycache__/\n*.pyc\n"},
+    )
+    (tmp_path / "parent").mkdir()
+    return base, new_workspace(Base(base, "HEAD", "sha", "repo/"), tmp_path / "parent")
+
+
+def run_walked(base: Path, ws: Path, **kwargs):  # type: ignore[no-untyped-def]
+    kwargs.setdefault("test_paths", ["tests/test_core.py"])
+    done, tests = neutralise(ws, tree_changes(ws, base), import_roots=("src", ""), **kwargs)
+    return {n.path: n.action for n in done}, tests
+
+
+def test_a_gitignore_does_not_hide_loader_and_config_files(base_and_ws: tuple[Path, Path]) -> None:
+    base, ws = base_and_ws
+    (ws / ".gitignore").write_text("conftest.py\nsitecustomize.py\npytest.ini\n")  # tests/conftest.py is tracked
+    (ws / "conftest.py").write_text("# forges outcomes\n")
+    (ws / "src/sitecustomize.py").write_text("# forges outcomes\n")
+    (ws / "pytest.ini").write_text("[pytest]\naddopts = -p forge\n")
+    (ws / "tests/conftest.py").write_text("# changed, and ignored\n")
+    git_sees = {p for _s, p in changed_paths(ws)}
+    assert git_sees.isdisjoint({"conftest.py", "src/sitecustomize.py", "pytest.ini"})
+    done, _ = run_walked(base, ws)
+    assert done == {
+        "conftest.py": "removed",
+        "src/sitecustomize.py": "removed",
+        "pytest.ini": "removed",
+        "tests/conftest.py": "restored",
+    }
+    assert (ws / "tests/conftest.py").read_text() == BASE["tests/conftest.py"]
+
+
+def test_tree_changes_lists_added_modified_deleted_and_ignores_touched_copies(base_and_ws: tuple[Path, Path]) -> None:
+    base, ws = base_and_ws
+    core = ws / "src/myproj/core.py"
+    core.write_text(core.read_text())  # rewritten with the same bytes: a new mtime, no change
+    (ws / "src/myproj/plugin.py").write_text("# same size?\n")
+    (ws / "tox.ini").unlink()
+    os.chmod(ws / "setup.cfg", 0o755)
+    (ws / "new.txt").write_text("x")
+    assert tree_changes(ws, base) == [
+        ("A", "new.txt"),
+        ("M", "setup.cfg"),
+        ("M", "src/myproj/plugin.py"),
+        ("D", "tox.ini"),
+    ]
+
+
+def test_package_metadata_with_entry_points_is_removed(base_and_ws: tuple[Path, Path]) -> None:
+    base, ws = base_and_ws
+    for folder in ("x-1.dist-info", "src/y.egg-info"):
+        (ws / folder).mkdir()
+        (ws / folder / "entry_points.txt").write_text("[pytest11]\nforge = forge\n")
+    (ws / "x-1.dist-info/METADATA").write_text("Name: x\nVersion: 1\n")
+    done, _ = run_walked(base, ws)
+    assert done == {
+        "x-1.dist-info/METADATA": "removed",
+        "x-1.dist-info/entry_points.txt": "removed",
+        "src/y.egg-info/entry_points.txt": "removed",
+    }
+    assert not (ws / "x-1.dist-info").exists() and not (ws / "src/y.egg-info").exists()
+
+
+def test_shipped_bytecode_and_extension_modules_are_removed(base_and_ws: tuple[Path, Path]) -> None:
+    base, ws = base_and_ws
+    (ws / "src/myproj/__pycache__").mkdir()
+    (ws / "src/myproj/__pycache__/core.cpython-311.pyc").write_bytes(b"\x00" * 16)
+    (ws / "src/myproj/helper.pyc").write_bytes(b"\x00" * 16)  # sourceless: imported as myproj.helper
+    (ws / "src/myproj/fast.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    done, _ = run_walked(base, ws)
+    assert done == {
+        "src/myproj/__pycache__/core.cpython-311.pyc": "removed",
+        "src/myproj/helper.pyc": "removed",
+        "src/myproj/fast.cpython-311-x86_64-linux-gnu.so": "removed",
+    }
+    assert not (ws / "src/myproj/__pycache__").exists()
+
+
+def test_test_package_init_files_are_put_back_but_the_code_under_test_is_not(base_and_ws: tuple[Path, Path]) -> None:
+    base, ws = base_and_ws
+    (ws / "tests/__init__.py").write_text("import _pytest.reports  # forges outcomes like a conftest\n")
+    (ws / "tests/unit").mkdir()
+    (ws / "tests/unit/__init__.py").write_text("# a new test package\n")
+    (ws / "__init__.py").write_text("# a new package above the hidden tests\n")
+    (ws / "src/myproj/__init__.py").write_text("VERSION = 2  # the fix may change the package\n")
+    (ws / "src/other").mkdir()
+    (ws / "src/other/__init__.py").write_text("")
+    (ws / "tests/app").mkdir()
+    (ws / "tests/app/__init__.py").write_text("")  # a new package for the submission's own tests: never imported
+    done, _ = run_walked(base, ws, test_paths=["tests/test_core.py", "tests/unit/test_new.py"])
+    assert done == {
+        "tests/__init__.py": "restored",
+        "tests/unit/__init__.py": "removed",
+        "__init__.py": "removed",
+    }
+    assert (ws / "tests/__init__.py").read_text() == ""
+    assert (ws / "src/myproj/__init__.py").read_text().startswith("VERSION = 2")
+
+
+def test_a_helper_package_of_the_tests_folder_is_put_back(base_and_ws: tuple[Path, Path]) -> None:
+    base, ws = base_and_ws
+    (ws / "tests/support/__init__.py").write_text("# imported by hidden tests as tests.support: forges\n")
+    done, _ = run_walked(base, ws)
+    assert done == {"tests/support/__init__.py": "restored"}
+
+
+def test_inside_a_package_only_the_test_folders_init_is_restored(base_and_ws: tuple[Path, Path]) -> None:
+    base, ws = base_and_ws
+    (ws / "src/myproj/__init__.py").write_text("VERSION = 2\n")
+    (ws / "src/myproj/tests").mkdir()
+    (ws / "src/myproj/tests/__init__.py").write_text("# new\n")
+    done, _ = run_walked(base, ws, test_paths=["src/myproj/tests/test_x.py"])
+    assert done == {"src/myproj/tests/__init__.py": "removed"}
+
+
+def test_symlinks_pointing_outside_are_removed(base_and_ws: tuple[Path, Path]) -> None:
+    base, ws = base_and_ws
+    (ws / "tests/hidden").symlink_to("../../..")
+    (ws / "abs").symlink_to("/etc")
+    (ws / "into-git").symlink_to(".git/config")
+    (ws / "docs").symlink_to("src/myproj")  # inside: kept
+    done, _ = run_walked(base, ws)
+    assert done == {"tests/hidden": "removed", "abs": "removed", "into-git": "removed"}
+    assert (ws / "docs").is_symlink()
+
+
+# -- the harness's own writes never follow a symlink --------------------------------------
+
+
+def test_place_file_replaces_symlinked_folders_and_files(tmp_path: Path) -> None:
+    ws, outside = tmp_path / "ws", tmp_path / "outside"
+    ws.mkdir()
+    outside.mkdir()
+    (ws / "tests").symlink_to(outside)
+    (ws / "a").write_text("a file where a folder must be")
+    (ws / "victim").symlink_to(outside / "victim.txt")
+    place_file(ws, "tests/hidden/test_x.py", b"hidden\n")
+    place_file(ws, "a/b/test_y.py", b"y\n")
+    place_file(ws, "victim", b"v\n")
+    assert list(outside.iterdir()) == []
+    assert not (ws / "tests").is_symlink() and (ws / "tests/hidden/test_x.py").read_bytes() == b"hidden\n"
+    assert (ws / "a/b/test_y.py").read_bytes() == b"y\n"
+    assert not (ws / "victim").is_symlink() and (ws / "victim").read_bytes() == b"v\n"
+    with pytest.raises(ValueError, match="not a plain relative path"):
+        place_file(ws, "../escape.py", b"")
+
+
+def test_a_binary_symlink_patch_hidden_by_gitignore_is_rejected(base_and_ws: tuple[Path, Path]) -> None:
+    from pytest_proofswe.patch import PatchRejected, apply_patch, parse_patch
+
+    _base, ws = base_and_ws
+    text = (FIXTURE_SUBMISSIONS / "symlink-escape.diff").read_text()
+    with pytest.raises(PatchRejected, match="symlink pointing outside") as info:
+        apply_patch(parse_patch(text), ws)
+    assert info.value.path == "tests/hidden"
+    assert not (ws / "tests/hidden").is_symlink()
+
+
+def test_a_symlink_pointing_outside_that_the_base_has_is_not_the_patchs_doing(tmp_path: Path) -> None:
+    from pytest_proofswe import git as gitmod
+    from pytest_proofswe.patch import apply_patch, parse_patch
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "a.py").write_text("x = 1\n")
+    (ws / "shared").symlink_to("/usr/share")
+    gitmod.init_snapshot(ws)
+    outcome = apply_patch(parse_patch("--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"), ws)
+    assert outcome.method == "git apply" and (ws / "shared").is_symlink()
