@@ -381,7 +381,7 @@ def _addopts_plugins(workspace: Path) -> set[str]:
 def _conftest_plugins(workspace: Path) -> set[str]:
     """Module names in ``pytest_plugins`` of the (base) conftest.py files."""
     found: set[str] = set()
-    for conftest in workspace.rglob("conftest.py"):
+    for conftest in sorted(workspace.rglob("conftest.py")):  # sorted: the same order on every machine
         if ".git" in conftest.parts:
             continue
         try:

@@ -45,11 +45,13 @@ __all__ = [
     "parse_patch",
 ]
 
+# Header lines that name paths, and whether git writes those paths with its a/ b/ prefixes
+# ("rename from", "rename to", "copy from" and "copy to" name them as they are).
 _HEADER_PATH_RES = (
-    re.compile(r"^diff --git (\S+|\"(?:[^\"\\]|\\.)*\") (\S+|\"(?:[^\"\\]|\\.)*\")\s*$"),
-    re.compile(r"^(?:---|\+\+\+) (\"(?:[^\"\\]|\\.)*\"|[^\t\r\n]+)"),
-    re.compile(r"^(?:rename|copy) (?:from|to) (.+?)\s*$"),
-    re.compile(r"^Binary files (.+?) and (.+?) differ\s*$"),
+    (re.compile(r"^diff --git (\S+|\"(?:[^\"\\]|\\.)*\") (\S+|\"(?:[^\"\\]|\\.)*\")\s*$"), True),
+    (re.compile(r"^(?:---|\+\+\+) (\"(?:[^\"\\]|\\.)*\"|[^\t\r\n]+)"), True),
+    (re.compile(r"^(?:rename|copy) (?:from|to) (.+?)\s*$"), False),
+    (re.compile(r"^Binary files (.+?) and (.+?) differ\s*$"), True),
 )
 _GIT_APPLY_FAILED = re.compile(r"^error: patch failed: (.+):(\d+)\s*$")
 _GIT_APPLY_FILE_ERROR = re.compile(
@@ -187,7 +189,7 @@ def _unquote(path: str) -> str:
         ch = body[i]
         if ch == "\\" and i + 1 < len(body):
             nxt = body[i + 1]
-            if nxt in "01234567" and i + 3 < len(body) + 1 and all(c in "01234567" for c in body[i + 1 : i + 4]):
+            if nxt in "01234567" and i + 3 < len(body) and all(c in "01234567" for c in body[i + 1 : i + 4]):
                 out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
                 i += 4
                 continue
@@ -380,7 +382,7 @@ def _file_changes(patch_set: Any, read: list[tuple[HunkInfo, int, int]] | None) 
                 target_path=target,
                 kind=kind,
                 binary=bool(pf.is_binary_file),
-                symlink=bool(getattr(pf, "is_symlink", False)),
+                symlink=bool(pf.is_symlink),
                 hunks=hunks,
                 added=counts[0],
                 removed=counts[1],
@@ -468,17 +470,18 @@ def _mode_only(pf: object) -> bool:
     return getattr(pf, "source_mode", None) != getattr(pf, "target_mode", None)
 
 
-def _header_paths(text: str) -> list[str]:
-    """Every path string a patch line names, whatever the parser made of it."""
-    out: list[str] = []
+def _header_paths(text: str) -> list[tuple[str, bool]]:
+    """Every path string a patch line names, whatever the parser made of it, and whether
+    it carries git's a/ b/ prefix."""
+    out: list[tuple[str, bool]] = []
     for line in text.splitlines():
         if not line or line[0] not in "d-+rcB":
             continue
-        for regex in _HEADER_PATH_RES:
+        for regex, prefixed in _HEADER_PATH_RES:
             m = regex.match(line)
             if m:
                 for raw in m.groups():
-                    out.append(raw)
+                    out.append((raw, prefixed))
                 break
     return out
 
@@ -504,7 +507,7 @@ def _check_path(path: str) -> str | None:
 def check_policy(parsed: ParsedPatch, workspace: Path) -> None:
     """Raise PatchRejected if the patch would write outside ``workspace`` or into .git/."""
     workspace = workspace.resolve()
-    for raw in _header_paths(parsed.text):
+    for raw, prefixed in _header_paths(parsed.text):
         if raw.strip() == "/dev/null":
             continue
         unquoted = _unquote(raw.strip())
@@ -512,12 +515,11 @@ def check_policy(parsed: ParsedPatch, workspace: Path) -> None:
             raise PatchRejected(
                 "the path is absolute: a patch may only name paths inside the repository", path=unquoted
             )
-        stripped = _strip_prefix(raw)
-        if stripped is None:
-            continue
-        reason = _check_path(stripped)
-        if reason:
-            raise PatchRejected(f"{reason}: a patch may only write inside the repository", path=stripped)
+        # A path without a prefix is checked as written (as git reads it) and as -p1 strips it.
+        for path in (_strip_prefix(raw), *(() if prefixed else (unquoted,))):
+            reason = _check_path(path) if path is not None else None
+            if reason:
+                raise PatchRejected(f"{reason}: a patch may only write inside the repository", path=path)
     for change in parsed.files:
         for rel in {change.source_path, change.target_path} - {None}:
             assert rel is not None
@@ -525,7 +527,7 @@ def check_policy(parsed: ParsedPatch, workspace: Path) -> None:
             if reason:
                 raise PatchRejected(reason, path=rel)
         if change.symlink and change.target_path and change.kind != "delete":
-            target = _symlink_target_from_patch(parsed.text, change.target_path)
+            target = _added_text(change)
             if target is not None and _escapes(workspace, change.target_path, target):
                 raise PatchRejected(
                     f"the patch makes a symlink pointing outside the workspace ({target!r})", path=change.target_path
@@ -552,19 +554,14 @@ def _escapes(workspace: Path, link_rel: str, target: str) -> bool:
     return joined == ".." or joined.startswith("../")
 
 
-def _symlink_target_from_patch(text: str, path: str) -> str | None:
-    """The added content of ``path`` in the patch: for a symlink, its target."""
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith("+++ ") and _strip_prefix(line[4:]) == path:
-            added = []
-            for body in lines[i + 1 :]:
-                if body.startswith("diff --git") or body.startswith("--- "):
-                    break
-                if body.startswith("+") and not body.startswith("+++"):
-                    added.append(body[1:])
-            return "\n".join(added) if added else None
-    return None
+def _added_text(change: FileChange) -> str | None:
+    """The lines ``change`` adds, as its hunks were parsed: for a symlink, its new target.
+
+    Read from the parsed hunks, not by scanning the patch text: a target that starts with
+    "++" is an added line "+++...", which a scan takes for a file header.
+    """
+    added = [line.text for hunk in change.hunks for line in hunk.lines if line.kind == "+"]
+    return "\n".join(added) if added else None
 
 
 def changed_paths(workspace: Path) -> list[tuple[str, str]]:

@@ -112,7 +112,7 @@ def _group(
                 skipped.append(test_id)
         else:
             failed.append(test_id)
-            label = {"skipped": "skipped", "error": "error", "failed": "failed"}.get(outcome.outcome, outcome.outcome)
+            label = outcome.outcome
             reasons[test_id] = f"{label}: {outcome.message}" if outcome.message else label
     return TestGroup(tuple(passed), tuple(failed), tuple(skipped), reasons)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.patch import PatchRejected, apply_patch, changed_paths, parse_patch
+from pytest_proofswe.patch import PatchRejected, _check_symlinks_after, apply_patch, changed_paths, parse_patch
 from tests.conftest import snapshot_workspace
 
 BASE = {
@@ -128,7 +128,8 @@ def test_failure_names_file_and_hunk_and_resets_the_tree(ws: Path) -> None:
 
 
 def test_symlink_created_by_patch_pointing_outside_is_undone(ws: Path) -> None:
-    # Slip a symlink past the pre-check by giving no mode line: the post-check catches it.
+    # The policy refuses it before applying; the check after applying is
+    # test_symlinks_are_checked_again_after_applying.
     def change(root: Path) -> None:
         (root / "escape").symlink_to("/etc/passwd")
 
@@ -136,6 +137,20 @@ def test_symlink_created_by_patch_pointing_outside_is_undone(ws: Path) -> None:
     with pytest.raises(PatchRejected, match="symlink pointing outside"):
         apply_patch(parse_patch(text), ws)
     assert not (ws / "escape").is_symlink()
+
+
+def test_symlinks_are_checked_again_after_applying(ws: Path) -> None:
+    # The second line of defence, for a link the policy could not see in the patch text
+    # (patch --fuzz, a mode change): every changed path that is a symlink is read back.
+    (ws / "escape").symlink_to("../../outside")
+    (ws / "docs").mkdir()
+    (ws / "docs/inside").symlink_to("../keep.py")
+    with pytest.raises(PatchRejected) as info:
+        _check_symlinks_after(ws)
+    assert info.value.reason == "the patch made a symlink pointing outside the workspace ('../../outside')"
+    assert info.value.path == "escape"
+    (ws / "escape").unlink()
+    assert _check_symlinks_after(ws) == [("??", "docs/inside")]
 
 
 def test_malformed_hunk_names_file_and_hunk(ws: Path) -> None:

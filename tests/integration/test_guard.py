@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_proofswe import git as gitmod
 from pytest_proofswe.guard import is_test_path, neutralise, place_file, tree_changes
 from pytest_proofswe.patch import changed_paths
 from tests.conftest import FIXTURES, snapshot_workspace
@@ -105,6 +106,7 @@ def test_new_module_shadowing_an_installed_one_is_removed(ws: Path) -> None:
         ("pkg/x_test.py", True),
         ("testing/util.py", True),
         ("pkg/conftest.py", True),
+        ("src/pkg/tests/helpers.py", True),
         ("pkg/testing_utils.py", False),
         ("src/contest.py", False),
     ],
@@ -291,3 +293,71 @@ def test_a_symlink_pointing_outside_that_the_base_has_is_not_the_patchs_doing(tm
     gitmod.init_snapshot(ws)
     outcome = apply_patch(parse_patch("--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"), ws)
     assert outcome.method == "git apply" and (ws / "shared").is_symlink()
+
+
+def test_each_undone_file_says_why(ws: Path) -> None:
+    # git lists conftest.py first: a file already undone does not end the search for plugins.
+    (ws / "conftest.py").write_text("# new\n")
+    (ws / "pytest.ini").write_text("[pytest]\n")
+    (ws / "src/evil.pth").write_text("import os\n")
+    (ws / "setup.cfg").write_text(BASE["setup.cfg"] + "addopts = -p x\n")
+    (ws / "pyproject.toml").write_text(BASE["pyproject.toml"] + "[tool.pytest.other]\nx = 1\n")
+    (ws / "src/myproj/plugin.py").write_text("# forged\n")
+    (ws / "pytest.py").write_text("")
+    done, _ = neutralise(ws, changed_paths(ws), import_roots=("src", ""), installed_names={"pytest"})
+    assert {n.path: n.reason for n in done} == {
+        "conftest.py": "conftest.py is loaded by the test runner",
+        "pyproject.toml": "its [tool.pytest] table configures pytest",
+        "pytest.ini": "pytest.ini configures pytest",
+        "pytest.py": "a new module 'pytest' would shadow the installed one",
+        "setup.cfg": "its [tool:pytest] section configures pytest",
+        "src/evil.pth": ".pth files run code when Python starts",
+        "src/myproj/plugin.py": "a pytest plugin that the base configuration loads",
+    }
+
+
+def test_a_new_module_staged_by_git_apply_3way_is_still_new(ws: Path) -> None:
+    (ws / "pytest.py").write_text("")
+    gitmod.git(["add", "pytest.py"], cwd=ws)  # --3way leaves its new files staged: status "A"
+    assert changed_paths(ws) == [("A", "pytest.py")]
+    assert run_guard(ws, installed_names={"pytest"})[0] == {"pytest.py": "removed"}
+    (ws / "pytest.py").write_text("")
+    done, _ = neutralise(ws, [("?", "pytest.py")], installed_names={"pytest"})  # changed_paths' fallback status
+    assert [n.action for n in done] == ["removed"]
+
+
+def test_a_config_file_replaced_by_a_directory_is_put_back(ws: Path) -> None:
+    (ws / "tests/conftest.py").unlink()
+    (ws / "tests/conftest.py").mkdir()
+    (ws / "tests/conftest.py/notes.txt").write_text("")
+    done, _ = run_guard(ws)
+    assert done == {"tests/conftest.py": "restored"}
+    assert (ws / "tests/conftest.py").read_text() == BASE["tests/conftest.py"]
+
+
+def test_a_config_file_replaced_by_a_symlink_to_a_directory_is_put_back(ws: Path, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (ws / "tests/conftest.py").unlink()
+    (ws / "tests/conftest.py").symlink_to(tmp_path / "elsewhere")
+    done, _ = run_guard(ws)
+    assert done == {"tests/conftest.py": "restored"}
+    assert not (ws / "tests/conftest.py").is_symlink()
+    assert (ws / "tests/conftest.py").read_text() == BASE["tests/conftest.py"]
+    assert (tmp_path / "elsewhere").is_dir()  # what the link pointed to is left alone
+
+
+def test_new_shared_config_files_count_only_with_a_pytest_section(tmp_path: Path) -> None:
+    ws = snapshot_workspace(tmp_path / "ws", {"pyproject.toml": '[project]\nname = "x"\n', "mod.py": ""})
+    (ws / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.ruff]\nline-length = 100\n')
+    (ws / "setup.cfg").write_text("[metadata]\nname = x\n")
+    (ws / "tox.ini").write_text("[tox]\nenvlist = py3\n\n[pytest]\naddopts = -p x\n")
+    done, _ = run_guard(ws)
+    assert done == {"tox.ini": "removed"}
+    assert (ws / "setup.cfg").exists() and "tool.ruff" in (ws / "pyproject.toml").read_text()
+
+
+def test_a_config_file_that_is_not_utf8_is_still_compared(ws: Path) -> None:
+    (ws / "setup.cfg").write_bytes(BASE["setup.cfg"].encode() + b"\n# caf\xe9 in latin-1\n")
+    (ws / "tox.ini").write_bytes(BASE["tox.ini"].encode() + b"addopts = -p caf\xe9\n")
+    done, _ = run_guard(ws)
+    assert done == {"tox.ini": "restored"}  # setup.cfg's [tool:pytest] did not change: kept

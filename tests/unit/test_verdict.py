@@ -121,3 +121,37 @@ def test_undeclared_xfail_fails_pass_to_pass_too() -> None:
     v = decide(F2P, P2P, outcomes(f1="passed", f2="passed", p1="xfailed"), xfail_marked=frozenset())
     assert v.status == "unresolved"
     assert v.pass_to_pass.failed == ("t.py::p1",)
+
+
+def test_every_failing_outcome_is_named_in_its_reason() -> None:
+    given = {
+        "t.py::f1": TestOutcome("t.py::f1", "error", "fixture 'db' not found"),
+        "t.py::f2": TestOutcome("t.py::f2", "skipped", "needs linux"),
+        "t.py::p1": TestOutcome("t.py::p1", "error"),
+    }
+    v = decide(F2P, P2P, given)
+    assert v.fail_to_pass.reasons == {"t.py::f1": "error: fixture 'db' not found", "t.py::f2": "skipped: needs linux"}
+    assert v.pass_to_pass.reasons == {"t.py::p1": "error"}
+    assert v.pass_to_pass.failed == ("t.py::p1",) and v.pass_to_pass.passed == ()
+
+
+def test_a_missing_test_is_a_failure_of_its_list_with_the_reason_given() -> None:
+    v = decide(F2P, P2P, outcomes(f1="passed"), missing_reason="not run")
+    assert v.fail_to_pass.passed == ("t.py::f1",) and v.fail_to_pass.failed == ("t.py::f2",)
+    assert v.fail_to_pass.reasons == {"t.py::f2": "not run"}
+    assert v.pass_to_pass.failed == ("t.py::p1",)
+    assert v.pass_to_pass.reasons == {"t.py::p1": "not run"}
+    assert (v.fail_to_pass.total, v.pass_to_pass.total) == (2, 1)
+
+
+def test_the_default_reason_for_a_missing_test_says_why() -> None:
+    v = decide([], P2P, {})
+    assert v.pass_to_pass.reasons == {
+        "t.py::p1": "not in the test run's results (not collected, or the run stopped early)"
+    }
+
+
+def test_group_json_lists_passed_failed_and_skipped() -> None:
+    v = decide(F2P, P2P, outcomes(f1="passed", f2="failed", p1="skipped"))
+    assert v.fail_to_pass.to_json() == {"passed": ["t.py::f1"], "failed": ["t.py::f2"], "skipped": []}
+    assert v.pass_to_pass.to_json() == {"passed": ["t.py::p1"], "failed": [], "skipped": ["t.py::p1"]}
