@@ -10,14 +10,15 @@ from __future__ import annotations
 import shlex
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from . import process
 from .environment import Environment
-from .task import TestsSpec
+from .sandbox import Job, NoSandbox, Sandbox
+from .task import SandboxSpec, TestsSpec
 
 __all__ = [
     "JunitReport",
@@ -73,6 +74,7 @@ class TestRun:
     output_tail: str
     junit_found: bool
     command: process.CommandRecord
+    isolation: Mapping[str, Any] = field(default_factory=dict)  # what the sandbox gave, for the proof
 
 
 def _truncated(test_id: str) -> bool:
@@ -202,15 +204,43 @@ def _rank(outcome: Outcome) -> int:
     return {"passed": 0, "xpassed": 0, "xfailed": 1, "skipped": 2, "failed": 3, "error": 4}[outcome]
 
 
-def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: float | None = None) -> TestRun:
-    """Run the hidden tests of ``spec`` in ``workspace`` with ``env``."""
+def run_tests(
+    spec: TestsSpec,
+    env: Environment,
+    workspace: Path,
+    *,
+    timeout: float | None = None,
+    sandbox: Sandbox | None = None,
+    hidden: tuple[Path, ...] = (),
+    sandbox_spec: SandboxSpec | None = None,
+) -> TestRun:
+    """Run the hidden tests of ``spec`` in ``workspace`` with ``env``, inside ``sandbox``.
+
+    The JUnit XML goes to a fresh folder only the grader can reach afterwards; it is
+    read once the command (with a PID namespace: every process it started) has ended.
+    ``hidden`` are folders of this task to hide from the command (the task folder).
+    """
+    box: Sandbox = sandbox if sandbox is not None else NoSandbox()
+    options = sandbox_spec or SandboxSpec()
     budget = timeout if timeout is not None else spec.timeout
     with tempfile.TemporaryDirectory(prefix="proofswe-junit-") as out_dir:
         junit_path = Path(out_dir) / "junit.xml"
+        inner_junit = box.results_path(Path(out_dir)) / "junit.xml"
         not_found: list[str] = []
         for _attempt in range(2):
-            argv = build_command(spec, env.python, junit_path, workspace, skip=not_found)
-            result = process.run(argv, cwd=workspace, env=env.test_environ(workspace), timeout=budget)
+            argv = build_command(spec, env.python, inner_junit, workspace, skip=not_found)
+            job = Job(
+                argv=tuple(argv),
+                workspace=workspace,
+                environ=env.test_environ(workspace),
+                results=Path(out_dir),
+                readonly=(env.root,),
+                hidden=hidden,
+                keep_env=tuple(k for k, _v in env.variables),
+                limits=options.limits(),
+                services=options.services,
+            )
+            result = box.run(job, timeout=budget)
             # pytest aborts the whole run when one selected id does not exist (exit 4,
             # "ERROR: not found: ..."): drop those ids and run once more; they count as missing.
             missing = _not_found(result.output, workspace)
@@ -220,7 +250,7 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
             budget = max(budget - result.duration_s, 1.0)
         outcomes: dict[str, TestOutcome] = {}
         collection_errors: tuple[tuple[str, str], ...] = ()
-        found = junit_path.is_file() and not result.timed_out
+        found = junit_path.is_file() and not junit_path.is_symlink() and not result.timed_out
         if found:
             try:
                 report = parse_junit(junit_path)
@@ -237,8 +267,9 @@ def run_tests(spec: TestsSpec, env: Environment, workspace: Path, *, timeout: fl
             duration_s=result.duration_s,
             output_tail=result.tail(40),
             junit_found=found,
+            isolation=box.describe(job, budget),
             command=process.CommandRecord(
-                tuple(_redact(argv, workspace, junit_path)),
+                tuple(_redact(argv, workspace, inner_junit)),
                 "<workspace>",
                 result.returncode,
                 result.duration_s,
