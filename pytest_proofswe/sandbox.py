@@ -199,11 +199,11 @@ def _userns_hint() -> str:
 @functools.lru_cache(maxsize=4)
 def probe_bwrap(binary: str | None = None) -> Probe:
     """Whether bwrap runs a command here, and with a user namespace or not (cached per process)."""
-    found = binary or shutil.which("bwrap")
+    found = shutil.which(binary or "bwrap")
     if not found:
         return Probe(
             None,
-            problem="bubblewrap is not installed: no bwrap on PATH "
+            problem=f"bubblewrap is not installed: no {binary or 'bwrap'} on PATH "
             "(fix: install it, e.g. apt-get install bubblewrap, dnf install bubblewrap or pacman -S bubblewrap)",
         )
     version = process.run([found, "--version"], cwd="/", timeout=30)

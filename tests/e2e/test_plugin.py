@@ -84,7 +84,9 @@ def full_run(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple
 
 def test_every_example_gets_its_expected_status(full_run) -> None:  # type: ignore[no-untyped-def]
     code, output, got = full_run
-    statuses = {k: v["behaviour"]["status"] for k, v in got.items() if k != "_junit"}
+    # fixtures/hostile holds the hostile corpora: their own tests (tests/e2e/test_hostile_*.py) check them.
+    examples = {task for task, _sub in EXPECTED}
+    statuses = {k: v["behaviour"]["status"] for k, v in got.items() if k != "_junit" and k[0] in examples}
     assert statuses == EXPECTED, output[-3000:]
     assert code == 1  # some submissions fail
 
