@@ -81,6 +81,7 @@ class ProofsweSession:
             os.environ.setdefault("PROOFSWE_RUN_ID", uuid.uuid4().hex)
         self.sandbox: Sandbox | None = None
         if settings.tasks:
+            from .errors import UsageError
             from .sandbox import choose
 
             try:
