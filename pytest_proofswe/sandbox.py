@@ -8,8 +8,8 @@ the base probes, which run it on the empty patch) is started by a sandbox:
   folder, cache, task folder and report folders hidden under empty tmpfs mounts; only
   the workspace writable; the environment and its interpreter read-only; a private
   ``/tmp``, ``/proc`` and ``/dev``; a cleared environment with an allow-list; every
-  capability dropped; rlimits. When the command ends, the namespace's init ends and the
-  kernel kills every process left in it, daemons included.
+  capability dropped; rlimits. The command is the namespace's init: when it ends, the
+  kernel kills every process left in the namespace, daemons included.
 * ``none``: the command runs as the grader's own child (the behaviour before the
   sandbox). docs/security.md lists what a submission can do then.
 
@@ -272,7 +272,10 @@ class BwrapSandbox:
     def argv(self, job: Job) -> list[str]:
         """The bwrap command line for ``job``."""
         assert self.probe.binary is not None
-        args = [self.probe.binary, "--die-with-parent", "--new-session"]
+        # --as-pid-1: the command is the namespace's init, so its exit kills every process left
+        # in the namespace at once (the kernel does it as part of that exit): no daemon gets the
+        # moment between the tests' end and the namespace's to rewrite the JUnit file.
+        args = [self.probe.binary, "--die-with-parent", "--new-session", "--as-pid-1"]
         args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
         if self.probe.user_namespace:
             args.append("--unshare-user")

@@ -9,8 +9,10 @@ attacks get through (what docs/security.md lists), which shows that each check c
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -74,8 +76,22 @@ class Listener:
         self.sock.close()
 
 
+@pytest.fixture(autouse=True)
+def _one_at_a_time() -> Iterator[None]:
+    """The tests share OUT, PORT and the daemon marker: under pytest-xdist they take turns."""
+    with open(f"{OUT}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            _kill_daemons()
+            shutil.rmtree(OUT, ignore_errors=True)
+            USER_MARKER.unlink(missing_ok=True)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture
-def listener() -> Iterator[Listener]:
+def listener(_one_at_a_time: None) -> Iterator[Listener]:
     try:
         server = Listener()
     except OSError as exc:
@@ -104,9 +120,14 @@ def _kill_daemons() -> None:
             pass
 
 
+# write-outside also writes here (the user's home by the passwd entry): removed before and after each run.
+USER_MARKER = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".proofswe-hostile-marker"
+
+
 def _grade(tmp_path: Path, cache: Path, mode: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     """Run the grader over a copy of the hostile task, with secrets in its environment and home."""
     shutil.rmtree(OUT, ignore_errors=True)
+    USER_MARKER.unlink(missing_ok=True)
     work = tmp_path / "work"
     shutil.copytree(TASK, work / "hostile" / "sandbox", ignore=shutil.ignore_patterns("__pycache__"))
     home = tmp_path / "home"
@@ -157,7 +178,7 @@ def test_no_attack_succeeds_in_the_sandbox(tmp_path: Path, cache_dir: Path, list
         assert secret not in text
     assert not OUT.exists(), sorted(p.name for p in OUT.iterdir())  # nothing written to the host's /tmp
     assert not (tmp_path / "home" / ".proofswe-hostile-marker").exists()
-    assert not (Path.home() / ".proofswe-hostile-marker").exists()
+    assert not USER_MARKER.exists()
     assert listener.connections == 0
     assert daemons == []
     assert _pth_files(cache_dir) == []
