@@ -30,6 +30,7 @@ from .task import Submission, Task, find_submissions, is_task_dir, load_task
 if TYPE_CHECKING:  # the grading machinery is imported when something is graded
     from .grading import Grader, GradeRequest
     from .result import GradeResult
+    from .sandbox import Sandbox
 
 _RESULT_ATTR = "proofswe_result"
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9._+@=,-]")
@@ -79,6 +80,15 @@ class ProofsweSession:
         if not _is_worker(config):
             # One id for the whole run, inherited by xdist workers: "rebuild once per run".
             os.environ.setdefault("PROOFSWE_RUN_ID", uuid.uuid4().hex)
+        self.sandbox: Sandbox | None = None
+        if settings.tasks:
+            from .errors import UsageError
+            from .sandbox import choose
+
+            try:
+                self.sandbox = choose(settings.sandbox, hidden=_grader_folders(config, settings))
+            except UsageError as exc:
+                raise pytest.UsageError(str(exc)) from None
         if settings.predictions is not None:
             from .swebench import load_predictions
 
@@ -108,6 +118,7 @@ class ProofsweSession:
                 taste_extensions=_HookExtensions(self.config),
                 reviewer=self._make_reviewer(),
                 rubric=self.settings.rubric,
+                sandbox=self.sandbox,
                 session_thresholds=self.settings.session,
                 session_readers=tuple(
                     r for r in self.config.hook.pytest_proofswe_session_reader(config=self.config) if r is not None
@@ -290,6 +301,28 @@ class ProofsweSession:
             return
         rows = [self.results[k] for k in self.order]
         reportmod.terminal_summary(terminalreporter, rows, kept=self.kept, unmatched=self.unmatched_predictions())
+        self._sandbox_line(terminalreporter)
+
+    def _sandbox_line(self, terminalreporter: Any) -> None:
+        """Say where the hidden tests ran; loudly when auto found no working sandbox."""
+        from .sandbox import NoSandbox
+
+        if self.sandbox is None or not self.order:
+            return
+        info = self.sandbox.describe()
+        if isinstance(self.sandbox, NoSandbox):
+            if self.settings.sandbox == "auto":
+                terminalreporter.write_line(
+                    f"proofswe: WARNING: the hidden tests ran UNSANDBOXED: {self.sandbox.reason}; "
+                    "submission code could read this machine's secrets and files (see docs/security.md)",
+                    red=True,
+                    bold=True,
+                )
+            return
+        terminalreporter.write_line(
+            f"proofswe: sandbox {info['backend']} {info.get('version', '')} "
+            f"(namespaces: {', '.join(info.get('namespaces', []))})"
+        )
 
     def _print_estimate(self, session: pytest.Session) -> None:
         """Before the first reviewer call: how many calls, about how many tokens, what cost."""
@@ -937,3 +970,14 @@ __all__ = [
     "ValidateItem",
     "sanitise_name",
 ]
+
+
+def _grader_folders(config: pytest.Config, settings: Settings) -> list[Path]:
+    """The run's folders a sandboxed command must not see: home, working folder, cache, outputs."""
+    folders = [Path.home(), Path(config.invocation_params.dir), Path(config.rootpath), settings.cache_dir]
+    for output in (settings.report, settings.markdown, settings.sarif):
+        if output is not None:
+            folders.append(Path(config.invocation_params.dir, output).parent)
+    if settings.workspace_dir is not None:
+        folders.append(settings.workspace_dir)
+    return [f.expanduser() for f in folders]

@@ -27,6 +27,7 @@ from .layout import LayoutBroken, check_layout
 from .result import BehaviourResult, GradeResult, PatchSummary, Proof
 from .review import Reviewer, ReviewResult
 from .review.rubric import RubricError, load_rubric
+from .sandbox import Sandbox
 from .session import SessionResult, grade_session
 from .task import EnvironmentSpec, Submission, Task
 from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, TasteResult, grade_taste
@@ -72,6 +73,7 @@ class Grader:
     session_thresholds: dict[str, Any] = dataclasses.field(default_factory=dict)  # [tool.proofswe.session]
     session_readers: tuple[Any, ...] = ()  # readers from the pytest_proofswe_session_reader hook
     rubric: str = "taste"  # the default rubric (a name or an absolute path); a task's [review] rubric wins
+    sandbox: Sandbox | None = None  # where the hidden tests run (None: unsandboxed, see .sandbox.NoSandbox)
     # (task id, environment key) -> whether the base state runs any selected test
     _base_runs: dict[tuple[str, str], bool] = dataclasses.field(default_factory=dict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -427,10 +429,19 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
             proof_base = dataclasses.replace(proof_base, canary=canary.to_json())
         t = lap("overlay", t)
 
-        run = runner.run_tests(task.tests, env, workspace, extra=canary.ids if canary else ())
+        run = runner.run_tests(
+            task.tests,
+            env,
+            workspace,
+            extra=canary.ids if canary else (),
+            sandbox=grader.sandbox,
+            hidden=(task.root,),
+            sandbox_spec=task.sandbox,
+        )
         timings["tests"] = run.duration_s
         t = time.monotonic()
         commands.append(run.command.to_json())
+        environment["sandbox"] = dict(run.isolation)
         proof = dataclasses.replace(proof_base, environment=environment, commands=tuple(commands))
         common = dataclasses.replace(
             recorded,

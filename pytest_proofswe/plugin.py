@@ -152,6 +152,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="review the labelled examples in DIR instead of grading tasks, and report the reviewer's "
         "agreement with the labels per criterion.",
     )
+    group.addoption(
+        "--proofswe-sandbox",
+        metavar="MODE",
+        default=None,
+        choices=("auto", "bwrap", "none"),
+        help="where the hidden tests run: bwrap (bubblewrap; the run fails when it cannot work), none "
+        "(unsandboxed), or auto (default: bwrap when it works here, else none with a warning in the summary).",
+    )
+    parser.addini("proofswe_sandbox", "sandbox of the test runs (as --proofswe-sandbox)", default="")
     parser.addini("proofswe_markdown", "Markdown summary path (as --proofswe-markdown)", default="")
     parser.addini("proofswe_sarif", "SARIF path (as --proofswe-sarif)", default="")
     parser.addini("proofswe_model", "reviewer model (as --proofswe-model)", default="")

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,6 +195,21 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
+def _limiter(rlimits: Mapping[int, int]) -> Callable[[], None]:
+    """A preexec function that lowers the child's rlimits (computed here, in the parent)."""
+    pairs = []
+    for res, value in rlimits.items():
+        _soft, hard = resource.getrlimit(res)
+        limit = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        pairs.append((res, limit))
+
+    def apply() -> None:
+        for res, limit in pairs:
+            resource.setrlimit(res, (limit, limit))
+
+    return apply
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -201,13 +217,17 @@ def run(
     env: Mapping[str, str] | None = None,
     timeout: float | None = None,
     input_bytes: bytes | None = None,
+    rlimits: Mapping[int, int] | None = None,
 ) -> ProcessResult:
     """Run ``argv`` in ``cwd`` and wait for it, bounded by ``timeout`` seconds.
 
     stdout and stderr are merged. When the command ends (or times out) the whole
     process group is killed, so that daemons a submission starts do not outlive it.
+    ``rlimits`` (resource -> limit) are set in the child before it starts ``argv``,
+    never above the grader's own hard limits.
     """
     started = time.monotonic()
+    preexec = _limiter(rlimits) if rlimits else None
     proc = subprocess.Popen(
         list(argv),
         cwd=str(cwd),
@@ -217,6 +237,7 @@ def run(
         stderr=subprocess.STDOUT,
         start_new_session=True,
         close_fds=True,
+        preexec_fn=preexec,
     )
     reader = _CappedReader(proc.stdout)
     reader.start()

@@ -10,14 +10,15 @@ from __future__ import annotations
 import shlex
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from . import process
 from .environment import Environment
-from .task import TestsSpec
+from .sandbox import Job, NoSandbox, Sandbox
+from .task import SandboxSpec, TestsSpec
 
 __all__ = [
     "JunitReport",
@@ -76,6 +77,7 @@ class TestRun:
     command: process.CommandRecord
     junit_problem: str = ""  # why the JUnit XML was not read, when the run wrote one
     extra_outcomes: dict[str, TestOutcome] = field(default_factory=dict)  # of the ``extra`` ids (the canaries)
+    isolation: Mapping[str, Any] = field(default_factory=dict)  # what the sandbox gave, for the proof
 
 
 def _truncated(test_id: str) -> bool:
@@ -262,21 +264,48 @@ def _rank(outcome: Outcome) -> int:
 
 
 def run_tests(
-    spec: TestsSpec, env: Environment, workspace: Path, *, timeout: float | None = None, extra: Iterable[str] = ()
+    spec: TestsSpec,
+    env: Environment,
+    workspace: Path,
+    *,
+    timeout: float | None = None,
+    extra: Iterable[str] = (),
+    sandbox: Sandbox | None = None,
+    hidden: tuple[Path, ...] = (),
+    sandbox_spec: SandboxSpec | None = None,
 ) -> TestRun:
-    """Run the hidden tests of ``spec`` (and the ``extra`` ids after them) in ``workspace`` with ``env``."""
+    """Run the hidden tests of ``spec`` (and the ``extra`` ids after them) in ``workspace``, inside ``sandbox``.
+
+    The JUnit XML goes to a fresh folder only the grader can reach afterwards; it is
+    read once the command (with a PID namespace: every process it started) has ended.
+    ``hidden`` are folders of this task to hide from the command (the task folder).
+    """
     extra = tuple(extra)
+    box: Sandbox = sandbox if sandbox is not None else NoSandbox()
+    options = sandbox_spec or SandboxSpec()
     budget = timeout if timeout is not None else spec.timeout
     with tempfile.TemporaryDirectory(prefix="proofswe-junit-") as out_dir:
         junit_path = Path(out_dir) / "junit.xml"
+        inner_junit = box.results_path(Path(out_dir)) / "junit.xml"
         not_found: list[str] = []
         plugin_args, plugin_env = plugin_options(env)
         environ = {**env.test_environ(workspace), **plugin_env}
         for _attempt in range(2):
             argv = build_command(
-                spec, env.python, junit_path, workspace, skip=not_found, extra=extra, plugins=plugin_args
+                spec, env.python, inner_junit, workspace, skip=not_found, extra=extra, plugins=plugin_args
             )
-            result = process.run(argv, cwd=workspace, env=environ, timeout=budget)
+            job = Job(
+                argv=tuple(argv),
+                workspace=workspace,
+                environ=environ,
+                results=Path(out_dir),
+                readonly=(env.root,),
+                hidden=hidden,
+                keep_env=tuple(k for k, _v in env.variables),
+                limits=options.limits(),
+                services=options.services,
+            )
+            result = box.run(job, timeout=budget)
             # pytest aborts the whole run when one selected file does not exist (exit 4,
             # "ERROR: file or directory not found: ..."): drop it and run once more; its ids count as missing.
             missing = _not_found(result.output, workspace)
@@ -287,7 +316,7 @@ def run_tests(
         outcomes: dict[str, TestOutcome] = {}
         extra_outcomes: dict[str, TestOutcome] = {}
         collection_errors: tuple[tuple[str, str], ...] = ()
-        found = junit_path.is_file() and not result.timed_out
+        found = junit_path.is_file() and not junit_path.is_symlink() and not result.timed_out
         problem = ""
         if found and junit_path.stat().st_size > spec.max_junit_mb * 1_000_000:
             found = False  # the submission's tests wrote it: never read past the limit
@@ -314,8 +343,9 @@ def run_tests(
             junit_found=found,
             junit_problem=problem,
             extra_outcomes=extra_outcomes,
+            isolation=box.describe(job, budget),
             command=process.CommandRecord(
-                tuple(_redact(argv, workspace, junit_path)),
+                tuple(_redact(argv, workspace, inner_junit)),
                 "<workspace>",
                 result.returncode,
                 result.duration_s,

@@ -37,6 +37,7 @@ _TOOL_KEYS = {
     "workspace_dir",
     "samples",
     "max_cost_usd",
+    "sandbox",
 }
 _REVIEW_KEYS = {"api_base", "temperature", "max_tokens", "timeout", "num_retries"}
 
@@ -92,6 +93,7 @@ class Settings:
     session: dict[str, Any] = field(default_factory=dict)  # [tool.proofswe.session] thresholds
     replay: Path | None = None
     tasks: bool = True  # collect task folders (--proofswe, --proofswe-validate, --proofswe-predictions)
+    sandbox: str = "auto"  # --proofswe-sandbox: auto, bwrap or none (see .sandbox)
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -150,6 +152,14 @@ class Settings:
                 "--proofswe-diff-only grades the change that --proofswe-diff names "
                 "(fix: add --proofswe-diff=BASE, e.g. --proofswe-diff=origin/main)"
             )
+        sandbox = pick("sandbox") or os.environ.get("PROOFSWE_SANDBOX") or "auto"
+        from .sandbox import MODES
+
+        if sandbox not in MODES:
+            raise UsageError(
+                f"--proofswe-sandbox (or sandbox in [tool.proofswe], proofswe_sandbox in the ini file, "
+                f"$PROOFSWE_SANDBOX) must be one of {', '.join(MODES)}, got {sandbox!r}"
+            )
         predictions = opt.proofswe_predictions
         if predictions is not None and not Path(predictions).is_file():
             raise UsageError(f"--proofswe-predictions: {predictions} is not a file")
@@ -182,6 +192,7 @@ class Settings:
             tasks=bool(opt.proofswe or opt.proofswe_validate or predictions or opt.proofswe_replay),
             replay=Path(opt.proofswe_replay) if opt.proofswe_replay else None,
             session=session,
+            sandbox=str(sandbox),
         )
 
 

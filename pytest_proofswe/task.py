@@ -24,6 +24,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 __all__ = [
     "EnvironmentSpec",
     "RepoSource",
+    "SandboxSpec",
     "Submission",
     "Task",
     "TestsSpec",
@@ -56,6 +57,13 @@ _SCHEMA: dict[str, Any] = {
         "timeout": _NUMBER,
         "max_patch_mb": _NUMBER,
         "max_junit_mb": _NUMBER,
+    },
+    "sandbox": {
+        "memory_mb": _NUMBER,
+        "file_size_mb": _NUMBER,
+        "processes": _NUMBER,
+        "cpu_s": _NUMBER,
+        "services": _STR_LIST,
     },
     "taste": _TABLE,
     "review": _TABLE,
@@ -96,6 +104,29 @@ class TestsSpec:
 
 
 @dataclass(frozen=True)
+class SandboxSpec:
+    """``[sandbox]``: rlimit overrides (0: the default) and services started inside the sandbox."""
+
+    memory_mb: int = 0
+    file_size_mb: int = 0
+    processes: int = 0
+    cpu_s: int = 0
+    services: tuple[str, ...] = ()
+
+    def limits(self) -> Any:
+        """The :class:`.sandbox.Limits` of a test run of this task."""
+        from .sandbox import Limits
+
+        default = Limits()
+        return Limits(
+            memory_mb=self.memory_mb or default.memory_mb,
+            file_size_mb=self.file_size_mb or default.file_size_mb,
+            processes=self.processes or default.processes,
+            cpu_s=self.cpu_s or default.cpu_s,
+        )
+
+
+@dataclass(frozen=True)
 class Task:
     """One task folder, validated."""
 
@@ -112,6 +143,7 @@ class Task:
     taste: Mapping[str, Any] = field(default_factory=dict)
     review: Mapping[str, Any] = field(default_factory=dict)
     session: Mapping[str, Any] = field(default_factory=dict)
+    sandbox: SandboxSpec = field(default_factory=SandboxSpec)
 
     @property
     def toml_path(self) -> Path:
@@ -363,6 +395,20 @@ def load_task(root: Path) -> Task:
         max_junit_mb=limits["max_junit_mb"],
     )
 
+    sandbox_table = data.get("sandbox", {})
+    numbers = {}
+    for key in ("memory_mb", "file_size_mb", "processes", "cpu_s"):
+        value = sandbox_table.get(key, 0)
+        if key in sandbox_table and (value != int(value) or value < 1):
+            raise TaskError(
+                toml_path,
+                f"'sandbox.{key}' must be a whole number of at least 1, got {value!r}",
+                key=f"sandbox.{key}",
+                fix=f"e.g. {key} = {dict(memory_mb=4096, file_size_mb=1024, processes=512, cpu_s=600)[key]}",
+            )
+        numbers[key] = int(value)
+    sandbox_spec = SandboxSpec(**numbers, services=tuple(sandbox_table.get("services", ())))
+
     from .taste.model import TasteConfig
 
     try:
@@ -427,6 +473,7 @@ def load_task(root: Path) -> Task:
         taste=data.get("taste", {}),
         review=data.get("review", {}),
         session=data.get("session", {}),
+        sandbox=sandbox_spec,
     )
 
 

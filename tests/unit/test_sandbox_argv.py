@@ -1,0 +1,210 @@
+"""The bwrap command line the sandbox builds, the choice of backend, and [sandbox] in task.toml."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_proofswe import sandbox
+from pytest_proofswe.errors import TaskError, UsageError
+from pytest_proofswe.sandbox import RESULTS_DIR, BwrapSandbox, Job, Limits, NoSandbox, Probe
+from pytest_proofswe.task import SandboxSpec, load_task
+
+PROBE = Probe("/usr/bin/bwrap", "0.8.0", works=True, user_namespace=True)
+
+
+@pytest.fixture
+def tmp_path() -> Iterator[Path]:
+    """A folder outside /tmp: the sandbox's /tmp is private anyway, so nothing under it is hidden or bound."""
+    base = Path("/var/tmp")
+    if not os.access(base, os.W_OK):
+        pytest.skip("/var/tmp is not writable")
+    path = Path(tempfile.mkdtemp(prefix="proofswe-sandbox-", dir=base))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _job(tmp_path: Path, **kw: object) -> Job:
+    ws = tmp_path / "ws" / "workspace"
+    ws.mkdir(parents=True, exist_ok=True)
+    results = tmp_path / "results"
+    results.mkdir(exist_ok=True)
+    env_root = tmp_path / "cache" / "envs" / "abc"
+    (env_root / "venv").mkdir(parents=True, exist_ok=True)
+    defaults: dict[str, object] = {
+        "argv": ("python", "-m", "pytest"),
+        "workspace": ws,
+        "environ": {
+            "PATH": "/venv/bin:/usr/bin",
+            "HOME": "/home/grader",
+            "MYSQL_PWD": "secret",
+            "DATABASE_URL": "postgres://x",
+            "PYTHONPATH": str(ws),
+            "LC_ALL": "C.UTF-8",
+            "TASK_FLAG": "1",
+        },
+        "results": results,
+        "readonly": (env_root,),
+        "keep_env": ("TASK_FLAG",),
+    }
+    defaults.update(kw)
+    return Job(**defaults)  # type: ignore[arg-type]
+
+
+def _pairs(argv: list[str], flag: str) -> list[tuple[str, str]]:
+    return [(argv[i + 1], argv[i + 2]) for i, a in enumerate(argv) if a == flag]
+
+
+def test_argv_unshares_everything_and_drops_capabilities(tmp_path: Path) -> None:
+    argv = BwrapSandbox(PROBE).argv(_job(tmp_path))
+    assert argv[0] == "/usr/bin/bwrap"
+    for flag in ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-user"):
+        assert flag in argv
+    assert "--die-with-parent" in argv and "--new-session" in argv
+    assert argv[argv.index("--cap-drop") + 1] == "ALL"
+    assert argv[-4:] == ["--", "python", "-m", "pytest"]
+
+
+def test_no_user_namespace_when_the_probe_found_none(tmp_path: Path) -> None:
+    probe = Probe("/usr/bin/bwrap", "0.8.0", works=True, user_namespace=False)
+    argv = BwrapSandbox(probe).argv(_job(tmp_path))
+    assert "--unshare-user" not in argv
+    assert "user" not in BwrapSandbox(probe).describe()["namespaces"]
+
+
+def test_filesystem_read_only_host_private_tmp_writable_workspace(tmp_path: Path) -> None:
+    job = _job(tmp_path)
+    argv = BwrapSandbox(PROBE).argv(job)
+    assert ("/", "/") in _pairs(argv, "--ro-bind")
+    assert argv[argv.index("--proc") + 1] == "/proc" and argv[argv.index("--dev") + 1] == "/dev"
+    assert "/tmp" in [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"]
+    binds = _pairs(argv, "--bind")
+    assert (str(job.workspace), str(job.workspace)) in binds  # the only writable folders:
+    assert (str(job.results), str(RESULTS_DIR)) in binds  # the workspace, and the results at a fixed path
+    assert len(binds) == 2
+    assert argv[argv.index("--chdir") + 1] == str(job.workspace)
+
+
+def test_grader_folders_hidden_and_the_environment_bound_back_read_only(tmp_path: Path) -> None:
+    home, task = tmp_path / "home", tmp_path / "task"
+    home.mkdir()
+    task.mkdir()
+    job = _job(tmp_path, hidden=(task,))
+    argv = BwrapSandbox(PROBE, hidden=(home, tmp_path / "cache", tmp_path / "missing")).argv(job)
+    tmpfs = [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"]
+    assert str(home) in tmpfs and str(task) in tmpfs and str(tmp_path / "cache") in tmpfs
+    assert str(tmp_path / "missing") not in tmpfs  # bwrap cannot make a mount point on the read-only host
+    env_root = str(job.readonly[0])
+    assert (env_root, env_root) in _pairs(argv, "--ro-bind")
+    # Order matters: the environment is bound after the cache is hidden, the workspace last.
+    assert argv.index(str(tmp_path / "cache")) < argv.index(env_root) < argv.index("--bind")
+
+
+def test_system_folders_are_never_hidden(tmp_path: Path) -> None:
+    argv = BwrapSandbox(PROBE, hidden=(Path("/"), Path("/usr"), Path("/tmp"))).argv(_job(tmp_path))
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"] == ["/tmp"]
+
+
+def test_environment_is_an_allow_list(tmp_path: Path) -> None:
+    box = BwrapSandbox(PROBE)
+    job = _job(tmp_path)
+    argv = box.argv(job)
+    assert "--clearenv" in argv
+    env = dict(_pairs(argv, "--setenv"))
+    assert "MYSQL_PWD" not in env and "DATABASE_URL" not in env
+    assert env["HOME"] == sandbox.SANDBOX_HOME and env["TMPDIR"] == "/tmp"
+    assert env["PATH"] == "/venv/bin:/usr/bin" and env["LC_ALL"] == "C.UTF-8"
+    assert env["TASK_FLAG"] == "1"  # declared by the task: kept
+    assert env["PYTHONPATH"] == str(job.workspace)
+
+
+def test_services_start_before_the_command(tmp_path: Path) -> None:
+    argv = BwrapSandbox(PROBE).argv(_job(tmp_path, services=("python -m http.server 8080",)))
+    tail = argv[argv.index("--") + 1 :]
+    assert tail[:2] == ["/bin/sh", "-c"]
+    assert "(python -m http.server 8080) &" in tail[2] and 'exec "$@"' in tail[2]
+    assert tail[-3:] == ["python", "-m", "pytest"]
+
+
+def test_limits_become_rlimits_and_the_cpu_default_follows_the_timeout() -> None:
+    limits = Limits(memory_mb=512, file_size_mb=10, processes=64)
+    got = limits.rlimits(100)
+    assert got[resource.RLIMIT_AS] == 512 * 1024 * 1024 and got[resource.RLIMIT_FSIZE] == 10 * 1024 * 1024
+    assert got[resource.RLIMIT_NPROC] == 64 and got[resource.RLIMIT_CPU] == 160
+    assert Limits(cpu_s=5).rlimits(100)[resource.RLIMIT_CPU] == 5
+
+
+def test_choose_none_auto_and_bwrap(tmp_path: Path) -> None:
+    assert isinstance(sandbox.choose("none"), NoSandbox)
+    missing = str(tmp_path / "no-bwrap")
+    sandbox.probe_bwrap.cache_clear()
+    box = sandbox.choose("auto", binary=missing)
+    assert isinstance(box, NoSandbox) and box.reason.startswith("auto: ")
+    assert "bubblewrap is not installed" in box.reason
+    not_a_sandbox = tmp_path / "false-bwrap"
+    not_a_sandbox.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    not_a_sandbox.chmod(0o755)
+    with pytest.raises(
+        UsageError, match=r"--proofswe-sandbox=bwrap: .*cannot create a sandbox here.*Permission denied"
+    ):
+        sandbox.choose("bwrap", binary=str(not_a_sandbox))
+    sandbox.probe_bwrap.cache_clear()
+    with pytest.raises(UsageError, match="must be one of auto, bwrap, none"):
+        sandbox.choose("docker")
+
+
+def test_missing_binary_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    sandbox.probe_bwrap.cache_clear()
+    try:
+        with pytest.raises(UsageError, match=r"bubblewrap is not installed.*apt-get install bubblewrap"):
+            sandbox.choose("bwrap")
+    finally:
+        sandbox.probe_bwrap.cache_clear()
+
+
+def test_user_namespace_hint_names_the_sysctl(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    knob = tmp_path / "unprivileged_userns_clone"
+    knob.write_text("0\n")
+    real = Path.read_text
+
+    def fake(self: Path, *a: object, **kw: object) -> str:
+        if str(self) == "/proc/sys/kernel/unprivileged_userns_clone":
+            return real(knob)
+        return real(self, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", fake)
+    assert "sysctl -w kernel.unprivileged_userns_clone=1" in sandbox._userns_hint()
+
+
+def _task(tmp_path: Path, extra: str) -> Path:
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "task.toml").write_text('[tests]\nfail_to_pass = ["tests/test_a.py::test_a"]\n' + extra)
+    return tmp_path
+
+
+def test_task_sandbox_table(tmp_path: Path) -> None:
+    task = load_task(_task(tmp_path, '[sandbox]\nmemory_mb = 1024\ncpu_s = 30\nservices = ["redis-server"]\n'))
+    assert task.sandbox == SandboxSpec(memory_mb=1024, cpu_s=30, services=("redis-server",))
+    limits = task.sandbox.limits()
+    assert limits.memory_mb == 1024 and limits.cpu_s == 30 and limits.processes == Limits().processes
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("[sandbox]\nmemory_mb = 0\n", "'sandbox.memory_mb' must be a whole number of at least 1"),
+        ("[sandbox]\nprocesses = 1.5\n", "'sandbox.processes' must be a whole number"),
+        ("[sandbox]\nservices = 'x'\n", "sandbox.services"),
+        ("[sandbox]\nmemory = 1\n", "memory"),
+    ],
+)
+def test_task_sandbox_table_errors(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(TaskError, match=message):
+        load_task(_task(tmp_path, extra))
