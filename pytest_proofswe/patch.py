@@ -633,6 +633,7 @@ def _check_symlinks_after(workspace: Path) -> list[tuple[str, str]]:
                 if entry.is_symlink():
                     target = os.readlink(entry.path)
                     if _escapes(workspace, rel, target) and not _in_base(workspace, rel, target):
+                        os.unlink(entry.path)  # never left behind, even in a workspace that is kept
                         raise PatchRejected(
                             f"the patch made a symlink pointing outside the workspace ({target!r})", path=rel
                         )

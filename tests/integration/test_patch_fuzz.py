@@ -117,3 +117,15 @@ def test_no_crash_and_nothing_outside(arena: tuple[Path, Path], text: str) -> No
     assert (ws / ".git" / "config").read_text().startswith("[core]")
     subprocess.run(["git", "checkout", "-q", "-f", "HEAD", "--", "."], cwd=ws, check=True)
     subprocess.run(["git", "clean", "-qfdx"], cwd=ws, check=True)
+
+
+def test_a_rejected_symlink_is_not_left_in_the_workspace(arena: tuple[Path, Path]) -> None:
+    # Found by the fuzzer above: no "+++" header, so the policy sees no target before applying;
+    # the check after applying rejects it, and the link must not stay behind.
+    _outer, ws = arena
+    text = "diff --git a/l b/l\nnew file mode 120000\n--- /dev/null\n@@ -0,0 +1 @@\n+../escape.txt\n"
+    try:
+        apply_patch(parse_patch(text), ws)
+    except PatchRejected as exc:
+        assert exc.describe()
+    assert not (ws / "l").is_symlink()
