@@ -29,6 +29,7 @@ from .review import Reviewer, ReviewResult
 from .review.rubric import RubricError, load_rubric
 from .sandbox import Sandbox
 from .session import SessionResult, grade_session
+from .skips import untrusted_skips
 from .task import EnvironmentSpec, Submission, Task
 from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, TasteResult, grade_taste
 from .taste.repo import repo_facts
@@ -476,6 +477,13 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
                 canaries=canary.expected() if canary else None,
                 canary_outcomes=run.extra_outcomes,
                 xfail_marked=xfail_marked(xfailed, workspace),
+                untrusted_skips=untrusted_skips(
+                    run.outcomes.values(),
+                    workspace=workspace,
+                    base_tree=base.tree,
+                    laid_by_harness={*_hidden_files(task), *([canary.path] if canary else [])},
+                    trusted_roots=(env.root, env.python.resolve().parent.parent),
+                ),
             )
             reason = _failure_text(verdict.fail_to_pass, verdict.pass_to_pass)
             if verdict.tampered:

@@ -7,6 +7,8 @@ lines). pytest writes a JUnit XML report to a path outside the workspace; each
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import shlex
 import tempfile
 import xml.etree.ElementTree as ET
@@ -59,6 +61,9 @@ class TestOutcome:
     test_id: str
     outcome: Outcome
     message: str = ""  # the first lines of the failure, error or skip reason
+    # For a skip: the file that raised it, as pytest's JUnit records it (the test's own
+    # file for a skip mark, the caller's file for ``pytest.skip()`` called at run time).
+    skip_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -220,6 +225,7 @@ def parse_junit(path: Path) -> JunitReport:
         classname, name = case.get("classname", ""), case.get("name", "")
         outcome: Outcome = "passed"
         message = ""
+        skip_path = ""
         for child in case:
             if child.tag == "failure":
                 outcome = "failed"
@@ -230,6 +236,7 @@ def parse_junit(path: Path) -> JunitReport:
             elif child.tag == "skipped":
                 message = _short(child.get("message"))
                 outcome = "xfailed" if child.get("type", "") == "pytest.xfail" else "skipped"
+                skip_path = _skip_path(child.text or "")
         if parents:
             parents[-1].remove(case)
         if not classname and outcome == "error":
@@ -239,8 +246,17 @@ def parse_junit(path: Path) -> JunitReport:
         previous = cases.get((classname, name))
         # A test with a teardown error appears twice: the worse outcome wins.
         if previous is None or _rank(outcome) > _rank(previous.outcome):
-            cases[(classname, name)] = TestOutcome(test_id, outcome, message)
+            cases[(classname, name)] = TestOutcome(test_id, outcome, message, skip_path if outcome == "skipped" else "")
     return JunitReport(cases, tuple(errors))
+
+
+_SKIP_LOCATION = re.compile(r"^(.+?):(\d+): ", re.DOTALL)
+
+
+def _skip_path(details: str) -> str:
+    """The file in pytest's ``<skipped>`` text, ``PATH:LINE: REASON`` (``""`` if absent)."""
+    found = _SKIP_LOCATION.match(details)
+    return found.group(1) if found else ""
 
 
 def outcomes_for(test_ids: Iterable[str], report: JunitReport) -> dict[str, TestOutcome]:
@@ -255,7 +271,7 @@ def outcomes_for(test_ids: Iterable[str], report: JunitReport) -> dict[str, Test
             if matches:
                 found = max(matches, key=lambda c: _rank(c.outcome))
         if found is not None:
-            out[test_id] = TestOutcome(test_id, found.outcome, found.message)
+            out[test_id] = dataclasses.replace(found, test_id=test_id)
     return out
 
 

@@ -5,7 +5,9 @@
 * A PASS_TO_PASS test counts as passed when it ``passed``, ``xfailed``, ``xpassed`` or
   was ``skipped`` (as SWE-bench, which ignores skipped tests: skips depend on the
   machine, not the patch); ``failed``, ``error`` or missing is a failure. Skipped
-  PASS_TO_PASS tests are listed under ``skipped`` in the report.
+  PASS_TO_PASS tests are listed under ``skipped`` in the report. A skip the submission
+  raised itself (``untrusted_skips``: :mod:`.skips`, a skip raised from a file the patch
+  wrote) is a failure.
 * ``xfailed`` counts as a pass only for a test whose own source declares it xfail
   (``xfail_marked``): a submission whose code calls ``pytest.xfail()`` does not turn a
   failing hidden test into a pass. Without ``xfail_marked`` every xfail counts (SWE-bench).
@@ -96,6 +98,7 @@ def _group(
     passing: set[str],
     missing_reason: str,
     xfail_marked: Collection[str] | None,
+    untrusted_skips: Mapping[str, str],
 ) -> TestGroup:
     passed, failed, skipped, reasons = [], [], [], {}
     for test_id in ids:
@@ -106,6 +109,9 @@ def _group(
         elif outcome.outcome == "xfailed" and xfail_marked is not None and test_id not in xfail_marked:
             failed.append(test_id)
             reasons[test_id] = f"{_UNDECLARED_XFAIL}: {outcome.message}" if outcome.message else _UNDECLARED_XFAIL
+        elif outcome.outcome == "skipped" and test_id in untrusted_skips:
+            failed.append(test_id)
+            reasons[test_id] = untrusted_skips[test_id]
         elif outcome.outcome in passing:
             passed.append(test_id)
             if outcome.outcome == "skipped":
@@ -126,15 +132,18 @@ def decide(
     canaries: Mapping[str, str] | None = None,
     canary_outcomes: Mapping[str, TestOutcome] | None = None,
     xfail_marked: Collection[str] | None = None,
+    untrusted_skips: Mapping[str, str] | None = None,
 ) -> Verdict:
     """The verdict for the given F2P and P2P ids from per-test ``outcomes``.
 
     ``canaries`` maps each canary test id to the outcome it must have (``failed`` or
     ``passed``), ``canary_outcomes`` has what they got. ``xfail_marked`` are the ids
     whose source declares them xfail (None: every xfail counts, as SWE-bench).
+    ``untrusted_skips`` maps the ids of skips the submission raised to why.
     """
-    f2p = _group(fail_to_pass, outcomes, _F2P_PASS, missing_reason, xfail_marked)
-    p2p = _group(pass_to_pass, outcomes, _P2P_PASS, missing_reason, xfail_marked)
+    skips = untrusted_skips or {}
+    f2p = _group(fail_to_pass, outcomes, _F2P_PASS, missing_reason, xfail_marked, skips)
+    p2p = _group(pass_to_pass, outcomes, _P2P_PASS, missing_reason, xfail_marked, skips)
     if not f2p.failed and not p2p.failed:
         status: Status = "resolved"
     elif f2p.passed and not p2p.failed:

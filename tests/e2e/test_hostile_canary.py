@@ -28,6 +28,8 @@ TASK = "canary-tally"
 EXPECTED = {
     "fix": {"resolved"},
     "xfail-call": {"unresolved"},
+    "skip-call": {"unresolved"},
+    "skip-elsewhere": {"unresolved"},
     "report-patch": {"tampered"},
     "atexit-junit": {"tampered", "unresolved"},
     "hook-all-pass": {"tampered"},
@@ -110,6 +112,19 @@ def test_pytest_xfail_from_the_code_under_test_is_not_a_pass(hostile_run) -> Non
     assert failure.startswith("xfailed, but the hidden test is not marked xfail")
 
 
+@pytest.mark.parametrize("name", ["skip-call", "skip-elsewhere"])
+def test_pytest_skip_from_the_code_under_test_is_not_a_pass(hostile_run, name: str) -> None:  # type: ignore[no-untyped-def]
+    got = hostile_run[2][name]["behaviour"]
+    assert got["fail_to_pass"]["failed"] == []  # the attack "fixed" what the F2P tests check
+    assert got["pass_to_pass"]["failed"] == ["tests/test_tally.py::test_single_word"]
+    assert got["pass_to_pass"]["skipped"] == []
+    failure = got["failures"]["tests/test_tally.py::test_single_word"]
+    if name == "skip-call":
+        assert failure.startswith("skipped by tally/count.py, a file the submission added or changed")
+    else:
+        assert failure.startswith("skipped by /") and "platform_support.py, a file outside the workspace" in failure
+
+
 def test_validate_passes_with_canaries(hostile_run, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
     work = hostile_run[3]
     code, output, got = _run(work, cache_dir, "--proofswe-validate")
@@ -122,6 +137,7 @@ def test_each_attack_is_a_tamper_finding_and_fails_taste(hostile_run) -> None:  
     got = hostile_run[2]
     expected_rule = {
         "xfail-call": "tamper-pytest-outcome",
+        "skip-call": "tamper-pytest-outcome",
         "report-patch": "tamper-pytest-internals",
         "atexit-junit": "tamper-atexit",
         "hook-all-pass": "tamper-pytest-internals",
