@@ -622,12 +622,22 @@ class ValidateItem(_VerdictItem):
         b = self.result.behaviour
         task = self.result.task
         if self.expect == "resolved" and b.status != "resolved":
-            raise BehaviourFailure(f"{task}: the gold patch does not resolve the task ({b.status})\n{b.reason}")
+            hint = (
+                "\n(fix: when the task's own test configuration stops plain test_* functions in a test_*.py "
+                "file, set [tests] canaries = false in task.toml; docs/verdicts.md#canary-tests-and-tampered)"
+                if b.status == "tampered"
+                else ""
+            )
+            raise BehaviourFailure(f"{task}: the gold patch does not resolve the task ({b.status})\n{b.reason}{hint}")
         if self.expect == "failing":
             if b.status == "tampered":
                 # The canaries did not get their outcomes on the base state: the task's test
                 # setup (python_functions, an autouse fixture, -k in its command) stops them.
-                raise BehaviourFailure(f"{task}: the canary tests fail at the base state\n{b.reason}")
+                raise BehaviourFailure(
+                    f"{task}: the canary tests fail at the base state\n{b.reason}\n"
+                    "(fix: when the task's own test configuration stops plain test_* functions in a test_*.py "
+                    "file, set [tests] canaries = false in task.toml; docs/verdicts.md#canary-tests-and-tampered)"
+                )
             if b.fail_to_pass.passed:
                 listed = "\n".join(f"  {t}" for t in b.fail_to_pass.passed)
                 raise BehaviourFailure(

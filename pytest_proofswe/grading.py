@@ -425,9 +425,16 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
         except ProofsweError as exc:
             return finish(dataclasses.replace(recorded, reason=str(exc)), proof)
         _overlay_artefacts(env.src, env.artefacts, workspace)
-        canary = None if request.probe else plant_canary(task.tests, workspace)
+        canary = None if request.probe or not task.tests.canaries else plant_canary(task.tests, workspace)
         if canary is not None:
             proof_base = dataclasses.replace(proof_base, canary=canary.to_json())
+        elif not request.probe:
+            why = (
+                "[tests] canaries = false in task.toml"
+                if not task.tests.canaries
+                else "the task's command has no {tests}"
+            )
+            proof_base = dataclasses.replace(proof_base, canary={"none": why})
         t = lap("overlay", t)
 
         run = runner.run_tests(

@@ -44,6 +44,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=,-]*$")
 # The schema of task.toml: a type, or a nested table. ``dict`` means a free-form table
 # whose keys are validated by the stage that owns it (taste, review, session).
 _STR, _STR_LIST, _STR_MAP, _NUMBER, _TABLE = "string", "list of strings", "table of strings", "number", "table"
+_BOOL = "boolean"
 _SCHEMA: dict[str, Any] = {
     "id": _STR,
     "title": _STR,
@@ -57,6 +58,7 @@ _SCHEMA: dict[str, Any] = {
         "timeout": _NUMBER,
         "max_patch_mb": _NUMBER,
         "max_junit_mb": _NUMBER,
+        "canaries": _BOOL,
     },
     "sandbox": {
         "memory_mb": _NUMBER,
@@ -101,6 +103,9 @@ class TestsSpec:
     # Inputs a submission controls are not read past these sizes (MB: millions of characters or bytes).
     max_patch_mb: float = DEFAULT_MAX_PATCH_MB
     max_junit_mb: float = DEFAULT_MAX_JUNIT_MB
+    # Canary tests beside the hidden tests (canary.py); off for a task whose own test
+    # configuration would stop plain ``test_*`` functions (it is recorded in the proof).
+    canaries: bool = True
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,8 @@ def _type_ok(kind: str, value: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == _TABLE:
         return isinstance(value, dict)
+    if kind == _BOOL:
+        return isinstance(value, bool)
     raise AssertionError(kind)
 
 
@@ -237,10 +244,11 @@ def _validate(data: Mapping[str, Any], schema: Mapping[str, Any], path: Path, pr
                 _STR_MAP: f'{key} = {{ NAME = "value" }}',
                 _STR: f'{key} = "..."',
                 _NUMBER: f"{key} = 600",
+                _BOOL: f"{key} = false",
             }.get(kind, "")
             raise TaskError(
                 path,
-                f"'{dotted}' must be {kind}, got {_describe(value)}: {value!r}",
+                f"'{dotted}' must be {'a ' if kind == _BOOL else ''}{kind}, got {_describe(value)}: {value!r}",
                 key=dotted,
                 fix=f"write it as {example}" if example else "",
             )
@@ -393,6 +401,7 @@ def load_task(root: Path) -> Task:
         deselect=deselect,
         max_patch_mb=limits["max_patch_mb"],
         max_junit_mb=limits["max_junit_mb"],
+        canaries=tests_table.get("canaries", True),
     )
 
     sandbox_table = data.get("sandbox", {})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, write_task
 
 pytestmark = pytest.mark.slow
 
@@ -274,6 +274,23 @@ def test_validate_mode(pytester: pytest.Pytester, tasks: Path) -> None:
     out = run.stdout.str()
     assert "weak-task: FAIL_TO_PASS tests already pass at the base state" in out
     assert "weak-task: the gold patch does not resolve the task (partial)" in out
+
+
+def test_validate_says_how_to_switch_canaries_off(pytester: pytest.Pytester) -> None:
+    """A project whose python_functions stops plain test_* functions: validation names [tests] canaries."""
+    from tests.integration.test_grading import CHECK_STYLE_FILES, CHECK_STYLE_TASK
+
+    task = write_task(pytester.path / "checks", CHECK_STYLE_TASK.format(extra=""), CHECK_STYLE_FILES)
+    (task / "gold.diff").write_text(CHECK_STYLE_FILES["submissions/fix.diff"])
+    run = pytester.runpytest_subprocess("--proofswe-validate", str(task))
+    # The canaries never ran: at the base state (its F2P test fails) that is not tampering, with gold it is.
+    run.assert_outcomes(failed=1, passed=1)
+    out = run.stdout.str()
+    assert "checks: the gold patch does not resolve the task (tampered)" in out
+    assert out.count("set [tests] canaries = false in task.toml") == 1
+    toml = task / "task.toml"
+    toml.write_text(CHECK_STYLE_TASK.format(extra="canaries = false"))
+    pytester.runpytest_subprocess("--proofswe-validate", str(task)).assert_outcomes(passed=2)
 
 
 def test_f2p_test_leaking_state_is_run_in_file_order(pytester: pytest.Pytester, tasks: Path) -> None:

@@ -235,3 +235,40 @@ def test_a_layout_the_hidden_tests_diff_repairs_is_graded_on_its_tests(grader: G
     result = grade(grader, TASKS / "units-convert", "layout", patch)
     assert result.behaviour.status == "unresolved"
     assert "unknown unit 'ft'" in result.behaviour.reason and "replaced the folder" not in result.behaviour.reason
+
+
+CHECK_STYLE_TASK = """
+[tests]
+fail_to_pass = ["tests/test_m.py::check_value"]
+pass_to_pass = ["tests/test_m.py::check_other"]
+timeout = 60
+{extra}
+"""
+CHECK_STYLE_FILES = {
+    "repo/m.py": "def value():\n    return 1\n",
+    # The project's own test setup: only check_* functions are tests (a plain test_* is not).
+    "repo/pyproject.toml": '[tool.pytest.ini_options]\npython_functions = ["check_*"]\n',
+    "repo/tests/test_m.py": "",
+    "hidden_tests/tests/test_m.py": (
+        "from m import value\n\ndef check_value():\n    assert value() == 2\n\ndef check_other():\n    assert True\n"
+    ),
+    "submissions/fix.diff": ("--- a/m.py\n+++ b/m.py\n@@ -1,2 +1,2 @@\n def value():\n-    return 1\n+    return 2\n"),
+}
+
+
+@pytest.mark.parametrize("canaries", [True, False])
+def test_a_task_whose_setup_stops_plain_tests_can_switch_canaries_off(
+    grader: Grader, tmp_path: Path, canaries: bool
+) -> None:
+    extra = "" if canaries else "canaries = false"
+    task_dir = write_task(tmp_path / "checks", CHECK_STYLE_TASK.format(extra=extra), CHECK_STYLE_FILES)
+    result = grade(grader, task_dir, "fix")
+    if canaries:
+        # The project's python_functions stops the canaries: the correct fix cannot be trusted.
+        assert result.behaviour.status == "tampered", result.behaviour.reason
+        assert result.proof.canary["path"].startswith("tests/test_")
+    else:
+        assert result.behaviour.status == "resolved", result.behaviour.reason
+        assert result.behaviour.canaries == ()
+        assert result.proof.canary == {"none": "[tests] canaries = false in task.toml"}
+        assert result.to_json()["proof"]["canary"] == {"none": "[tests] canaries = false in task.toml"}

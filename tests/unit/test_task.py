@@ -48,6 +48,7 @@ def test_defaults(tmp_path: Path) -> None:
         (GOOD + "[environment]\nsetup = 'pip install .'\n", "environment.setup", "must be list of strings"),
         (GOOD + "[environment]\nenv = { A = 1 }\n", "environment.env", "table of strings"),
         (GOOD.replace("[tests]", "[tests]\ntimeout = 'long'"), "tests.timeout", "must be number"),
+        (GOOD.replace("[tests]", "[tests]\ncanaries = 'no'"), "tests.canaries", "must be a boolean"),
         (GOOD.replace("[tests]", "[tests]\ntimeout = -1"), "tests.timeout", "must be positive"),
         ('title = "t"\n', "tests", "the [tests] section is missing"),
         ("[tests]\nfail_to_pass = []\n", "tests.fail_to_pass", "missing or empty"),
@@ -159,9 +160,9 @@ def test_check_rubric_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_size_limits_default_and_override(tmp_path: Path) -> None:
     task = load_task(_task(tmp_path, GOOD))
-    assert (task.tests.max_patch_mb, task.tests.max_junit_mb) == (10, 50)
-    other = load_task(_task(tmp_path / "b", GOOD + "max_patch_mb = 0.5\nmax_junit_mb = 2\n"))
-    assert (other.tests.max_patch_mb, other.tests.max_junit_mb) == (0.5, 2)
+    assert (task.tests.max_patch_mb, task.tests.max_junit_mb, task.tests.canaries) == (10, 50, True)
+    other = load_task(_task(tmp_path / "b", GOOD + "max_patch_mb = 0.5\nmax_junit_mb = 2\ncanaries = false\n"))
+    assert (other.tests.max_patch_mb, other.tests.max_junit_mb, other.tests.canaries) == (0.5, 2, False)
     with pytest.raises(TaskError) as err:
         load_task(_task(tmp_path / "c", GOOD + "max_junit_mb = 0\n"))
     assert "'tests.max_junit_mb' must be positive" in str(err.value) and "max_junit_mb = 50" in str(err.value)
