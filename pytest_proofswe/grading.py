@@ -76,14 +76,20 @@ class Grader:
     rubric: str = "taste"  # the default rubric (a name or an absolute path); a task's [review] rubric wins
     sandbox: Sandbox | None = None  # where the hidden tests run (None: unsandboxed, see .sandbox.NoSandbox)
     # (task id, environment key) -> whether the base state runs any selected test
-    _base_runs: dict[tuple[str, str], bool] = dataclasses.field(default_factory=dict)
+    _base_runs: dict[tuple[str, str], tuple[bool, tuple[dict[str, object], ...]]] = dataclasses.field(
+        default_factory=dict
+    )
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def __call__(self, request: GradeRequest) -> GradeResult:
         return grade_safely(request, self)
 
-    def base_runs_tests(self, task: Task, env_key: str) -> bool:
-        """Whether any selected test runs at the base state (the empty patch), once per task."""
+    def base_runs_tests(self, task: Task, env_key: str) -> tuple[bool, tuple[dict[str, object], ...]]:
+        """Whether any selected test runs at the base state (the empty patch), once per task.
+
+        Also the commands that probe ran, marked ``"stage": "base-probe"``, for the proof
+        of the result it decides.
+        """
         key = (task.id, env_key)
         with self._lock:
             known = self._base_runs.get(key)
@@ -91,7 +97,8 @@ class Grader:
             probe = grade(
                 GradeRequest(task, Submission("base-probe", "empty", patch_text=""), allow_empty=True, probe=True), self
             )
-            known = bool(probe.behaviour.tests_run)
+            commands = tuple({**c, "stage": "base-probe"} for c in probe.proof.commands)
+            known = (bool(probe.behaviour.tests_run), commands)
             with self._lock:
                 self._base_runs[key] = known
         return known
@@ -508,7 +515,8 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
             if not run.outcomes and not request.probe:
                 # Not one selected test ran. The submission may have broken the imports, or
                 # the task's environment is broken: the base state tells which.
-                base_ran = grader.base_runs_tests(task, env.key) if parsed is not None else False
+                base_ran, probe_commands = grader.base_runs_tests(task, env.key) if parsed is not None else (False, ())
+                proof = dataclasses.replace(proof, commands=(*proof.commands, *probe_commands))
                 if not base_ran:
                     behaviour = dataclasses.replace(
                         behaviour,

@@ -156,10 +156,16 @@ class NoSandbox:
 
     def run(self, job: Job, *, timeout: float | None) -> process.ProcessResult:
         services = _with_services(job.argv, job.services)
-        return process.run(services, cwd=job.workspace, env=job.environ, timeout=timeout)
+        # The rlimits hold without a sandbox too: they need no privilege.
+        limits = job.limits.rlimits(timeout)
+        return process.run(services, cwd=job.workspace, env=job.environ, timeout=timeout, rlimits=limits)
 
     def describe(self, job: Job | None = None, timeout: float | None = None) -> dict[str, Any]:
-        return {"backend": "none", "reason": self.reason}
+        out: dict[str, Any] = {"backend": "none", "reason": self.reason}
+        if job is not None:
+            out["limits"] = job.limits.to_json(timeout)
+            out["services"] = list(job.services)
+        return out
 
 
 @dataclass(frozen=True)

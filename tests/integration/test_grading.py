@@ -208,6 +208,14 @@ pass_to_pass = ["tests/test_a.py::test_b"]
     )
     assert "collection failed in tests.test_a" in result.behaviour.reason
     assert result.behaviour.tests_run == 0
+    # The base probe that decided "error" is part of the proof: its test run, marked as such.
+    probes = [c for c in result.proof.commands if c.get("stage") == "base-probe"]
+    assert any(c["argv"][1:3] == ["-m", "pytest"] for c in probes), result.proof.commands
+    own = [c for c in result.proof.commands if "stage" not in c]
+    assert any(c["argv"][1:3] == ["-m", "pytest"] for c in own)
+    # A second submission of the task reuses the probe, and records it too.
+    again = grade(grader, root, "sub2", patch="--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 3\n")
+    assert [c for c in again.proof.commands if c.get("stage") == "base-probe"] == probes
 
 
 def _replace_tests_by_a_file(test_file: Path) -> str:

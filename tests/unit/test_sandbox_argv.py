@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import sys
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -208,3 +209,25 @@ def test_task_sandbox_table(tmp_path: Path) -> None:
 def test_task_sandbox_table_errors(tmp_path: Path, extra: str, message: str) -> None:
     with pytest.raises(TaskError, match=message):
         load_task(_task(tmp_path, extra))
+
+
+def test_without_a_sandbox_the_rlimits_still_hold(tmp_path: Path) -> None:
+    """--proofswe-sandbox=none isolates nothing, but the rlimits need no privilege: they apply."""
+    code = (
+        "import resource\n"
+        "print('FSIZE', resource.getrlimit(resource.RLIMIT_FSIZE)[0])\n"
+        "print('AS', resource.getrlimit(resource.RLIMIT_AS)[0])\n"
+        "print('CPU', resource.getrlimit(resource.RLIMIT_CPU)[0])\n"
+    )
+    job = Job(
+        argv=(sys.executable, "-c", code),
+        workspace=tmp_path,
+        environ={"PATH": "/usr/bin:/bin"},
+        results=tmp_path,
+        limits=Limits(memory_mb=4096, file_size_mb=3, cpu_s=77),
+    )
+    out = NoSandbox().run(job, timeout=30).output
+    assert f"FSIZE {3 * 1024 * 1024}" in out and f"AS {4096 * 1024 * 1024}" in out and "CPU 77" in out, out
+    described = NoSandbox().describe(job, 30)
+    assert described["limits"] == {"memory_mb": 4096, "file_size_mb": 3, "processes": 4096, "cpu_s": 77}
+    assert described["backend"] == "none" and described["reason"] == "--proofswe-sandbox=none"
