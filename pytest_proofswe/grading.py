@@ -14,11 +14,13 @@ import shutil
 import threading
 import time
 import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from . import guard, patch, runner
+from .canary import Canary
 from .canary import plant as plant_canary
 from .environment import Environment
 from .errors import ProofsweError
@@ -33,11 +35,20 @@ from .skips import untrusted_skips
 from .task import EnvironmentSpec, Submission, Task
 from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, TasteResult, grade_taste
 from .taste.repo import repo_facts
-from .verdict import TestGroup, decide
+from .verdict import Status, TestGroup, decide
 from .workspace import Base, hash_tree, new_workspace, remove_tree
 from .xfailmarks import xfail_marked
 
-__all__ = ["BaseProvider", "EnvironmentProvider", "GradeRequest", "Grader", "grade", "grade_safely", "task_sha256"]
+__all__ = [
+    "STAGES",
+    "BaseProvider",
+    "EnvironmentProvider",
+    "GradeRequest",
+    "Grader",
+    "grade",
+    "grade_safely",
+    "task_sha256",
+]
 
 
 @dataclass(frozen=True)
@@ -213,14 +224,8 @@ def _file_texts(parsed: patch.ParsedPatch, base_tree: Path, workspace: Path) -> 
     return tuple(out)
 
 
-def _grade_taste(
-    request: GradeRequest,
-    grader: Grader,
-    base: Base,
-    texts: tuple[FileText, ...],
-    neutralised: list[guard.Neutralised],
-    test_files: list[str],
-) -> TasteResult:
+def _grade_taste(request: GradeRequest, grader: Grader, base: Base, change: _Change) -> TasteResult:
+    """Stage taste: the static grade of the applied patch."""
     task = request.task
     gold_text = task.gold_diff.read_text(encoding="utf-8", errors="replace") if task.gold_diff else ""
     gold_paths: frozenset[str] | None = None
@@ -231,11 +236,11 @@ def _grade_taste(
             gold_paths = None
     facts = repo_facts(base.tree)
     data = TasteInput(
-        files=texts,
+        files=change.texts,
         gold_paths=gold_paths,
         gold_text=gold_text if gold_paths is not None else "",
-        neutralised=tuple(n.to_json() for n in neutralised),
-        test_files_edited=tuple(test_files),
+        neutralised=tuple(n.to_json() for n in change.neutralised),
+        test_files_edited=change.test_files,
         local_modules=facts.local_modules,
         declared_dependencies=facts.declared_dependencies,
         ruff_config=facts.ruff_config,
@@ -247,15 +252,15 @@ def _grade_taste(
     )
 
 
-def _session(request: GradeRequest, grader: Grader, final_paths: list[str] | None) -> SessionResult | None:
-    """The grade of the submission's transcript, or None without one."""
+def _session(request: GradeRequest, grader: Grader, final_paths: tuple[str, ...] | None) -> SessionResult | None:
+    """Stage session: the grade of the submission's transcript, or None without one."""
     sub = request.submission
     if sub.session_path is None or request.probe:
         return None
     return grade_session(
         sub.session_path,
         thresholds={**grader.session_thresholds, **request.task.session},
-        final_patch_paths=final_paths,
+        final_patch_paths=list(final_paths) if final_paths is not None else None,
         extra_readers=grader.session_readers,
     )
 
@@ -267,6 +272,7 @@ NO_MODEL = (
 
 
 def _review(request: GradeRequest, grader: Grader, parsed: patch.ParsedPatch, taste: TasteResult) -> ReviewResult:
+    """Stage review: the reviewer's grade of the applied patch (skipped without a model)."""
     if grader.reviewer is None:
         return ReviewResult("skipped", reason=NO_MODEL)
     task = request.task
@@ -297,240 +303,446 @@ def _failure_text(verdict_f2p: TestGroup, verdict_p2p: TestGroup) -> str:
     return "\n".join(lines)
 
 
-def grade(request: GradeRequest, grader: Grader) -> GradeResult:
-    """Grade one submission's behaviour: workspace, patch, guard, hidden tests, verdict."""
-    task, sub = request.task, request.submission
-    started = time.monotonic()
-    timings: dict[str, float] = {}
-    commands: list[dict[str, object]] = []
-    meta = dict(sub.meta)
+# --- the pipeline --------------------------------------------------------------------------
 
-    def lap(name: str, since: float) -> float:
-        now = time.monotonic()
-        timings[name] = timings.get(name, 0.0) + (now - since)
-        return now
+STAGES = (
+    "base",
+    "hash",
+    "parse",
+    "workspace",
+    "patch",
+    "environment",
+    "guard",
+    "overlay",
+    "tests",
+    "verdict",
+    "taste",
+    "review",
+    "session",
+)
 
-    patch_text = sub.read_patch() if sub.problem is None else ""
-    patch_sha = _sha(patch_text.encode("utf-8", "surrogateescape"))
-    summary = PatchSummary(sha256=patch_sha)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
-    taste: TasteResult | None = None
-    review: ReviewResult | None = None
-    session: SessionResult | None = None
 
-    def finish(behaviour: BehaviourResult, proof: Proof, workspace: str | None = None) -> GradeResult:
-        return GradeResult(
-            taste=taste,
-            review=review,
-            session=session,
-            task=task.id,
-            submission=sub.name,
-            behaviour=behaviour,
-            patch=summary,
-            proof=proof,
-            duration_s=time.monotonic() - started,
-            timings=timings,
-            workspace=workspace,
-            meta=meta,
+class _Stages:
+    """The one place that times the stages of a grading (as pytest's ``CallInfo`` times a phase)."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.timings: dict[str, float] = {}
+
+    def call(self, when: str, func: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """``func(*args, **kwargs)`` as the stage ``when``: timed also when it ends the grading early."""
+        assert when in STAGES, f"unknown stage {when!r}"
+        start = time.monotonic()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            self.timings[when] = self.timings.get(when, 0.0) + (time.monotonic() - start)
+
+
+class _PatchFailed(Exception):
+    """Stages parse and patch: the patch did not parse or apply. The behaviour is ``patch_failed``."""
+
+    def __init__(self, rejected: patch.PatchRejected, parsed: patch.ParsedPatch | None = None) -> None:
+        super().__init__(rejected.describe())
+        self.reason = rejected.describe()
+        self.parsed = parsed  # None when it did not parse
+        self.commands = tuple(c.to_json() for c in rejected.commands)  # the attempts to apply it
+
+    def behaviour(self, proof: Proof) -> _Behaviour:
+        return _Behaviour(
+            BehaviourResult("patch_failed", reason=self.reason),
+            dataclasses.replace(proof, commands=self.commands),
+            _summary(proof.patch_sha256, self.parsed),
+            paths=self.parsed.paths if self.parsed is not None else None,
         )
 
-    if sub.problem is not None:
-        return finish(BehaviourResult("error", reason=sub.problem), Proof(patch_sha256=patch_sha))
 
-    t = time.monotonic()
-    base = grader.bases.base_for(task)
-    t = lap("base", t)
-    proof_base = Proof(
+class _TestsNotRun(Exception):
+    """Before the tests stage: no environment, hidden tests that do not apply, a layout the submission broke."""
+
+    def __init__(self, reason: str, status: Status = "error") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status  # "unresolved" when the submission is to blame (a broken layout)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """The applied patch, as the taste and review stages judge it."""
+
+    parsed: patch.ParsedPatch
+    texts: tuple[FileText, ...]
+    neutralised: tuple[guard.Neutralised, ...]
+    test_files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Behaviour:
+    """What the behaviour stages (parse to verdict) give the rest of the grading."""
+
+    result: BehaviourResult
+    proof: Proof
+    patch: PatchSummary
+    paths: tuple[str, ...] | None = None  # the patch's paths, for the session; None: it did not parse, or is empty
+    change: _Change | None = None  # None when the patch did not apply (or is the empty patch)
+    workspace: str | None = None  # where the workspace was kept
+
+
+def grade(request: GradeRequest, grader: Grader) -> GradeResult:
+    """Grade one submission: its behaviour (parse to verdict), then taste, review and session."""
+    sub = request.submission
+    stages = _Stages()
+    patch_text = sub.read_patch() if sub.problem is None else ""
+    patch_sha = _sha(patch_text.encode("utf-8", "surrogateescape"))
+    if sub.problem is not None:  # nothing to grade: no stage runs
+        problem = BehaviourResult("error", reason=sub.problem)
+        return _result(request, stages, _Behaviour(problem, Proof(patch_sha256=patch_sha), PatchSummary(patch_sha)))
+
+    base = stages.call("base", grader.bases.base_for, request.task)
+    proof = stages.call("hash", _proof, request.task, base, patch_sha)
+    try:
+        behaviour = _grade_behaviour(request, grader, stages, base, patch_text, proof)
+    except _PatchFailed as failed:
+        behaviour = failed.behaviour(proof)
+    change = behaviour.change
+    taste: TasteResult | None = None
+    review: ReviewResult | None = None
+    if change is not None and not request.probe and sub.origin != "empty":
+        taste = stages.call("taste", _grade_taste, request, grader, base, change)
+        review = stages.call("review", _review, request, grader, change.parsed, taste)
+    session = stages.call("session", _session, request, grader, behaviour.paths)
+    return _result(request, stages, behaviour, taste=taste, review=review, session=session)
+
+
+def _grade_behaviour(
+    request: GradeRequest, grader: Grader, stages: _Stages, base: Base, patch_text: str, proof: Proof
+) -> _Behaviour:
+    """The behaviour stages, parse to verdict, in a workspace removed afterwards unless kept."""
+    task = request.task
+    parsed = stages.call("parse", _parse, patch_text, allow_empty=request.allow_empty, max_mb=task.tests.max_patch_mb)
+    paths = parsed.paths if parsed is not None else None
+    keep = grader.keep_workspaces and not request.probe
+    label = f"{task.id}-{request.submission.name}"[:60]
+    workspace = stages.call("workspace", new_workspace, base, grader.workspace_parent, label=label)
+    try:
+        applied = stages.call("patch", _apply, parsed, workspace, base.tree, proof.patch_sha256)
+        setup = stages.call("environment", _environment, task, grader.envs, base)
+        guarded = stages.call("guard", _guard, task, workspace, applied.changed, setup.env, base.tree)
+        change = None if parsed is None else _Change(parsed, applied.texts, guarded.neutralised, guarded.test_files)
+        recorded = BehaviourResult(  # what the guard found; the status and reason come later
+            "error",
+            neutralised=tuple(n.to_json() for n in guarded.neutralised),
+            test_files_edited=guarded.test_files,
+        )
+        proof = dataclasses.replace(proof, environment=setup.record, commands=applied.commands)
+        try:
+            result, proof = _run_hidden_tests(request, grader, stages, workspace, base, applied, setup, recorded, proof)
+        except _TestsNotRun as exc:  # no tests ran: the workspace is not reported, even when kept
+            result = dataclasses.replace(recorded, status=exc.status, reason=exc.reason)
+            return _Behaviour(result, proof, applied.summary, paths, change)
+        return _Behaviour(result, proof, applied.summary, paths, change, workspace=str(workspace) if keep else None)
+    finally:
+        if not keep:
+            remove_tree(workspace.parent)
+
+
+def _run_hidden_tests(
+    request: GradeRequest,
+    grader: Grader,
+    stages: _Stages,
+    workspace: Path,
+    base: Base,
+    applied: _Applied,
+    setup: _Setup,
+    recorded: BehaviourResult,
+    proof: Proof,
+) -> tuple[BehaviourResult, Proof]:
+    """The stages overlay, tests and verdict: the behaviour, and the proof with what they ran."""
+    task = request.task
+    if setup.env is None:
+        raise _TestsNotRun(setup.error)
+    env = setup.env
+    overlaid = stages.call("overlay", _overlay, request, env, workspace, base.commit, applied.changed)
+    run = stages.call(
+        "tests",
+        runner.run_tests,
+        task.tests,
+        env,
+        workspace,
+        extra=overlaid.canary.ids if overlaid.canary else (),
+        sandbox=grader.sandbox,
+        hidden=(task.root,),
+        sandbox_spec=task.sandbox,
+    )
+    environment = {**setup.record, "sandbox": dict(run.isolation)}
+    proof = dataclasses.replace(
+        proof,
+        environment=environment,
+        commands=(*applied.commands, *overlaid.commands, run.command.to_json()),
+        canary=overlaid.canary_record,
+    )
+    judged = stages.call(
+        "verdict", _verdict, request, grader, env, workspace, base, run, overlaid.canary, recorded, applied.parsed
+    )
+    return judged.result, dataclasses.replace(proof, commands=(*proof.commands, *judged.commands))
+
+
+def _result(
+    request: GradeRequest,
+    stages: _Stages,
+    behaviour: _Behaviour,
+    *,
+    taste: TasteResult | None = None,
+    review: ReviewResult | None = None,
+    session: SessionResult | None = None,
+) -> GradeResult:
+    return GradeResult(
+        taste=taste,
+        review=review,
+        session=session,
+        task=request.task.id,
+        submission=request.submission.name,
+        behaviour=behaviour.result,
+        patch=behaviour.patch,
+        proof=behaviour.proof,
+        duration_s=time.monotonic() - stages.started,
+        timings=stages.timings,
+        workspace=behaviour.workspace,
+        meta=dict(request.submission.meta),
+    )
+
+
+# --- the stages, in order ------------------------------------------------------------------
+
+
+def _proof(task: Task, base: Base, patch_sha: str) -> Proof:
+    """Stage hash: what proves the result, before any command has run."""
+    return Proof(
         task_sha256=task_sha256(task, base.sha256),
         patch_sha256=patch_sha,
         hidden_tests_sha256=hidden_tests_sha256(task),
         base=base.label,
         base_sha256=base.sha256,
     )
-    t = lap("hash", t)
 
-    parsed: patch.ParsedPatch | None = None
-    if not (request.allow_empty and not patch_text.strip()):
-        try:
-            parsed = patch.parse_patch(patch_text, max_mb=task.tests.max_patch_mb)
-        except patch.PatchRejected as exc:
-            session = _session(request, grader, None)  # the session is graded all the same
-            return finish(BehaviourResult("patch_failed", reason=exc.describe()), proof_base)
-        summary = PatchSummary(sha256=patch_sha, files=tuple((f.kind, f.path) for f in parsed.files))
-    t = lap("parse", t)
-    session = _session(request, grader, list(parsed.paths) if parsed is not None else None)
-    t = lap("session", t)
 
-    keep = grader.keep_workspaces and not request.probe
-    workspace = new_workspace(base, grader.workspace_parent, label=f"{task.id}-{sub.name}"[:60])
-    t = lap("workspace", t)
-    kept: str | None = None
+def _parse(patch_text: str, *, allow_empty: bool, max_mb: float) -> patch.ParsedPatch | None:
+    """Stage parse: the submission's patch; None for the empty patch of --proofswe-validate."""
+    if allow_empty and not patch_text.strip():
+        return None
     try:
-        if parsed is not None:
-            try:
-                outcome = patch.apply_patch(parsed, workspace)
-            except patch.PatchRejected as exc:
-                t = lap("patch", t)
-                tried = dataclasses.replace(proof_base, commands=tuple(c.to_json() for c in exc.commands))
-                return finish(BehaviourResult("patch_failed", reason=exc.describe()), tried)
-            commands.extend(c.to_json() for c in outcome.commands)
-            summary = PatchSummary(
-                sha256=patch_sha, files=summary.files, applied_with=outcome.method, attempts=outcome.attempts
-            )
+        return patch.parse_patch(patch_text, max_mb=max_mb)
+    except patch.PatchRejected as exc:
+        raise _PatchFailed(exc) from None
 
+
+def _summary(patch_sha: str, parsed: patch.ParsedPatch | None) -> PatchSummary:
+    return PatchSummary(sha256=patch_sha, files=tuple((f.kind, f.path) for f in parsed.files) if parsed else ())
+
+
+@dataclass(frozen=True)
+class _Applied:
+    """Stage patch: the patch in the workspace, and each of its files' text before and after."""
+
+    parsed: patch.ParsedPatch | None
+    summary: PatchSummary
+    changed: tuple[tuple[str, str], ...] = ()  # (status, path) of every file that differs from the base
+    texts: tuple[FileText, ...] = ()
+    commands: tuple[dict[str, object], ...] = ()
+
+
+def _apply(parsed: patch.ParsedPatch | None, workspace: Path, base_tree: Path, patch_sha: str) -> _Applied:
+    """Stage patch: apply the patch to the workspace under the path policy (see patch.py)."""
+    if parsed is None:
+        return _Applied(None, PatchSummary(sha256=patch_sha))
+    try:
+        outcome = patch.apply_patch(parsed, workspace)
+    except patch.PatchRejected as exc:
+        raise _PatchFailed(exc, parsed) from None
+    summary = dataclasses.replace(_summary(patch_sha, parsed), applied_with=outcome.method, attempts=outcome.attempts)
+    return _Applied(
+        parsed,
+        summary,
         # Walked, not asked of git: a .gitignore of the submission hides files from git status.
-        changed = guard.tree_changes(workspace, base.tree) if parsed is not None else []
-        texts = _file_texts(parsed, base.tree, workspace) if parsed is not None else ()
-        t = lap("patch", t)
-        env: Environment | None = None
-        env_error: ProofsweError | None = None
-        try:
-            env = grader.envs.get(
-                task.environment, base, need_pytest=task.tests.command is None or "pytest" in task.tests.command
-            )
-        except ProofsweError as exc:  # the task is broken; the taste of the patch can still be judged
-            env_error = exc
-        t = lap("environment", t)
-        environment: dict[str, object] = {"setup": list(task.environment.setup)}
-        if env is not None:
-            environment |= {
-                "key": env.key,
-                "python": env.python_version,
-                "packages": env.key_packages(),
-                "reused": env.reused,
-                "build_commands": [c.to_json() for c in env.build_commands],
-            }
+        changed=tuple(guard.tree_changes(workspace, base_tree)),
+        texts=_file_texts(parsed, base_tree, workspace),
+        commands=tuple(c.to_json() for c in outcome.commands),
+    )
 
-        neutralised, test_files = guard.neutralise(
-            workspace,
-            changed,
-            import_roots=env.import_roots if env else ("",),
-            entry_point_plugins=env.entry_point_plugins if env else (),
-            installed_names=env.installed_names if env else (),
-            base_plugins=guard.base_plugin_modules(base.tree),
-            test_paths=guard.hidden_test_paths(
-                [*task.tests.fail_to_pass, *task.tests.pass_to_pass], _hidden_files(task)
-            ),
-        )
-        t = lap("guard", t)
-        if parsed is not None and not request.probe and sub.origin != "empty":
-            taste = _grade_taste(request, grader, base, texts, neutralised, test_files)
-            t = lap("taste", t)
-            review = _review(request, grader, parsed, taste)
-            t = lap("review", t)
-        recorded = BehaviourResult(
-            "error", neutralised=tuple(n.to_json() for n in neutralised), test_files_edited=tuple(test_files)
-        )
-        proof = dataclasses.replace(proof_base, environment=environment, commands=tuple(commands))
-        if env is None:
-            assert env_error is not None
-            return finish(dataclasses.replace(recorded, reason=str(env_error)), proof)
-        try:
-            commands.extend(_overlay_hidden_tests(task, workspace, base.commit, {p for _s, p in changed}))
-        except LayoutBroken as exc:  # the submission's doing: not the harness's error
-            return finish(dataclasses.replace(recorded, status="unresolved", reason=str(exc)), proof)
-        except ProofsweError as exc:
-            return finish(dataclasses.replace(recorded, reason=str(exc)), proof)
-        _overlay_artefacts(env.src, env.artefacts, workspace)
-        canary = None if request.probe or not task.tests.canaries else plant_canary(task.tests, workspace)
-        if canary is not None:
-            proof_base = dataclasses.replace(proof_base, canary=canary.to_json())
-        elif not request.probe:
-            why = (
-                "[tests] canaries = false in task.toml"
-                if not task.tests.canaries
-                else "the task's command has no {tests}"
-            )
-            proof_base = dataclasses.replace(proof_base, canary={"none": why})
-        t = lap("overlay", t)
 
-        run = runner.run_tests(
-            task.tests,
-            env,
-            workspace,
-            extra=canary.ids if canary else (),
-            sandbox=grader.sandbox,
-            hidden=(task.root,),
-            sandbox_spec=task.sandbox,
-        )
-        timings["tests"] = run.duration_s
-        t = time.monotonic()
-        commands.append(run.command.to_json())
-        environment["sandbox"] = dict(run.isolation)
-        proof = dataclasses.replace(proof_base, environment=environment, commands=tuple(commands))
-        common = dataclasses.replace(
-            recorded,
-            output_tail=run.output_tail,
-            test_duration_s=run.duration_s,
-            tests_run=len(run.outcomes),
-            environment_reused=env.reused,
-        )
-        if run.timed_out:
-            behaviour = dataclasses.replace(
+@dataclass(frozen=True)
+class _Setup:
+    """Stage environment: the task's environment (or why it could not be built), as the proof records it."""
+
+    env: Environment | None
+    error: str  # why env is None
+    record: Mapping[str, object]
+
+
+def _environment(task: Task, envs: EnvironmentProvider, base: Base) -> _Setup:
+    """Stage environment: a broken one is not an exit yet; the guard and the taste still run."""
+    record: dict[str, object] = {"setup": list(task.environment.setup)}
+    try:
+        env = envs.get(task.environment, base, need_pytest=task.tests.command is None or "pytest" in task.tests.command)
+    except ProofsweError as exc:  # the task is broken; the taste of the patch can still be judged
+        return _Setup(None, str(exc), record)
+    record |= {
+        "key": env.key,
+        "python": env.python_version,
+        "packages": env.key_packages(),
+        "reused": env.reused,
+        "build_commands": [c.to_json() for c in env.build_commands],
+    }
+    return _Setup(env, "", record)
+
+
+@dataclass(frozen=True)
+class _Guarded:
+    """Stage guard: the files put back, and the test files the submission edited."""
+
+    neutralised: tuple[guard.Neutralised, ...]
+    test_files: tuple[str, ...]
+
+
+def _guard(
+    task: Task, workspace: Path, changed: tuple[tuple[str, str], ...], env: Environment | None, base_tree: Path
+) -> _Guarded:
+    """Stage guard: undo what the submission may not change before the tests run (see guard.py)."""
+    neutralised, test_files = guard.neutralise(
+        workspace,
+        list(changed),
+        import_roots=env.import_roots if env else ("",),
+        entry_point_plugins=env.entry_point_plugins if env else (),
+        installed_names=env.installed_names if env else (),
+        base_plugins=guard.base_plugin_modules(base_tree),
+        test_paths=guard.hidden_test_paths([*task.tests.fail_to_pass, *task.tests.pass_to_pass], _hidden_files(task)),
+    )
+    return _Guarded(tuple(neutralised), tuple(test_files))
+
+
+@dataclass(frozen=True)
+class _Overlaid:
+    """Stage overlay: the commands it ran, and the canary planted (with what the proof says of it)."""
+
+    commands: tuple[dict[str, object], ...]
+    canary: Canary | None
+    canary_record: Mapping[str, str]
+
+
+def _overlay(
+    request: GradeRequest, env: Environment, workspace: Path, base_commit: str, changed: tuple[tuple[str, str], ...]
+) -> _Overlaid:
+    """Stage overlay: the hidden tests, the environment's setup artefacts, then the canary tests."""
+    task = request.task
+    try:
+        commands = _overlay_hidden_tests(task, workspace, base_commit, {p for _s, p in changed})
+    except LayoutBroken as exc:  # the submission's doing: not the harness's error
+        raise _TestsNotRun(str(exc), status="unresolved") from None
+    except ProofsweError as exc:  # the task's hidden tests are broken
+        raise _TestsNotRun(str(exc)) from None
+    _overlay_artefacts(env.src, env.artefacts, workspace)
+    if request.probe:
+        return _Overlaid(tuple(commands), None, {})
+    canary = plant_canary(task.tests, workspace) if task.tests.canaries else None
+    if canary is not None:
+        return _Overlaid(tuple(commands), canary, canary.to_json())
+    why = "[tests] canaries = false in task.toml" if not task.tests.canaries else "the task's command has no {tests}"
+    return _Overlaid(tuple(commands), None, {"none": why})
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """Stage verdict: the behaviour, and the commands of the base-state probe when one decided it."""
+
+    result: BehaviourResult
+    commands: tuple[dict[str, object], ...] = ()
+
+
+def _verdict(
+    request: GradeRequest,
+    grader: Grader,
+    env: Environment,
+    workspace: Path,
+    base: Base,
+    run: runner.TestRun,
+    canary: Canary | None,
+    recorded: BehaviourResult,
+    parsed: patch.ParsedPatch | None,
+) -> _Judged:
+    """Stage verdict: the status from the test run (``recorded`` holds what the guard found)."""
+    task = request.task
+    common = dataclasses.replace(
+        recorded,
+        output_tail=run.output_tail,
+        test_duration_s=run.duration_s,
+        tests_run=len(run.outcomes),
+        environment_reused=env.reused,
+    )
+    if run.timed_out:
+        return _Judged(
+            dataclasses.replace(
                 common,
                 status="timeout",
                 reason=f"the test command ran out of its {task.tests.timeout:g} s and was killed "
                 f"with its whole process group\n--- last lines of its output ---\n{run.output_tail}",
             )
-        else:
-            missing = "not in the test run's results (not collected, or the run stopped early)"
-            if not run.junit_found:
-                missing = run.junit_problem or (
-                    f"the test run wrote no JUnit XML (exit code {run.exit_code}), so no test counts as run"
-                )
-            elif run.collection_errors:
-                mods = ", ".join(m for m, _ in run.collection_errors[:3])
-                first = (run.collection_errors[0][1].splitlines() or [""])[0]
-                missing = f"not run: collection failed in {mods}: {first}"
-            xfailed = [o.test_id for o in run.outcomes.values() if o.outcome == "xfailed"]
-            verdict = decide(
-                task.tests.fail_to_pass,
-                task.tests.pass_to_pass,
-                run.outcomes,
-                missing_reason=missing,
-                canaries=canary.expected() if canary else None,
-                canary_outcomes=run.extra_outcomes,
-                xfail_marked=xfail_marked(xfailed, workspace),
-                untrusted_skips=untrusted_skips(
-                    run.outcomes.values(),
-                    workspace=workspace,
-                    base_tree=base.tree,
-                    laid_by_harness={*_hidden_files(task), *([canary.path] if canary else [])},
-                    trusted_roots=(env.root, env.python.resolve().parent.parent),
-                ),
-            )
-            reason = _failure_text(verdict.fail_to_pass, verdict.pass_to_pass)
-            if verdict.tampered:
-                reason = f"{verdict.tampered}\n{reason}".rstrip()
-            if not run.junit_found:
-                reason += f"\n--- last lines of the test output ---\n{run.output_tail}"
-            behaviour = dataclasses.replace(
-                common,
-                status=verdict.status,
-                reason=reason,
-                fail_to_pass=verdict.fail_to_pass,
-                pass_to_pass=verdict.pass_to_pass,
-                canaries=verdict.canaries,
-            )
-            if not run.outcomes and not request.probe:
-                # Not one selected test ran. The submission may have broken the imports, or
-                # the task's environment is broken: the base state tells which.
-                base_ran, probe_commands = grader.base_runs_tests(task, env.key) if parsed is not None else (False, ())
-                proof = dataclasses.replace(proof, commands=(*proof.commands, *probe_commands))
-                if not base_ran:
-                    behaviour = dataclasses.replace(
-                        behaviour,
-                        status="error",
-                        reason="the task's environment is broken: none of the selected tests runs at the base state "
-                        "either (fix the [environment] setup, then check with --proofswe-validate)\n" + reason,
-                    )
-        lap("verdict", t)
-        if keep:
-            kept = str(workspace)
-        return finish(behaviour, proof, kept)
-    finally:
-        if not keep:
-            remove_tree(workspace.parent)
+        )
+    missing = "not in the test run's results (not collected, or the run stopped early)"
+    if not run.junit_found:
+        missing = run.junit_problem or (
+            f"the test run wrote no JUnit XML (exit code {run.exit_code}), so no test counts as run"
+        )
+    elif run.collection_errors:
+        mods = ", ".join(m for m, _ in run.collection_errors[:3])
+        first = (run.collection_errors[0][1].splitlines() or [""])[0]
+        missing = f"not run: collection failed in {mods}: {first}"
+    xfailed = [o.test_id for o in run.outcomes.values() if o.outcome == "xfailed"]
+    verdict = decide(
+        task.tests.fail_to_pass,
+        task.tests.pass_to_pass,
+        run.outcomes,
+        missing_reason=missing,
+        canaries=canary.expected() if canary else None,
+        canary_outcomes=run.extra_outcomes,
+        xfail_marked=xfail_marked(xfailed, workspace),
+        untrusted_skips=untrusted_skips(
+            run.outcomes.values(),
+            workspace=workspace,
+            base_tree=base.tree,
+            laid_by_harness={*_hidden_files(task), *([canary.path] if canary else [])},
+            trusted_roots=(env.root, env.python.resolve().parent.parent),
+        ),
+    )
+    reason = _failure_text(verdict.fail_to_pass, verdict.pass_to_pass)
+    if verdict.tampered:
+        reason = f"{verdict.tampered}\n{reason}".rstrip()
+    if not run.junit_found:
+        reason += f"\n--- last lines of the test output ---\n{run.output_tail}"
+    behaviour = dataclasses.replace(
+        common,
+        status=verdict.status,
+        reason=reason,
+        fail_to_pass=verdict.fail_to_pass,
+        pass_to_pass=verdict.pass_to_pass,
+        canaries=verdict.canaries,
+    )
+    if run.outcomes or request.probe:
+        return _Judged(behaviour)
+    # Not one selected test ran. The submission may have broken the imports, or the
+    # task's environment is broken: the base state tells which.
+    base_ran, probe_commands = grader.base_runs_tests(task, env.key) if parsed is not None else (False, ())
+    if base_ran:
+        return _Judged(behaviour, probe_commands)
+    broken = dataclasses.replace(
+        behaviour,
+        status="error",
+        reason="the task's environment is broken: none of the selected tests runs at the base state "
+        "either (fix the [environment] setup, then check with --proofswe-validate)\n" + reason,
+    )
+    return _Judged(broken, probe_commands)
 
 
 def grade_safely(request: GradeRequest, grader: Grader) -> GradeResult:
