@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,60 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_cache(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROOFSWE_CACHE_DIR", str(cache_dir))
+
+
+@dataclass(frozen=True)
+class GraderRun:
+    """What one ``pytest --proofswe ...`` run in a subprocess gave."""
+
+    returncode: int
+    output: str  # stdout and stderr
+    report_path: Path
+
+    @property
+    def report(self) -> dict[str, Any]:
+        assert self.report_path.is_file(), f"no report was written\n{self.output[-3000:]}"
+        data: dict[str, Any] = json.loads(self.report_path.read_text())
+        return data
+
+    @property
+    def results(self) -> dict[str, dict[str, Any]]:
+        """The report's results by submission name."""
+        return {r["submission"]: r for r in self.report["results"]}
+
+    @property
+    def by_task(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The report's results by (task, submission)."""
+        return {(r["task"], r["submission"]): r for r in self.report["results"]}
+
+
+def run_grader(
+    cwd: Path,
+    cache_dir: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    unset: tuple[str, ...] = (),
+    timeout: float = 600,
+) -> GraderRun:
+    """``python -m pytest -p no:cacheprovider --proofswe-report=cwd/report.json ARGS`` in ``cwd``, as a user runs it.
+
+    A process of its own (the grader's real entry point, its own signals and environment),
+    with the test session's cache of bases and environments; ``PYTEST_ADDOPTS`` of the
+    outer run and the names in ``unset`` are removed, ``env`` is added.
+    """
+    report = cwd / "report.json"
+    environ = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache_dir), **(env or {})}
+    for name in ("PYTEST_ADDOPTS", *unset):
+        environ.pop(name, None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--proofswe-report={report}", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return GraderRun(proc.returncode, proc.stdout + proc.stderr, report)
 
 
 def make_git_repo(path: Path, files: dict[str, str | bytes]) -> str:

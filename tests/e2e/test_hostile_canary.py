@@ -6,17 +6,13 @@ the correct fix must be, and the canary tests' outcomes are in the report.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pytest_proofswe.workspace import hash_tree
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, run_grader
 
 pytestmark = pytest.mark.slow
 
@@ -37,29 +33,8 @@ EXPECTED = {
 
 
 def _run(work: Path, cache_dir: Path, *args: str) -> tuple[int, str, dict]:  # type: ignore[type-arg]
-    report = work / "report.json"
-    env = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache_dir)}
-    env.pop("PYTEST_ADDOPTS", None)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--proofswe",
-            "canary",
-            f"--proofswe-report={report}",
-            "-p",
-            "no:cacheprovider",
-            *args,
-        ],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    data = json.loads(report.read_text())
-    return proc.returncode, proc.stdout + proc.stderr, {r["submission"]: r for r in data["results"]} | {"_data": data}
+    run = run_grader(work, cache_dir, "--proofswe", "canary", *args)
+    return run.returncode, run.output, run.results | {"_data": run.report}
 
 
 @pytest.fixture(scope="module")

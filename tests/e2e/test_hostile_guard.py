@@ -9,16 +9,13 @@ workspace folder the test gives, where nothing may be left at all.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, run_grader
 
 pytestmark = pytest.mark.slow
 
@@ -42,31 +39,10 @@ def run(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple[Path
     shutil.copytree(TASK, work / "guard", ignore=shutil.ignore_patterns("__pycache__"))
     workspaces = work / "workspaces"
     workspaces.mkdir()
-    report = work / "report.json"
-    env = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache_dir)}
-    env.pop("PYTEST_ADDOPTS", None)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--proofswe",
-            "guard",
-            f"--proofswe-report={report}",
-            f"--proofswe-workspace-dir={workspaces}",
-            "-k",
-            "behaviour",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    run = run_grader(
+        work, cache_dir, "--proofswe", "guard", f"--proofswe-workspace-dir={workspaces}", "-k", "behaviour"
     )
-    assert report.is_file(), proc.stdout[-3000:] + proc.stderr[-3000:]
-    results = {r["submission"]: r for r in json.loads(report.read_text())["results"]}
+    results = run.results
     return workspaces, results
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, run_grader
 
 pytestmark = pytest.mark.slow
 
@@ -28,33 +28,14 @@ EXPECTED = {
 
 def test_oversized_inputs_and_a_broken_layout(tmp_path: Path, cache_dir: Path) -> None:
     shutil.copytree(FIXTURES / "hostile" / "limits", tmp_path / "limits", ignore=shutil.ignore_patterns("__pycache__"))
-    report = tmp_path / "report.json"
-    env = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache_dir)}
-    env.pop("PYTEST_ADDOPTS", None)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--proofswe",
-            "limits",
-            f"--proofswe-report={report}",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
-    got = {r["submission"]: r["behaviour"] for r in json.loads(report.read_text())["results"]}
+    run = run_grader(tmp_path, cache_dir, "--proofswe", "limits")
+    assert run.returncode == 1, run.output[-3000:]
+    got = {name: r["behaviour"] for name, r in run.results.items()}
     assert set(got) == set(EXPECTED)
     for name, (status, words) in EXPECTED.items():
         assert got[name]["status"] == status, (name, got[name])
         assert words in got[name]["reason"], (name, got[name]["reason"])
-    assert "internal error" not in proc.stdout
+    assert "internal error" not in run.output
 
 
 def test_a_killed_grader_leaves_the_finished_results(tmp_path: Path, cache_dir: Path) -> None:
@@ -101,6 +82,6 @@ def test_a_killed_grader_leaves_the_finished_results(tmp_path: Path, cache_dir: 
     lines = [json.loads(line) for line in partial.read_text().splitlines()]
     assert [(r["submission"], r["behaviour"]["status"]) for r in lines] == [("fix", "resolved")]
     # The next run replaces the dead run's partial file, and removes it once the report is written.
-    done = subprocess.run([*argv, "-k", "fix"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:]
+    done = run_grader(tmp_path, cache_dir, "--proofswe", "limits", "-k", "fix")
+    assert done.returncode == 0, done.output[-3000:]
     assert not partial.exists() and json.loads(report.read_text())["results"][0]["submission"] == "fix"

@@ -16,8 +16,6 @@ import pwd
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from pytest_proofswe.sandbox import probe_bwrap
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, GraderRun, run_grader
 
 pytestmark = pytest.mark.slow
 
@@ -124,7 +122,7 @@ def _kill_daemons() -> None:
 USER_MARKER = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".proofswe-hostile-marker"
 
 
-def _grade(tmp_path: Path, cache: Path, mode: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+def _grade(tmp_path: Path, cache: Path, mode: str, *extra: str) -> tuple[GraderRun, Path]:
     """Run the grader over a copy of the hostile task, with secrets in its environment and home."""
     shutil.rmtree(OUT, ignore_errors=True)
     USER_MARKER.unlink(missing_ok=True)
@@ -133,23 +131,14 @@ def _grade(tmp_path: Path, cache: Path, mode: str, *extra: str) -> tuple[subproc
     home = tmp_path / "home"
     home.mkdir()
     (home / ".netrc").write_text(f"machine example.com login me password {NETRC_SECRET}\n")
-    env = {**os.environ, **SECRETS, "HOME": str(home), "PROOFSWE_CACHE_DIR": str(cache)}
-    env["PROOFSWE_HOSTILE_ARMED"] = "1"
-    env.pop("PYTEST_ADDOPTS", None)
-    env.pop("PROOFSWE_SANDBOX", None)
-    report = work / "report.json"
-    proc = subprocess.run(
-        [
-            *(sys.executable, "-m", "pytest", "--proofswe", "hostile/sandbox", f"--proofswe-report={report}"),
-            *(f"--proofswe-sandbox={mode}", "-p", "no:cacheprovider", *extra),
-        ],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    run = run_grader(
+        work,
+        cache,
+        *("--proofswe", "hostile/sandbox", f"--proofswe-sandbox={mode}", *extra),
+        env={**SECRETS, "HOME": str(home), "PROOFSWE_HOSTILE_ARMED": "1"},
+        unset=("PROOFSWE_SANDBOX",),
     )
-    return proc, report
+    return run, run.report_path
 
 
 def _statuses(report: Path) -> dict[str, str]:
@@ -168,7 +157,7 @@ def test_no_attack_succeeds_in_the_sandbox(tmp_path: Path, cache_dir: Path, list
         daemons = _daemons()
     finally:
         _kill_daemons()
-    output = proc.stdout + proc.stderr
+    output = proc.output
     # kill-parent killed nothing of the grader: the run finished and wrote its report.
     assert report.is_file(), output[-3000:]
     statuses = _statuses(report)
@@ -197,7 +186,7 @@ def test_without_the_sandbox_the_attacks_get_through(tmp_path: Path, listener: L
     finally:
         _kill_daemons()
         shutil.rmtree(OUT, ignore_errors=True)
-    output = proc.stdout + proc.stderr
+    output = proc.output
     assert report.is_file(), output[-3000:]
     assert SECRETS["MYSQL_PWD"] in left["secret-env"] and SECRETS["DATABASE_URL"] in left["secret-env"]
     assert SECRETS["OPENAI_API_KEY"] in left["proc-environ"]  # the scrub removed it from the child, not /proc

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, write_task
+from tests.conftest import FIXTURES, run_grader, write_task
 
 pytestmark = pytest.mark.slow
 
@@ -58,33 +57,10 @@ def results(path: Path) -> dict[tuple[str, str], dict]:  # type: ignore[type-arg
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple[int, str, dict]:  # type: ignore[type-arg]
     """The README's main command, run once for the module: every example task."""
-    import os
-    import subprocess
-
     work = tmp_path_factory.mktemp("full-run")
     shutil.copytree(FIXTURES, work / "fixtures", ignore=shutil.ignore_patterns("__pycache__"))
-    report = work / "report.json"
-    env = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache_dir)}
-    env.pop("PYTEST_ADDOPTS", None)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--proofswe",
-            "fixtures/",
-            f"--proofswe-report={report}",
-            "-p",
-            "no:cacheprovider",
-            "--junitxml=junit.xml",
-        ],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    return proc.returncode, proc.stdout + proc.stderr, results(report) | {"_junit": (work / "junit.xml").read_text()}
+    run = run_grader(work, cache_dir, "--proofswe", "fixtures/", "--junitxml=junit.xml", timeout=900)
+    return run.returncode, run.output, results(run.report_path) | {"_junit": (work / "junit.xml").read_text()}
 
 
 def test_every_example_gets_its_expected_status(full_run) -> None:  # type: ignore[no-untyped-def]

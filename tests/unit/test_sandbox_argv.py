@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import resource
-import sys
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
