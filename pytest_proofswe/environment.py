@@ -13,6 +13,11 @@ whether pytest must be provided). It lives in ``<cache>/envs/<key>/``:
   the environment's top-level module names and pytest plugins, key package versions;
 * ``complete``: written last. A build without it is redone.
 
+The environment's site-packages are compiled to bytecode when it is built: the tests run
+with ``PYTHONDONTWRITEBYTECODE=1`` and see the environment read-only, so they never write
+any. ``info.json`` names the folder it was built in: a virtual environment cannot be
+moved, so one found elsewhere (a copied or moved cache) is rebuilt, with a note.
+
 Nothing of a submission is ever in an environment: it is built from the base state.
 """
 
@@ -84,6 +89,16 @@ print(json.dumps({"version": sys.version.split()[0], "implementation": sys.imple
 """
 
 
+def _compile_argv(python: Path, probe_info: Mapping[str, Any]) -> list[str]:
+    """``python -m compileall`` over the environment's site-packages (quiet, every core).
+
+    pip is left out: seeded into every environment, the largest package there, and never
+    imported by a test run.
+    """
+    folders = sorted({str(probe_info["purelib"]), str(probe_info["platlib"])})
+    return [str(python), "-m", "compileall", "-q", "-j", "0", "-x", r"[/\\]site-packages[/\\]pip[/\\]", *folders]
+
+
 def find_uv() -> str | None:
     """The uv executable: on PATH, or the one the ``uv`` package ships."""
     found = shutil.which("uv")
@@ -115,6 +130,7 @@ class Environment:
     build_commands: tuple[process.CommandRecord, ...] = field(default=())
     # The names of the environment's pytest11 entry points, read at build time (None: unknown).
     plugin_names: tuple[str, ...] | None = None
+    note: str = ""  # why it was rebuilt, when the run should say so (a moved cache)
 
     @property
     def src(self) -> Path:
@@ -216,6 +232,7 @@ class EnvironmentManager:
         self.run_id = run_id or os.environ.get("PROOFSWE_RUN_ID", "")
         self._memo: dict[str, Environment | EnvironmentBuildError] = {}
         self._interpreters: dict[str, tuple[str, str]] = {}
+        self._moved: dict[str, str] = {}  # home -> why its environment is rebuilt
 
     def _interpreter(self, name: str | None) -> tuple[str, str]:
         """(path, identity) of the interpreter the environment is made from."""
@@ -269,6 +286,8 @@ class EnvironmentManager:
                 env = self._load(home, key, spec)
                 if env is None:
                     env = self._build(home, key, spec, base, need_pytest)
+                    if str(home) in self._moved:
+                        env = dataclasses.replace(env, note=self._moved.pop(str(home)))
         except EnvironmentBuildError as exc:
             self._memo[key] = exc
             raise
@@ -286,9 +305,30 @@ class EnvironmentManager:
             info = json.loads((home / "info.json").read_text())
         except (OSError, ValueError):
             return None
+        if info.get("home", str(home)) != str(home):
+            # A virtual environment is not relocatable (its scripts, and the .pth files of
+            # editable installs, name the folder it was built in): a moved cache is rebuilt.
+            self._moved[str(home)] = (
+                f"the cache was moved: the environment {home.name} was built in {info['home']} "
+                "(a virtual environment names its folder in its scripts and .pth files), so it was rebuilt"
+            )
+            return None
         python = Path(info["python"])
         if not python.exists():
             return None
+        if not info.get("compiled"):
+            # Built by an older version, without bytecode: compile it now, once.
+            process.run(
+                _compile_argv(python, info["probe"]),
+                cwd=home,
+                env=self._setup_environ(home / "venv", spec),
+                timeout=_SETUP_TIMEOUT_S,
+            )
+            info["compiled"] = True
+            info.setdefault("home", str(home))
+            scratch = home / "info.json.new"
+            scratch.write_text(json.dumps(info, indent=1, default=list))
+            os.replace(scratch, home / "info.json")
         if "pytest11_names" not in info["probe"]:
             # Built by an older version, which did not record the plugins' names: probe again.
             probe = process.run(
@@ -401,8 +441,13 @@ class EnvironmentManager:
         probe = step([str(python), "-c", _PROBE], "probing the environment", env=setup_env)
         probe_info = json.loads(probe.output.strip().splitlines()[-1])
         roots = _import_roots([probe_info["purelib"], probe_info["platlib"]], src)
+        # Compiled once here: the tests run with PYTHONDONTWRITEBYTECODE=1 and, in a sandbox,
+        # see the environment read-only, so without this every run compiles pytest from source.
+        step(_compile_argv(python, probe_info), "compiling the environment's bytecode", env=setup_env)
         info = {
             "python": str(python),
+            "home": str(home),
+            "compiled": True,
             "probe": probe_info,
             "import_roots": roots,
             "artefacts": artefacts,

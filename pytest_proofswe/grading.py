@@ -596,6 +596,8 @@ def _environment(task: Task, envs: EnvironmentProvider, base: Base) -> _Setup:
         "reused": env.reused,
         "build_commands": [c.to_json() for c in env.build_commands],
     }
+    if env.note:
+        record["note"] = env.note
     return _Setup(env, "", record)
 
 

@@ -338,6 +338,9 @@ def terminal_summary(
             if b.get("status") == "tampered":
                 first = (str(b.get("reason", "")).splitlines() or [""])[0]
                 tr.write_line(f"tampered: {r.get('task')}::{r.get('submission')}: {first}")
+        notes = {(r.get("proof") or {}).get("environment", {}).get("note") for r in results}
+        for note in sorted(n for n in notes if n):
+            tr.write_line(f"proofswe: {note}", yellow=True)
         costs = review_costs(results)
         if costs:
             tr.write_line(costs)

@@ -194,3 +194,32 @@ def test_an_injection_attempt_is_an_error_before_every_other_finding() -> None:
     noted = finding("review-prompt-like-text", "pkg/calc.py", 4, 0, "prompt-like text (sent as data)")
     (entry,) = sarif([{"task": "diff", "review": {"findings": [noted]}}])["runs"][0]["results"]
     assert entry["level"] == "note"
+
+
+def test_an_environment_note_is_said_once_in_the_terminal_summary() -> None:
+    from pytest_proofswe.report import terminal_summary
+
+    class Terminal:
+        def __init__(self) -> None:
+            self.lines: list[tuple[str, dict[str, bool]]] = []
+
+        def write_sep(self, sep: str, title: str) -> None:
+            pass
+
+        def write_line(self, line: str, **markup: bool) -> None:
+            self.lines.append((line, markup))
+
+    note = "the cache was moved: the environment abc was built in /old (...), so it was rebuilt"
+    rows = [
+        {
+            "task": "t",
+            "submission": name,
+            "behaviour": {"status": "resolved"},
+            "proof": {"environment": {"note": note} if name != "c" else {}},
+        }
+        for name in ("a", "b", "c")
+    ]
+    tr = Terminal()
+    terminal_summary(tr, rows)
+    said = [(line, markup) for line, markup in tr.lines if "cache was moved" in line]
+    assert said == [(f"proofswe: {note}", {"yellow": True})]
