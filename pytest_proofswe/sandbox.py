@@ -299,9 +299,11 @@ class BwrapSandbox:
         for path in dict.fromkeys(needed):
             if path.exists() and (_inside(path, hidden) or _inside(path, private)):
                 args += ["--ro-bind", str(path), str(path)]
-        args += ["--bind", str(job.workspace), str(job.workspace)]
-        args += ["--bind", str(job.results), str(RESULTS_DIR)]
-        args += ["--chdir", str(job.workspace), "--clearenv"]
+        # Absolute: bwrap resolves a relative source from its own working directory (the workspace).
+        workspace = os.path.abspath(job.workspace)
+        args += ["--bind", workspace, workspace]
+        args += ["--bind", os.path.abspath(job.results), str(RESULTS_DIR)]
+        args += ["--chdir", workspace, "--clearenv"]
         for key, value in sorted(self.environ(job).items()):
             args += ["--setenv", key, value]
         return [*args, "--", *_with_services(job.argv, job.services)]

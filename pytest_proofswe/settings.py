@@ -44,7 +44,7 @@ _REVIEW_KEYS = {"api_base", "temperature", "max_tokens", "timeout", "num_retries
 
 def default_cache_dir() -> Path:
     if os.environ.get("PROOFSWE_CACHE_DIR"):
-        return Path(os.environ["PROOFSWE_CACHE_DIR"])
+        return Path(os.environ["PROOFSWE_CACHE_DIR"]).expanduser().absolute()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "pytest-proofswe"
 
@@ -177,10 +177,11 @@ class Settings:
             validate=bool(opt.proofswe_validate),
             keep_workspaces=bool(opt.proofswe_keep_workspaces),
             rebuild_envs=bool(opt.proofswe_rebuild_envs),
-            cache_dir=Path(cache).expanduser() if cache else default_cache_dir(),
+            # Absolute: environments and workspaces are used from other working directories.
+            cache_dir=Path(cache).expanduser().absolute() if cache else default_cache_dir(),
             jobs=jobs,
             tool=tool,
-            workspace_dir=Path(workspace_dir).expanduser() if workspace_dir else None,
+            workspace_dir=Path(workspace_dir).expanduser().absolute() if workspace_dir else None,
             taste=taste,
             review=review,
             rubric=rubric,

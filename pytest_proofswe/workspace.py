@@ -196,7 +196,7 @@ def default_workspace_parent(*, keep: bool = False) -> Path | None:
 def new_workspace(base: Base, parent: Path | None = None, *, label: str = "") -> Path:
     """A fresh copy of ``base`` in a new temporary folder (the caller removes it)."""
     prefix = f"proofswe-{label}-" if label else "proofswe-"
-    root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent)).absolute()
     ws = root / "ws"
     shutil.copytree(base.tree, ws, symlinks=True, copy_function=_copy_or_link)
     return ws

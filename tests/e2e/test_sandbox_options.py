@@ -108,3 +108,26 @@ def test_bwrap_result_records_its_isolation(pytester: pytest.Pytester, task: Pat
     assert {"pid", "net", "ipc", "uts"} <= set(sandbox["namespaces"])
     assert sandbox["limits"]["cpu_s"] == 120  # the task's 60 s timeout + 60
     assert "proofswe: sandbox bwrap" in run.stdout.str()
+
+
+@pytest.mark.skipif(not probe_bwrap().works, reason=f"bubblewrap does not work here: {probe_bwrap().problem}")
+def test_relative_workspace_and_cache_folders_work_in_the_sandbox(pytester: pytest.Pytester, task: Path) -> None:
+    """bwrap resolves a relative bind from the workspace it starts in: every folder it is given is absolute."""
+    (pytester.path / "ws").mkdir()
+    report = pytester.path / "r.json"
+    run = pytester.runpytest_subprocess(
+        "--proofswe",
+        "inventory-restock",
+        "-k",
+        "minimal",
+        f"--proofswe-report={report}",
+        "--proofswe-sandbox=bwrap",
+        "--proofswe-workspace-dir=ws",
+        "--proofswe-keep-workspaces",
+        "--proofswe-cache-dir=cache",
+    )
+    assert run.ret == 0, run.stdout.str()
+    result = json.loads(report.read_text())["results"][0]
+    assert result["behaviour"]["status"] == "resolved", result["behaviour"]["reason"]
+    assert Path(result["workspace"]).is_absolute() and Path(result["workspace"]).is_relative_to(pytester.path / "ws")
+    assert (pytester.path / "cache" / "envs").is_dir()
