@@ -503,11 +503,7 @@ class SubmissionNode(pytest.Collector):
         super().__init__(**kwargs)
         self.task = task
         self.submission = submission
-        # pytest-xdist's --dist loadgroup keeps a submission's checks on one worker. The
-        # mark exists only where xdist registered it: elsewhere it would be an unknown mark
-        # (a warning, or an error under --strict-markers).
-        if self.config.pluginmanager.hasplugin("xdist"):
-            self.add_marker(pytest.mark.xdist_group(f"{task.id}::{submission.name}"))
+        # Under pytest-xdist, xdist_scheduling.py sends a submission's items to one worker.
 
     def collect(self) -> Iterator[pytest.Item]:
         if self.validate_expect is not None:

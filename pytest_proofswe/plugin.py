@@ -198,3 +198,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.calibrate is not None and str(settings.calibrate) not in config.args:
         config.args.append(str(settings.calibrate))  # the examples are what this run collects
     config.pluginmanager.register(ProofsweSession(config, settings), "proofswe-session")
+    grades_submissions = opt.proofswe or opt.proofswe_validate or opt.proofswe_predictions or opt.proofswe_replay
+    if grades_submissions and config.pluginmanager.hasplugin("xdist"):
+        # Every item of a submission on one worker, so that it is graded once.
+        from .xdist_scheduling import XdistScheduling
+
+        config.pluginmanager.register(XdistScheduling(), "proofswe-xdist-scheduling")

@@ -167,6 +167,44 @@ def test_xdist_puts_every_result_in_one_report(pytester: pytest.Pytester, tasks:
     assert "proofswe" in run.stdout.str()
 
 
+def test_xdist_grades_each_submission_once_on_one_worker(pytester: pytest.Pytester, tasks: Path) -> None:
+    """Every check of a submission runs on one worker: the taste hook, called once per grading, sees each once."""
+    log = pytester.path / "graded.log"
+    pytester.makeconftest(
+        f"""
+import os
+
+def pytest_proofswe_taste_findings(config, context):
+    with open({str(log)!r}, "a") as f:
+        f.write(f"{{context.task}}::{{context.submission}} {{os.environ.get('PYTEST_XDIST_WORKER')}}\\n")
+"""
+    )
+    report = pytester.path / "n.json"
+    for dist in ("load", "loadgroup"):
+        log.unlink(missing_ok=True)
+        run = pytester.runpytest_subprocess(
+            "--proofswe",
+            str(tasks / "inventory-restock"),
+            "-n",
+            "2",
+            f"--dist={dist}",
+            "-v",
+            f"--proofswe-report={report}",
+        )
+        lines = log.read_text().splitlines()
+        graded = [line.split()[0] for line in lines]
+        assert sorted(graded) == sorted(set(graded)), (dist, lines)  # each submission graded once
+        assert len(graded) >= 7 and {line.split()[1] for line in lines} == {"gw0", "gw1"}  # on both workers
+        # Each submission's four items ran on the worker that graded it.
+        worker_of = dict(line.split() for line in lines)
+        for line in run.stdout.lines:
+            if line.startswith("[gw") and "inventory-restock::" in line:
+                node = line.split()[-1]
+                submission = node.split("::")[0].rsplit("/", 1)[-1] + "::" + node.split("::")[1]
+                if submission in worker_of:
+                    assert line.startswith(f"[{worker_of[submission]}]"), (dist, line)
+
+
 def test_jobs_grades_in_parallel_in_one_process(pytester: pytest.Pytester, tasks: Path) -> None:
     report = pytester.path / "j.json"
     run = pytester.runpytest_subprocess(
