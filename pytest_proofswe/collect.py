@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
 import threading
 import time
 import uuid
@@ -30,6 +31,7 @@ from .task import Submission, Task, find_submissions, is_task_dir, load_task
 if TYPE_CHECKING:  # the grading machinery is imported when something is graded
     from .grading import Grader, GradeRequest
     from .result import GradeResult
+    from .resultcache import ResultCache
     from .sandbox import Sandbox
 
 _RESULT_ATTR = "proofswe_result"
@@ -38,6 +40,12 @@ _NAME_SAFE = re.compile(r"[^A-Za-z0-9._+@=,-]")
 
 class BehaviourFailure(Exception):
     """Raised by a behaviour item whose submission did not resolve the task."""
+
+
+def _plugin_file(plugin: object) -> str:
+    """The source file of a plugin (a conftest module, or the module of a plugin object)."""
+    module = plugin if hasattr(plugin, "__file__") else sys.modules.get(type(plugin).__module__)
+    return str(getattr(module, "__file__", "") or type(plugin).__module__)
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -77,6 +85,7 @@ class ProofsweSession:
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._grader: Grader | None = None
+        self._result_cache: ResultCache | None = None
         if not _is_worker(config):
             # One id for the whole run, inherited by xdist workers: "rebuild once per run".
             os.environ.setdefault("PROOFSWE_RUN_ID", uuid.uuid4().hex)
@@ -138,13 +147,47 @@ class ProofsweSession:
             config = dataclasses.replace(config, max_cost_usd=config.max_cost_usd / max(workers, 1))
         return Reviewer(config, self.settings.cache_dir)
 
+    @property
+    def result_cache(self) -> ResultCache | None:
+        """Stored results, or None where they do not apply (kept workspaces, a replay, calibration)."""
+        if self._result_cache is None and not (
+            self.settings.keep_workspaces or self.settings.replay is not None or self.settings.calibrate is not None
+        ):
+            from .resultcache import ResultCache, settings_fingerprint
+
+            hooks = [
+                _plugin_file(impl.plugin) for impl in self.config.hook.pytest_proofswe_taste_findings.get_hookimpls()
+            ]
+            self._result_cache = ResultCache(
+                self.settings.cache_dir / "results", settings_fingerprint(self.grader, hooks)
+            )
+        return self._result_cache
+
+    def _grade(self, request: GradeRequest) -> GradeResult:
+        """The stored result when nothing it depends on changed, else a new grading (then stored)."""
+        cache = self.result_cache
+        key = None
+        if cache is not None:
+            try:
+                key = cache.key(request, self.grader)
+            except Exception:  # a task whose base cannot be made: the grading says what is wrong
+                key = None
+            if key is not None and not self.settings.no_cache:
+                hit = cache.get(key)
+                if hit is not None:
+                    return hit
+        result = self.grader(request)
+        if cache is not None and key is not None:
+            cache.put(key, result)
+        return result
+
     def submit(self, request: GradeRequest) -> Future[GradeResult]:
         key = (request.task.id, request.submission.name)
         with self._lock:
             future = self._futures.get(key)
             if future is None:
                 if self._executor is not None:
-                    future = self._executor.submit(self.grader, request)
+                    future = self._executor.submit(self._grade, request)
                 else:
                     future = Future()  # run in this thread, below
                     future.set_running_or_notify_cancel()
@@ -154,7 +197,7 @@ class ProofsweSession:
                 run_here = False
         if run_here:
             try:
-                future.set_result(self.grader(request))
+                future.set_result(self._grade(request))
             except BaseException as exc:  # KeyboardInterrupt included: the item reports it
                 future.set_exception(exc)
                 raise

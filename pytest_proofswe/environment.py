@@ -305,7 +305,7 @@ class EnvironmentManager:
             info = json.loads((home / "info.json").read_text())
         except (OSError, ValueError):
             return None
-        if info.get("home", str(home)) != str(home):
+        if Path(info.get("home", str(home))).resolve() != home.resolve():
             # A virtual environment is not relocatable (its scripts, and the .pth files of
             # editable installs, name the folder it was built in): a moved cache is rebuilt.
             self._moved[str(home)] = (
@@ -325,7 +325,7 @@ class EnvironmentManager:
                 timeout=_SETUP_TIMEOUT_S,
             )
             info["compiled"] = True
-            info.setdefault("home", str(home))
+            info.setdefault("home", str(home.resolve()))
             scratch = home / "info.json.new"
             scratch.write_text(json.dumps(info, indent=1, default=list))
             os.replace(scratch, home / "info.json")
@@ -354,7 +354,11 @@ class EnvironmentManager:
         return Environment(
             key=key,
             root=home,
-            python=Path(info["python"]),
+            # Found from where this cache is reached now (it may be through a symlink), not from
+            # the path recorded when it was built.
+            python=home / Path(info["python"]).relative_to(info.get("home", home))
+            if Path(info["python"]).is_relative_to(info.get("home", home))
+            else Path(info["python"]),
             python_version=info["probe"]["version"],
             import_roots=tuple(info["import_roots"]),
             artefacts=tuple(info["artefacts"]),
@@ -445,8 +449,8 @@ class EnvironmentManager:
         # see the environment read-only, so without this every run compiles pytest from source.
         step(_compile_argv(python, probe_info), "compiling the environment's bytecode", env=setup_env)
         info = {
-            "python": str(python),
-            "home": str(home),
+            "python": str(home.resolve() / python.relative_to(home)),
+            "home": str(home.resolve()),  # where it really is: a cache reached through a symlink is not moved
             "compiled": True,
             "probe": probe_info,
             "import_roots": roots,

@@ -70,6 +70,10 @@ class EnvironmentProvider(Protocol):
 
     def get(self, spec: EnvironmentSpec, base: Base, *, need_pytest: bool = True) -> Environment: ...
 
+    def key_for(self, spec: EnvironmentSpec, base: Base, *, need_pytest: bool) -> str:
+        """The environment's key, without building it (for the result cache)."""
+        ...
+
 
 @dataclass
 class Grader:

@@ -87,6 +87,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="rebuild the task environments instead of reusing the cached ones.",
     )
     group.addoption(
+        "--proofswe-no-cache",
+        action="store_true",
+        default=False,
+        help="grade every submission again instead of serving stored results whose inputs did not change "
+        "(--cache-clear does the same); the new results are stored.",
+    )
+    group.addoption(
         "--proofswe-cache-dir",
         metavar="DIR",
         default=None,

@@ -40,6 +40,7 @@ def build_report(
             "results": len(results),
             "by_status": dict(sorted(counts.items())),
             "review_cost_usd": round(sum(costs), 6) if costs else None,
+            "cached": sum(1 for r in results if r.get("cached")),
         },
         "results": list(results),
     }
@@ -301,7 +302,8 @@ def summary_rows(results: Sequence[dict[str, Any]], *, sessions: bool = False) -
                 _taste(r.get("taste")),
                 _review(r.get("review")),
                 *session,
-                f"{duration:.1f}" if isinstance(duration, (int, float)) else "-",
+                (f"{duration:.1f}" if isinstance(duration, (int, float)) else "-")
+                + (" cached" if r.get("cached") else ""),
             ]
         )
     return rows
@@ -333,6 +335,12 @@ def terminal_summary(
             s = r.get("behaviour", {}).get("status", "error")
             by_status[s] = by_status.get(s, 0) + 1
         tr.write_line(", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
+        cached = sum(1 for r in results if r.get("cached"))
+        if cached:
+            tr.write_line(
+                f"{cached} of {len(results)} results from the result cache: nothing they depend on changed "
+                "(their seconds are the first grading's; --proofswe-no-cache grades them again)"
+            )
         for r in results:
             b = r.get("behaviour", {})
             if b.get("status") == "tampered":

@@ -102,6 +102,7 @@ class GradeResult:
     taste: TasteResult | None = None  # None when the patch did not apply
     review: ReviewResult | None = None  # None when the patch did not apply
     session: SessionResult | None = None  # None when the submission has no transcript
+    cached: bool = False  # served from the result cache: nothing it depends on changed (resultcache.py)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -137,4 +138,5 @@ class GradeResult:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "workspace": self.workspace,
             "meta": self.meta,
+            "cached": self.cached,
         }

@@ -94,6 +94,7 @@ class Settings:
     replay: Path | None = None
     tasks: bool = True  # collect task folders (--proofswe, --proofswe-validate, --proofswe-predictions)
     sandbox: str = "auto"  # --proofswe-sandbox: auto, bwrap or none (see .sandbox)
+    no_cache: bool = False  # --proofswe-no-cache or --cache-clear: stored results are not served
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -177,6 +178,7 @@ class Settings:
             validate=bool(opt.proofswe_validate),
             keep_workspaces=bool(opt.proofswe_keep_workspaces),
             rebuild_envs=bool(opt.proofswe_rebuild_envs),
+            no_cache=bool(opt.proofswe_no_cache) or bool(getattr(opt, "cacheclear", False)),
             # Absolute: environments and workspaces are used from other working directories.
             cache_dir=Path(cache).expanduser().absolute() if cache else default_cache_dir(),
             jobs=jobs,

@@ -29,9 +29,25 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def private_cache(shared: Path, where: Path) -> Path:
+    """A cache folder of its own at ``where`` that shares ``shared``'s bases and environments.
+
+    Built bases and environments are what make the suite fast, so every test shares them;
+    stored results (``results/``) are the test's own, so that no test is served what
+    another graded.
+    """
+    where.mkdir(parents=True, exist_ok=True)
+    for kind in ("bases", "envs", "reviews"):
+        (shared / kind).mkdir(parents=True, exist_ok=True)
+        link = where / kind
+        if not link.is_symlink():
+            link.symlink_to(shared / kind, target_is_directory=True)
+    return where
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cache(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PROOFSWE_CACHE_DIR", str(cache_dir))
+def _isolated_cache(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROOFSWE_CACHE_DIR", str(private_cache(cache_dir, tmp_path / ".proofswe-cache")))
 
 
 @dataclass(frozen=True)
@@ -74,7 +90,8 @@ def run_grader(
     outer run and the names in ``unset`` are removed, ``env`` is added.
     """
     report = cwd / "report.json"
-    environ = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache_dir), **(env or {})}
+    cache = private_cache(cache_dir, cwd / ".proofswe-cache")
+    environ = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache), **(env or {})}
     for name in ("PYTEST_ADDOPTS", *unset):
         environ.pop(name, None)
     proc = subprocess.run(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, run_grader
+from tests.conftest import FIXTURES, private_cache, run_grader
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +57,7 @@ def test_a_killed_grader_leaves_the_finished_results(tmp_path: Path, cache_dir: 
     (task / "submissions" / "slow.diff").write_text(slow.replace("@@ -1,3 +1,3 @@", "@@ -1,3 +1,4 @@"))
     report = tmp_path / "report.json"
     partial = tmp_path / "report.json.partial.jsonl"
-    env = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache_dir)}
+    env = {**os.environ, "PROOFSWE_CACHE_DIR": str(private_cache(cache_dir, tmp_path / ".proofswe-cache"))}
     env.pop("PYTEST_ADDOPTS", None)
     argv = [
         sys.executable,

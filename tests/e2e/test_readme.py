@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, private_cache
 from tests.e2e.test_plugin import EXPECTED
 
 pytestmark = pytest.mark.slow
@@ -109,7 +109,7 @@ def test_readme_main_command_in_a_fresh_venv(tmp_path: Path, cache_dir: Path) ->
     env = _clean_env(
         PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
         VIRTUAL_ENV=str(venv),
-        PROOFSWE_CACHE_DIR=str(cache_dir),
+        PROOFSWE_CACHE_DIR=str(private_cache(cache_dir, tmp_path / ".proofswe-cache")),
         PIP_DISABLE_PIP_VERSION_CHECK="1",
     )
     proc = subprocess.run(["bash", "-c", main], cwd=clone, env=env, capture_output=True, text=True, timeout=1500)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, private_cache
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +64,7 @@ OVERENGINEERED = {
 def run(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple[str, dict[str, dict[str, Any]], str]:
     work = tmp_path_factory.mktemp("taste-run")
     shutil.copytree(FIXTURES, work / "fixtures", ignore=shutil.ignore_patterns("__pycache__"))
-    env = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache_dir)}
+    env = {**os.environ, "PROOFSWE_CACHE_DIR": str(private_cache(cache_dir, work / ".proofswe-cache"))}
     env.pop("PYTEST_ADDOPTS", None)
     proc = subprocess.run(
         [

@@ -83,7 +83,9 @@ def test_a_moved_cache_is_rebuilt_and_says_why(task_dir: Path, tmp_path: Path) -
     assert result.behaviour.status == "resolved", result.behaviour.reason
     environment = result.proof.environment
     assert environment["reused"] is False
-    assert environment["note"].startswith(f"the cache was moved: the environment {built.root.name} was built in {first}")
+    assert environment["note"].startswith(
+        f"the cache was moved: the environment {built.root.name} was built in {first}"
+    )
     # Rebuilt where it now is: the next run reuses it, with nothing to say.
     again = EnvironmentManager(moved).get(task.environment, BaseStore(moved).base_for(task))
     assert again.reused is True and again.note == "" and str(again.python).startswith(str(moved))
