@@ -198,16 +198,9 @@ def new_workspace(base: Base, parent: Path | None = None, *, label: str = "") ->
     prefix = f"proofswe-{label}-" if label else "proofswe-"
     root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent)).absolute()
     ws = root / "ws"
-    shutil.copytree(base.tree, ws, symlinks=True, copy_function=_copy_or_link)
+    # Copied, never hard-linked: a link shares the file with the cached base, and code under
+    # test that chmods and writes its workspace's git pack would change every later workspace.
+    shutil.copytree(base.tree, ws, symlinks=True)
     return ws
 
 
-def _copy_or_link(src: str, dst: str) -> None:
-    """Hard-link git's immutable pack files; copy everything else (with its mtime)."""
-    if f"{os.sep}.git{os.sep}objects{os.sep}" in src:
-        try:
-            os.link(src, dst)
-            return
-        except OSError:
-            pass
-    shutil.copy2(src, dst)

@@ -85,7 +85,9 @@ def test_none_from_each_source(
     report = pytester.path / "r.json"
     run = pytester.runpytest_subprocess("--proofswe", str(task), "-k", "minimal", f"--proofswe-report={report}", *args)
     assert run.ret == 0, run.stdout.str()
-    assert _sandbox_of(report) == {"backend": "none", "reason": "--proofswe-sandbox=none"}
+    sandbox = _sandbox_of(report)
+    assert {k: sandbox[k] for k in ("backend", "reason")} == {"backend": "none", "reason": "--proofswe-sandbox=none"}
+    assert sandbox["limits"]["cpu_s"] == 120 and sandbox["services"] == []  # rlimits hold without a sandbox too
     assert "UNSANDBOXED" not in run.stdout.str()  # asked for: no warning
 
 

@@ -280,3 +280,31 @@ def test_a_task_whose_setup_stops_plain_tests_can_switch_canaries_off(
         assert result.behaviour.canaries == ()
         assert result.proof.canary == {"none": "[tests] canaries = false in task.toml"}
         assert result.to_json()["proof"]["canary"] == {"none": "[tests] canaries = false in task.toml"}
+
+
+def test_a_submission_cannot_corrupt_the_cached_base_through_its_git_pack(cache_dir: Path, tmp_path: Path) -> None:
+    """Workspaces on the cache's filesystem (here: both under tmp_path) copy the base's git pack, never link it."""
+    root = write_task(
+        tmp_path / "pack",
+        '[tests]\nfail_to_pass = ["test_m.py::test_m"]\n',
+        {"repo/m.py": "x = 1\n", "hidden_tests/test_m.py": "from m import x\n\n\ndef test_m():\n    assert x == 2\n"},
+    )
+    attack = (
+        "--- a/m.py\n+++ b/m.py\n@@ -1 +1,5 @@\n-x = 1\n+import glob, os\n"
+        "+for p in glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), '.git/objects/pack/*')):\n"
+        "+    os.chmod(p, 0o644)\n+    open(p, 'ab').write(b'corrupted by a submission')\n+x = 1\n"
+    )
+    fix = "--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+    cache = tmp_path / "cache"
+    workspaces = tmp_path / "workspaces"
+    workspaces.mkdir()
+    grader = Grader(bases=BaseStore(cache), envs=EnvironmentManager(cache), workspace_parent=workspaces)
+    task = load_task(root)
+    packs = sorted(BaseStore(cache).base_for(task).tree.joinpath(".git", "objects", "pack").glob("*"))
+    assert packs
+    before = [p.read_bytes() for p in packs]
+    hostile = grade_safely(GradeRequest(task, Submission("attack", "predictions", patch_text=attack)), grader)
+    assert hostile.behaviour.status == "unresolved", hostile.behaviour.reason
+    assert [p.read_bytes() for p in packs] == before  # the cached base is untouched
+    fixed = grade_safely(GradeRequest(task, Submission("fix", "predictions", patch_text=fix)), grader)
+    assert fixed.behaviour.status == "resolved", fixed.behaviour.reason
