@@ -294,17 +294,41 @@ def _added_imports(head: ast.Module, added: list[int]) -> list[tuple[str, int]]:
     return sorted(out, key=lambda x: x[1])
 
 
+#: Calls that raise or end the process: a handler that makes one does not swallow the error.
+_RAISING_CALLS = {
+    "pytest.fail",
+    "pytest.skip",
+    "pytest.xfail",
+    "pytest.exit",
+    "self.fail",
+    "self.skipTest",
+    "sys.exit",
+    "os._exit",
+    "os.abort",
+}
+
+
+def _ends_the_error(handler: ast.ExceptHandler) -> bool:
+    """Whether an ``except`` block re-raises, or fails the test (``pytest.fail()``, ``self.fail()``) or the process."""
+    for stmt in handler.body:
+        for n in ast.walk(stmt):
+            if isinstance(n, ast.Raise) or (isinstance(n, ast.Call) and _dotted(n.func) in _RAISING_CALLS):
+                return True
+    return False
+
+
 def _added_nodes(
     f: FileText, head: ast.Module, added: set[int], config: TasteConfig, string_lines: set[int]
 ) -> Iterator[Finding]:
     base_prints = bool(f.base and _PRINT_CALL.search(f.base))
+    is_test = _is_test(f.path)  # a test's output is captured by pytest: shown with its failure
     for node in _touching(head, sorted(added)):
         line = getattr(node, "lineno", None)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.end_lineno:
             string_lines.update(range(node.lineno + 1, node.end_lineno + 1))
         if isinstance(node, ast.Call) and line in added:
             name = _dotted(node.func)
-            if name == "print" and not base_prints and not f.path.endswith("__main__.py"):
+            if name == "print" and not base_prints and not is_test and not f.path.endswith("__main__.py"):
                 yield Finding("debug-print", f.path, line, "print() call added", config.weight("debug-print"))
             elif name in ("breakpoint", "pdb.set_trace", "ipdb.set_trace", "pudb.set_trace", "pdb.post_mortem"):
                 yield Finding("debug-breakpoint", f.path, line, f"{name}() added", config.weight("debug-breakpoint"))
@@ -327,9 +351,7 @@ def _added_nodes(
                     "bare except: catches everything, SystemExit too",
                     config.weight("errors-bare-except"),
                 )
-            elif _dotted(node.type) in ("Exception", "BaseException") and not any(
-                isinstance(n, ast.Raise) for stmt in node.body for n in ast.walk(stmt)
-            ):
+            elif _dotted(node.type) in ("Exception", "BaseException") and not _ends_the_error(node):
                 yield Finding(
                     "errors-blind-except",
                     f.path,

@@ -1,0 +1,117 @@
+"""The false-positive patterns of issue 11, each as a regression test built from its shape.
+
+The shapes are modelled on real agent pull requests of ../shared/external/agent_prs_sample.jsonl
+(named in each section) and written here by hand: no code of those repositories is copied.
+Each test also keeps the rule firing where it should.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from pytest_proofswe.taste import TasteConfig, grade_taste
+from tests.unit.test_taste_rules import code, diff_of, findings
+
+DEFAULTS = TasteConfig()
+
+
+def rules_of(got: list[tuple[str, str, int | None]]) -> list[str]:
+    return sorted(r for r, _p, _l in got)
+
+
+# -- 1. Tests graded as product code (the shape of TobikoData/sqlmesh#4712) --------------------
+
+TEST_BASE = code("""
+    from shop.completions import completions_for
+
+
+    def test_macros():
+        completions = completions_for("model.sql")
+        assert "each" in completions.macros
+        assert "add_one" in completions.macros
+""")
+
+STRONGER = code("""
+    from shop.completions import completions_for
+
+
+    def test_macros():
+        completions = completions_for("model.sql")
+        each = next(m for m in completions.macros if m.name == "each")
+        assert each.name == "each"
+        assert each.description
+        add_one = next(m for m in completions.macros if m.name == "add_one")
+        assert add_one.name == "add_one"
+        assert add_one.description
+""")
+
+
+def test_asserts_replaced_by_stronger_ones_are_not_removed_nor_complexity(tmp_path: Path) -> None:
+    got = findings(diff_of(tmp_path, {"tests/test_completions.py": (TEST_BASE, STRONGER)}))
+    assert got == []  # no tests-assert-removed, no tests-edited, no complexity-increase
+
+
+def test_the_same_change_in_product_code_is_still_complexity(tmp_path: Path) -> None:
+    base = TEST_BASE.replace("def test_macros", "def check_macros")
+    head = STRONGER.replace("def test_macros", "def check_macros")
+    got = findings(diff_of(tmp_path, {"shop/checks.py": (base, head)}))
+    assert "complexity-increase" in rules_of(got)
+
+
+def test_a_branch_added_to_a_test_is_still_complexity(tmp_path: Path) -> None:
+    head = TEST_BASE.replace(
+        '    assert "add_one" in completions.macros\n',
+        '    if completions.macros:\n        assert "add_one" in completions.macros\n'
+        "    else:\n        assert completions.empty\n"
+        "    for m in completions.macros:\n        assert m.name\n",
+    )
+    got = findings(diff_of(tmp_path, {"tests/test_completions.py": (TEST_BASE, head)}))
+    assert "complexity-increase" in rules_of(got)
+
+
+def test_weaker_asserts_still_count(tmp_path: Path) -> None:
+    for i, weaker in enumerate(
+        [
+            '    assert "each" in completions.macros or completions.empty\n',  # an `or` that lets it pass
+            '    assert "every" in completions.macros\n',  # a literal changed
+            "    assert completions.macros\n",  # the value no longer checked
+            '    assert len(completions.macros) >= 0\n    assert "add_one" != "each"\n',  # == and in gone
+        ]
+    ):
+        head = TEST_BASE.replace('    assert "each" in completions.macros\n', weaker)
+        got = findings(diff_of(tmp_path / str(i), {"tests/test_completions.py": (TEST_BASE, head)}))
+        assert "tests-assert-removed" in rules_of(got), weaker
+
+
+def test_stronger_asserts_from_a_diff_alone(tmp_path: Path) -> None:
+    """Without the files' text (a diff alone), the block of changed lines is the unit."""
+    data = diff_of(tmp_path, {"tests/test_completions.py": (TEST_BASE, STRONGER)})
+    bare = dataclasses.replace(data, files=tuple(dataclasses.replace(f, base=None, head=None) for f in data.files))
+    assert [f for f in grade_taste(bare, DEFAULTS).findings if f.rule.startswith("tests-")] == []
+
+
+def test_added_tests_are_never_penalised(tmp_path: Path) -> None:
+    """A new test with many asserts, data built by comprehensions, a print and pytest.fail in an except."""
+    asserts = "".join(f"    assert totals[{i}] == {i * i}\n" for i in range(12))
+    new = (
+        "import pytest\n\nfrom shop.totals import total\n\n\n"
+        "def test_totals():\n"
+        "    totals = [total(i) for i in range(12) if i >= 0]\n"
+        "    print(totals)\n" + asserts + "\n\n"
+        "def test_no_error():\n"
+        "    try:\n"
+        "        total(-1)\n"
+        "    except Exception as exc:\n"
+        '        pytest.fail(f"total(-1) raised {exc!r}")\n'
+    )
+    data = dataclasses.replace(
+        diff_of(tmp_path, {"tests/test_totals.py": (None, new)}), local_modules=frozenset({"shop"})
+    )
+    assert findings(data) == []
+
+
+def test_a_swallowing_except_in_a_test_is_still_blind(tmp_path: Path) -> None:
+    new = "def test_no_error():\n    try:\n        int('x')\n    except Exception:\n        pass\n"
+    got = findings(diff_of(tmp_path, {"tests/test_x.py": (None, new)}))
+    assert ("errors-blind-except", "tests/test_x.py", 4) in got
