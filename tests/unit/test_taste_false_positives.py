@@ -115,3 +115,53 @@ def test_a_swallowing_except_in_a_test_is_still_blind(tmp_path: Path) -> None:
     new = "def test_no_error():\n    try:\n        int('x')\n    except Exception:\n        pass\n"
     got = findings(diff_of(tmp_path, {"tests/test_x.py": (None, new)}))
     assert ("errors-blind-except", "tests/test_x.py", 4) in got
+
+
+# -- 2. secrets-credential on obvious dummies (the shape of AgentOps-AI/agentops#728) ----------
+
+# Real-looking values are built from pieces, so that no scanner mistakes this file for a leak.
+REAL_LOOKING = {
+    "OpenAI API key": "sk-proj-" + "SB1yP1SCP91jlCc6" + "uQnjlW9krHuIQI7azbrGpzYb",
+    "GitHub token": "ghp_" + "v6EC0KfxqpImYN8c2Dym" + "27ICGrVAt9HguOOj",
+    "password or token assignment": "owl4E269xIDi" + "gefHzEFpuU9c",
+}
+
+
+def test_obvious_dummies_are_not_credentials(tmp_path: Path) -> None:
+    dummies = [
+        'self.api_key = "11111111-1111-4111-8111-111111111111"',  # a UUID of ones, in a unit test
+        'API_KEY = "sk-' + "x" * 40 + '"',
+        'token = "ghp_' + "0" * 36 + '"',
+        'password = "test-password-123"',
+        'api_key = "your-api-key-here"',
+        'secret = "dummy_secret_value"',
+        'OPENAI_API_KEY = "sk-proj-' + "1234567890abcdefghij" * 2 + '"',
+        'auth_token = "<YOUR_AUTH_TOKEN>"',
+        'api_key = "${OPENAI_API_KEY}xyz"',
+        'access_token = "example-access-token"',
+    ]
+    body = "".join(f"    {line}\n" for line in dummies)
+    for path in ("app/settings.py", "tests/unit/test_exporter.py"):
+        head = f"def setup():\n{body}"
+        got = findings(diff_of(tmp_path / path.replace("/", "_"), {path: (None, head)}))
+        assert "secrets-credential" not in rules_of(got), path
+
+
+def test_fixture_assignments_in_tests_are_not_credentials(tmp_path: Path) -> None:
+    line = f'        self.api_key = "{REAL_LOOKING["password or token assignment"]}"\n'
+    head = f"class TestExporter:\n    def setup_method(self):\n{line}"
+    assert findings(diff_of(tmp_path, {"tests/test_exporter.py": (None, head)})) == []
+    # In product code the same assignment is a credential.
+    got = findings(diff_of(tmp_path / "b", {"app/exporter.py": (None, head.replace("TestExporter", "Exporter"))}))
+    assert ("secrets-credential", "app/exporter.py", 3) in got
+
+
+def test_real_looking_keys_are_still_caught_in_tests_too(tmp_path: Path) -> None:
+    for i, (kind, value) in enumerate(REAL_LOOKING.items()):
+        if kind == "password or token assignment":
+            continue
+        head = f'import os\n\nos.environ["KEY"] = "{value}"\n'
+        for path in ("app/run.py", "tests/test_run.py"):
+            result = grade_taste(diff_of(tmp_path / f"{i}{path[0]}", {path: (None, head)}), DEFAULTS)
+            (secret,) = [f for f in result.findings if f.rule == "secrets-credential"]
+            assert secret.line == 3 and kind in secret.message and value not in secret.message
