@@ -48,9 +48,28 @@ _CONFIG_DIRS = {".github", ".gitlab", ".circleci", ".devcontainer", ".buildkite"
 _REQUIREMENTS = re.compile(r"^(requirements|constraints)[\w.-]*\.(txt|in)$", re.IGNORECASE)
 
 
-def is_config_path(path: str) -> bool:
+#: Folders whose files belong to an example, a demo or a sample, not to the project's own configuration.
+_NOT_PROJECT_DIRS = {"examples", "example", "samples", "sample", "demos", "demo", "cookbook", "notebooks"}
+_SETUP_SCRIPT = re.compile(
+    r"^\s*(?:from|import)\s+(?:setuptools|distutils|skbuild|numpy\.distutils)\b|^\s*setup\(", re.M
+)
+
+
+def is_config_path(path: str, text: str | None = None) -> bool:
+    """Whether ``path`` is a packaging, CI or tool configuration file of the project.
+
+    By role and location, not by name alone: a ``setup.py`` is packaging when it is a setup
+    script (it imports setuptools or distutils, or calls ``setup()``; without its text, when
+    it is not under a ``src/`` folder), and files of an example, a demo or a sample are the
+    example's own. ``text`` is the file's content, when known.
+    """
     p = PurePosixPath(path)
     name = p.name.lower()
+    folders = [part.lower() for part in p.parts[:-1]]
+    if any(part in _NOT_PROJECT_DIRS for part in folders):
+        return False
+    if name == "setup.py":
+        return bool(_SETUP_SCRIPT.search(text)) if text is not None else "src" not in folders
     return (
         name in _CONFIG_NAMES
         or bool(_REQUIREMENTS.match(name))
@@ -207,6 +226,10 @@ def check(data: TasteInput, config: TasteConfig, m: dict[str, Any]) -> Iterator[
             min(config.weight("scope-larger-than-gold") * extra, 10.0),
         )
     not_counted = {path for paths in m.get("files_not_counted", {}).values() for path in paths}
+    # Tests, docs, changelogs and generated files are never the project's configuration.
+    not_counted_config = {
+        path for kind, paths in m.get("files_not_counted", {}).items() if kind != "lock" for path in paths
+    }
     for f in data.files:
         first = next((ln for ln, _ in f.added()), None) or (f.hunks[0].target_start if f.hunks else None)
         if (
@@ -222,7 +245,7 @@ def check(data: TasteInput, config: TasteConfig, m: dict[str, Any]) -> Iterator[
                 f"{f.kind} of a file the reference solution does not touch",
                 config.weight("scope-outside-gold"),
             )
-        if is_config_path(f.path):
+        if f.path not in not_counted_config and is_config_path(f.path, f.head if f.head is not None else f.base):
             yield Finding(
                 "scope-config-touched",
                 f.path,

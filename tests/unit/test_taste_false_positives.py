@@ -165,3 +165,49 @@ def test_real_looking_keys_are_still_caught_in_tests_too(tmp_path: Path) -> None
             result = grade_taste(diff_of(tmp_path / f"{i}{path[0]}", {path: (None, head)}), DEFAULTS)
             (secret,) = [f for f in result.findings if f.rule == "secrets-credential"]
             assert secret.line == 3 and kind in secret.message and value not in secret.message
+
+
+# -- 3. scope-config-touched by role and location (the shape of openai/openai-agents-python#729) --
+
+TRACING = code("""
+    import threading
+
+
+    class TraceProvider:
+        def __init__(self):
+            self._lock = threading.Lock()
+
+
+    GLOBAL_TRACE_PROVIDER = TraceProvider()
+""")
+SETUP_SCRIPT = 'from setuptools import setup\n\nsetup(name="shop", version="1.0")\n'
+
+
+def test_a_module_named_setup_is_not_packaging(tmp_path: Path) -> None:
+    head = TRACING + "\n\ndef set_trace_provider(provider):\n    global GLOBAL_TRACE_PROVIDER\n"
+    head += "    GLOBAL_TRACE_PROVIDER = provider\n"
+    got = findings(diff_of(tmp_path, {"src/agents/tracing/setup.py": (TRACING, head)}))
+    assert "scope-config-touched" not in rules_of(got)
+
+
+def test_packaging_and_ci_files_still_count(tmp_path: Path) -> None:
+    files: dict[str, tuple[str | None, str | None]] = {
+        "setup.py": (SETUP_SCRIPT, SETUP_SCRIPT.replace("1.0", "1.1")),
+        "python/setup.py": (None, SETUP_SCRIPT),  # a subproject's setup script
+        "tox.ini": ("[tox]\nenvlist = py311\n", "[tox]\nenvlist = py312\n"),
+        ".github/workflows/ci.yml": ("on: push\n", "on: [push, pull_request]\n"),
+        "examples/chat/requirements.txt": (None, "requests\n"),  # the example's own: not the project's
+        "docs/requirements.txt": (None, "sphinx\n"),  # the docs' own
+        ".github/copilot-instructions.md": (None, "Be brief.\n"),  # documentation
+    }
+    got = findings(diff_of(tmp_path, files))
+    touched = sorted(p for r, p, _l in got if r == "scope-config-touched")
+    assert touched == [".github/workflows/ci.yml", "python/setup.py", "setup.py", "tox.ini"]
+
+
+def test_without_its_text_a_setup_module_under_src_is_not_packaging() -> None:
+    from pytest_proofswe.taste.scope import is_config_path
+
+    assert not is_config_path("src/agents/tracing/setup.py")
+    assert is_config_path("setup.py") and is_config_path("python/setup.py")
+    assert not is_config_path("pkg/setup.py", TRACING) and is_config_path("pkg/setup.py", SETUP_SCRIPT)
