@@ -14,6 +14,7 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from ..pysource import parse_quietly
 from .model import FileText, Finding, TasteConfig, TasteInput
@@ -32,6 +33,18 @@ class Facts:
     classes: dict[str, tuple[int, bool]] = field(default_factory=dict)  # qualname -> (line, abstract)
     functions: dict[str, tuple[int, ast.arguments]] = field(default_factory=dict)  # qualname -> (line, args)
     public_names: dict[str, int] = field(default_factory=dict)  # module-level public names -> line
+    reexports: set[str] = field(default_factory=set)  # public names a package's __init__ imports
+
+
+@dataclass(frozen=True)
+class _Removal:
+    """Public names a file of the change removed (or a module deleted with them)."""
+
+    path: str
+    line: int | None
+    names: tuple[str, ...]
+    reexport: bool = False
+    deleted: bool = False
 
 
 def _dotted(node: ast.expr) -> str:
@@ -85,6 +98,7 @@ def facts(tree: ast.Module, *, package_init: bool = False) -> Facts:
             targets = [node.target.id]
         elif isinstance(node, (ast.Import, ast.ImportFrom)) and package_init:
             targets = [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
+            out.reexports.update(t for t in targets if not t.startswith("_"))
         for name in targets:
             if not name.startswith("_"):
                 out.public_names.setdefault(name, node.lineno)
@@ -147,7 +161,47 @@ def _parse(text: str | None) -> ast.Module | SyntaxError | None:
     return None if text is None else parse(text)
 
 
-def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
+#: Files that are run, not imported: their names are no one's API.
+_NOT_API_NAMES = {"setup.py", "conftest.py", "noxfile.py", "fabfile.py", "manage.py", "__main__.py", "dodo.py"}
+_NOT_API_DIRS = {
+    "docs",
+    "doc",
+    "documentation",
+    "examples",
+    "example",
+    "samples",
+    "demos",
+    "demo",
+    "scripts",
+    "script",
+    "bin",
+    "benchmarks",
+    "migrations",
+    "alembic",
+}
+_SPHINX_SETTING = re.compile(
+    r"^(?:extensions|html_theme|master_doc|root_doc|templates_path|html_static_path)\s*=", re.M
+)
+
+
+def is_api_module(path: str, text: str | None) -> bool:
+    """Whether the module at ``path`` is importable code whose public names others may use.
+
+    Not a test, not a script run by a tool (``setup.py``, ``conftest.py``, ``noxfile.py``,
+    ``manage.py``, ``__main__.py``...), not a Sphinx ``conf.py``, and not under a docs,
+    examples, scripts, benchmarks or migrations folder.
+    """
+    p = PurePosixPath(path)
+    if _is_test(path) or p.name in _NOT_API_NAMES or any(part.lower() in _NOT_API_DIRS for part in p.parts[:-1]):
+        return False
+    return not (p.name == "conf.py" and text is not None and _SPHINX_SETTING.search(text))
+
+
+def check_file(
+    f: FileText, data: TasteInput, config: TasteConfig, removals: list[_Removal] | None = None
+) -> Iterator[Finding]:
+    """The findings of one file; public names it removes are added to ``removals`` (one finding per name, later)."""
+    removals = [] if removals is None else removals
     if not f.is_python or f.binary:
         return
     base = _parse(f.base)
@@ -170,6 +224,7 @@ def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[F
     base_facts = facts(base, package_init=init) if base is not None else Facts()
     head_facts = facts(head, package_init=init) if head is not None else Facts()
     is_test = _is_test(f.path)
+    api = is_api_module(f.path, f.base)
 
     if head is not None:
         # New abstractions
@@ -197,7 +252,7 @@ def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[F
                     config.weight("structure-new-public-function"),
                 )
         # API breaks
-        if not is_test:
+        if api:
             for qual, (_line, old_args) in base_facts.functions.items():
                 if not _public(qual) or qual not in head_facts.functions:
                     continue
@@ -210,16 +265,10 @@ def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[F
                         f"{qual}: {why}",
                         config.weight("api-signature-changed"),
                     )
-            for name, _line in base_facts.public_names.items():
+            for name in base_facts.public_names:
                 if name not in head_facts.public_names:
-                    where = _first_changed_line(f)
-                    yield Finding(
-                        "api-name-removed",
-                        f.path,
-                        where,
-                        f"public name {name} removed",
-                        config.weight("api-name-removed"),
-                    )
+                    reexport = name in base_facts.reexports
+                    removals.append(_Removal(f.path, _first_changed_line(f), (name,), reexport=reexport))
         # New third-party imports: imports on added lines of modules the base did not import
         base_imports = text_imports(f.base) if isinstance(f.base, str) else set()
         for module, line in _added_imports(head, sorted(added_lines)):
@@ -237,15 +286,8 @@ def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[F
                 config.weight("imports-new-third-party"),
             )
         yield from _added_nodes(f, head, added_lines, config, string_lines)
-    elif f.kind == "delete" and base is not None and not is_test and base_facts.public_names:
-        names = ", ".join(sorted(base_facts.public_names)[:5])
-        yield Finding(
-            "api-name-removed",
-            f.path,
-            None,
-            f"module deleted with its public names ({names}...)",
-            config.weight("api-name-removed"),
-        )
+    elif f.kind == "delete" and base is not None and api and base_facts.public_names:
+        removals.append(_Removal(f.path, None, tuple(sorted(base_facts.public_names)), deleted=True))
     if f.head is not None:
         yield from _comments(f, string_lines, config)
 
@@ -445,9 +487,38 @@ def _comments(f: FileText, string_lines: set[int], config: TasteConfig) -> Itera
             previous_code_comment = line
 
 
+def _removal_findings(removals: list[_Removal], config: TasteConfig) -> Iterator[Finding]:
+    """One ``api-name-removed`` per removed name: a name removed where it is defined and where
+    it is re-exported (or re-exported from several packages) is one removal, not one per file."""
+    defined = {name for r in removals if not r.reexport for name in r.names}
+    echoes: dict[str, list[str]] = {}  # name -> the other files it was removed from
+    reported: set[str] = set()
+    for r in removals:
+        if r.reexport:
+            name = r.names[0]
+            if name in defined or name in reported:
+                echoes.setdefault(name, []).append(r.path)
+                continue
+            reported.add(name)
+    for r in removals:
+        name = r.names[0]
+        if r.reexport and (name in defined or r.path in echoes.get(name, [])):
+            continue
+        also = sorted({p for n in r.names for p in echoes.get(n, []) if p != r.path})
+        note = f" (also from {', '.join(also)})" if also else ""
+        if r.deleted:
+            shown = ", ".join(r.names[:5]) + ("..." if len(r.names) > 5 else "")
+            message = f"module deleted with its public names ({shown}){note}"
+        else:
+            message = f"public name {name} removed{' (a re-export)' if r.reexport else ''}{note}"
+        yield Finding("api-name-removed", r.path, r.line, message, config.weight("api-name-removed"))
+
+
 def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
+    removals: list[_Removal] = []
     for f in data.files:
-        yield from check_file(f, data, config)
+        yield from check_file(f, data, config, removals)
+    yield from _removal_findings(removals, config)
 
 
 def count_gold_abstractions(gold_text: str) -> dict[str, int]:

@@ -211,3 +211,81 @@ def test_without_its_text_a_setup_module_under_src_is_not_packaging() -> None:
     assert not is_config_path("src/agents/tracing/setup.py")
     assert is_config_path("setup.py") and is_config_path("python/setup.py")
     assert not is_config_path("pkg/setup.py", TRACING) and is_config_path("pkg/setup.py", SETUP_SCRIPT)
+
+
+# -- 4. api-name-removed: Sphinx settings, and one finding per name ----------------------------
+# (the shapes of microsoft/Olive#1897 and openai/openai-agents-python#886)
+
+SPHINX_CONF = code("""
+    project = "Shop"
+    version = "latest"
+    extensions = ["sphinx.ext.autodoc"]
+    html_theme = "pydata_sphinx_theme"
+    html_js_files = [
+        "js/custom_version.js",
+    ]
+""")
+
+
+def test_a_sphinx_setting_removed_is_not_an_api_break(tmp_path: Path) -> None:
+    head = SPHINX_CONF.replace('html_js_files = [\n    "js/custom_version.js",\n]\n', "release = version\n")
+    for path in ("docs/source/conf.py", "sphinx/conf.py"):
+        got = findings(diff_of(tmp_path / path.replace("/", "_"), {path: (SPHINX_CONF, head)}))
+        assert got == [], path
+
+
+def test_scripts_run_by_tools_are_no_api(tmp_path: Path) -> None:
+    base = "def helper():\n    return 1\n\n\ndef main():\n    return helper()\n"
+    head = "def main():\n    return 1\n"
+    for path in ("noxfile.py", "scripts/release.py", "pkg/__main__.py", "migrations/0002_auto.py"):
+        got = findings(diff_of(tmp_path / path.replace("/", "_"), {path: (base, head)}))
+        assert "api-name-removed" not in rules_of(got), path
+    got = findings(diff_of(tmp_path / "lib", {"pkg/tools.py": (base, head)}))
+    assert ("api-name-removed", "pkg/tools.py", 1) in got
+
+
+RUN = code("""
+    class Runner:
+        pass
+
+
+    class DefaultRunner(Runner):
+        pass
+
+
+    def set_default_runner(runner):
+        global DEFAULT
+        DEFAULT = runner
+""")
+INIT = 'from .run import DefaultRunner, Runner, set_default_runner\n\n__all__ = ["Runner", "DefaultRunner", "set_default_runner"]\n'
+
+
+def test_a_name_removed_with_its_re_export_is_one_removal(tmp_path: Path) -> None:
+    run_head = RUN[: RUN.index("class DefaultRunner")].rstrip() + "\n"
+    init_head = 'from .run import Runner\n\n__all__ = ["Runner"]\n'
+    result = grade_taste(
+        diff_of(tmp_path, {"src/agents/run.py": (RUN, run_head), "src/agents/__init__.py": (INIT, init_head)}),
+        DEFAULTS,
+    )
+    removed = sorted((f.path, f.message) for f in result.findings if f.rule == "api-name-removed")
+    assert removed == [
+        ("src/agents/run.py", "public name DefaultRunner removed (also from src/agents/__init__.py)"),
+        ("src/agents/run.py", "public name set_default_runner removed (also from src/agents/__init__.py)"),
+    ]
+
+
+def test_a_re_export_removed_from_two_packages_is_one_removal(tmp_path: Path) -> None:
+    inner = "from .run import DefaultRunner, Runner\n"
+    outer = "from .inner import DefaultRunner, Runner\n"
+    result = grade_taste(
+        diff_of(
+            tmp_path,
+            {
+                "pkg/inner/__init__.py": (inner, "from .run import Runner\n"),
+                "pkg/__init__.py": (outer, "from .inner import Runner\n"),
+            },
+        ),
+        DEFAULTS,
+    )
+    (removed,) = [f for f in result.findings if f.rule == "api-name-removed"]
+    assert removed.message.startswith("public name DefaultRunner removed (a re-export) (also from ")
