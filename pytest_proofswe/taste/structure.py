@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
+import importlib.metadata
 import re
 import sys
 from collections.abc import Iterator
@@ -198,10 +200,18 @@ def is_api_module(path: str, text: str | None) -> bool:
 
 
 def check_file(
-    f: FileText, data: TasteInput, config: TasteConfig, removals: list[_Removal] | None = None
+    f: FileText,
+    data: TasteInput,
+    config: TasteConfig,
+    removals: list[_Removal] | None = None,
+    local: frozenset[str] | None = None,
 ) -> Iterator[Finding]:
-    """The findings of one file; public names it removes are added to ``removals`` (one finding per name, later)."""
+    """The findings of one file; public names it removes are added to ``removals`` (one finding per name, later).
+
+    ``local``: the repository's own module names (its local_modules and the change's own files).
+    """
     removals = [] if removals is None else removals
+    local = data.local_modules | patch_modules(data) if local is None else local
     if not f.is_python or f.binary:
         return
     base = _parse(f.base)
@@ -272,9 +282,9 @@ def check_file(
         # New third-party imports: imports on added lines of modules the base did not import
         base_imports = text_imports(f.base) if isinstance(f.base, str) else set()
         for module, line in _added_imports(head, sorted(added_lines)):
-            if module in base_imports or module in _STDLIB or module in data.local_modules:
+            if module in base_imports or module in _STDLIB or module in local:
                 continue
-            if _normalise(module) in data.declared_dependencies:
+            if is_declared(module, data.declared_dependencies):
                 continue
             if is_test and (module in _TEST_TOOLS or module.startswith("pytest_")):
                 continue
@@ -294,6 +304,93 @@ def check_file(
 
 def _normalise(name: str) -> str:
     return name.lower().replace("-", "_").replace(".", "_")
+
+
+#: Import names whose distribution is named otherwise, for the well-known cases (normalised
+#: distribution names). The environment's own metadata (importlib.metadata) adds the rest.
+_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "bs4": ("beautifulsoup4",),
+    "yaml": ("pyyaml",),
+    "PIL": ("pillow",),
+    "sklearn": ("scikit_learn",),
+    "skimage": ("scikit_image",),
+    "cv2": ("opencv_python", "opencv_python_headless", "opencv_contrib_python", "opencv_contrib_python_headless"),
+    "dateutil": ("python_dateutil",),
+    "dotenv": ("python_dotenv",),
+    "jwt": ("pyjwt",),
+    "jose": ("python_jose",),
+    "multipart": ("python_multipart",),
+    "attr": ("attrs",),
+    "docx": ("python_docx",),
+    "pptx": ("python_pptx",),
+    "magic": ("python_magic",),
+    "serial": ("pyserial",),
+    "usb": ("pyusb",),
+    "Crypto": ("pycryptodome",),
+    "Cryptodome": ("pycryptodomex",),
+    "OpenSSL": ("pyopenssl",),
+    "git": ("gitpython",),
+    "socketio": ("python_socketio",),
+    "engineio": ("python_engineio",),
+    "telegram": ("python_telegram_bot",),
+    "slugify": ("python_slugify",),
+    "fitz": ("pymupdf",),
+    "zmq": ("pyzmq",),
+    "psycopg2": ("psycopg2_binary",),
+    "MySQLdb": ("mysqlclient",),
+    "grpc": ("grpcio",),
+    "google": ("protobuf",),
+    "pkg_resources": ("setuptools",),
+    "win32api": ("pywin32",),
+    "win32con": ("pywin32",),
+    "gi": ("pygobject",),
+    "wx": ("wxpython",),
+    "Levenshtein": ("python_levenshtein", "levenshtein"),
+    "faiss": ("faiss_cpu", "faiss_gpu"),
+    "snowflake": ("snowflake_connector_python",),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _installed() -> dict[str, list[str]]:
+    """Import name -> distributions, from the running environment's metadata (read once, when needed)."""
+    try:
+        return dict(importlib.metadata.packages_distributions())
+    except Exception:  # broken metadata of some installed package: the table and names suffice
+        return {}
+
+
+def is_declared(module: str, declared: frozenset[str]) -> bool:
+    """Whether the top-level import ``module`` belongs to a declared distribution.
+
+    By name (``requests``), by the well-known table (``bs4`` is beautifulsoup4), as a
+    namespace (``opentelemetry`` by ``opentelemetry-sdk``, ``google`` by
+    ``google-cloud-storage``), by the usual affixes (``python-``, ``py``, ``-python``,
+    ``-py``: ``quickbooks`` by ``python-quickbooks``), and by the installed distributions'
+    metadata.
+    """
+    if not declared:
+        return False
+    key = _normalise(module)
+    if key in declared or any(d in declared for d in _DISTRIBUTIONS.get(module, ())):
+        return True
+    if any(d.startswith(f"{key}_") for d in declared):
+        return True
+    if declared & {f"python_{key}", f"py{key}", f"{key}_python", f"{key}_py"}:  # python-dateutil, pyserial...
+        return True
+    return any(_normalise(d) in declared for d in _installed().get(module, ()))
+
+
+def patch_modules(data: TasteInput) -> frozenset[str]:
+    """Names the change's own Python files can be imported by: their folders and module names."""
+    names: set[str] = set()
+    for f in data.files:
+        if f.path.endswith(".py") and f.head is not None:
+            p = PurePosixPath(f.path)
+            names.update(part for part in p.parts[:-1] if part.isidentifier())
+            if p.stem.isidentifier() and p.stem != "__init__":
+                names.add(p.stem)
+    return frozenset(names)
 
 
 def _first_changed_line(f: FileText) -> int | None:
@@ -516,8 +613,9 @@ def _removal_findings(removals: list[_Removal], config: TasteConfig) -> Iterator
 
 def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
     removals: list[_Removal] = []
+    local = data.local_modules | patch_modules(data)
     for f in data.files:
-        yield from check_file(f, data, config, removals)
+        yield from check_file(f, data, config, removals, local)
     yield from _removal_findings(removals, config)
 
 

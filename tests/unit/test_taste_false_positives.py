@@ -289,3 +289,66 @@ def test_a_re_export_removed_from_two_packages_is_one_removal(tmp_path: Path) ->
     )
     (removed,) = [f for f in result.findings if f.rule == "api-name-removed"]
     assert removed.message.startswith("public name DefaultRunner removed (a re-export) (also from ")
+
+
+# -- 6. imports-new-third-party with the whole repository present ------------------------------
+# (the shapes of crewAIInc/crewAI-tools#160, JoshuaC215/agent-service-toolkit#202,
+# AgentOps-AI/agentops#728, onyx-dot-app/onyx#3831 and #3925, Kiln-AI/Kiln#377)
+
+
+def test_imports_known_by_the_repository_are_not_new_third_party(tmp_path: Path) -> None:
+    from pytest_proofswe.taste.repo import repo_facts
+
+    root = tmp_path / "repo"
+    layout = {
+        "backend/requirements/default.txt": "psycopg[binary,pool]==3.2\nbeautifulsoup4\nopentelemetry-sdk\nalembic\n",
+        "backend/requirements/dev.txt": "-r default.txt\nPyYAML>=6\n",
+        "backend/onyx/__init__.py": "",
+        "backend/onyx/utils.py": "X = 1\n",
+        "libs/core/pyproject.toml": '[project]\nname = "core-lib"\ndependencies = ["typing-extensions>=4"]\n',
+        "libs/core/core_lib/__init__.py": "",
+        "src/shop/__init__.py": "",
+        "Pipfile": '[packages]\npython-quickbooks = "*"\n',
+        "setup.py": 'from setuptools import setup\n\nsetup(install_requires=["scikit-learn>=1.0"])\n',
+    }
+    for rel, text in layout.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    head = code("""
+        import bs4
+        import psycopg_pool
+        import sklearn
+        import yaml
+        from alembic import op
+        from opentelemetry.sdk.trace.export import SpanExporter
+        from quickbooks import QuickBooks
+        from typing_extensions import assert_never
+
+        from core_lib import models
+        from onyx.utils import X
+        from shop import cart
+        from widgets import button
+
+        import requests
+    """)
+    facts = repo_facts(root)
+    # The change's own new module (widgets) is first-party too; requests is declared nowhere.
+    files: dict[str, tuple[str | None, str | None]] = {
+        "backend/onyx/db.py": ("X = 2\n", "X = 2\n" + head),
+        "widgets/button.py": (None, "B = 1\n"),
+    }
+    data = dataclasses.replace(
+        diff_of(tmp_path / "d", files),
+        local_modules=facts.local_modules,
+        declared_dependencies=facts.declared_dependencies,
+    )
+    got = findings(data)
+    assert [g for g in got if g[0] == "imports-new-third-party"] == [
+        ("imports-new-third-party", "backend/onyx/db.py", head.splitlines().index("import requests") + 2)
+    ]
+
+
+def test_an_undeclared_import_is_still_new_third_party(tmp_path: Path) -> None:
+    data = diff_of(tmp_path, {"app/scrape.py": ("X = 1\n", "import bs4\n\nX = 1\n")})
+    data = dataclasses.replace(data, declared_dependencies=frozenset({"requests"}))
+    assert ("imports-new-third-party", "app/scrape.py", 1) in findings(data)
