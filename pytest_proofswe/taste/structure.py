@@ -295,7 +295,8 @@ def check_file(
                 f"new third-party import {module}",
                 config.weight("imports-new-third-party"),
             )
-        yield from _added_nodes(f, head, added_lines, config, string_lines)
+        interface = is_command_line(f.path, head, data.entry_modules)
+        yield from _added_nodes(f, head, added_lines, config, string_lines, interface=interface)
     elif f.kind == "delete" and base is not None and api and base_facts.public_names:
         removals.append(_Removal(f.path, None, tuple(sorted(base_facts.public_names)), deleted=True))
     if f.head is not None:
@@ -456,10 +457,82 @@ def _ends_the_error(handler: ast.ExceptHandler) -> bool:
     return False
 
 
+#: Libraries that make a module a command-line interface.
+_CLI_LIBRARIES = {"argparse", "click", "typer", "fire", "docopt", "rich_click", "cyclopts", "optparse"}
+#: Folders of scripts, examples and demos: programs whose output is for whoever runs them.
+_SCRIPT_DIRS = {
+    "scripts",
+    "script",
+    "bin",
+    "examples",
+    "example",
+    "samples",
+    "sample",
+    "demos",
+    "demo",
+    "cookbook",
+    "notebooks",
+    "benchmarks",
+    "tutorials",
+}
+
+
+def _module_name(path: str) -> str:
+    p = PurePosixPath(path)
+    parts = [*p.parts[:-1], p.stem] if p.stem != "__init__" else list(p.parts[:-1])
+    return ".".join(parts)
+
+
+def _main_guard(tree: ast.Module) -> bool:
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare):
+            sides = [node.test.left, *node.test.comparators]
+            names = {_dotted(s) for s in sides} | {s.value for s in sides if isinstance(s, ast.Constant)}
+            if {"__name__", "__main__"} <= names:
+                return True
+    return False
+
+
+def is_command_line(path: str, tree: ast.Module, entry_modules: frozenset[str] = frozenset()) -> bool:
+    """Whether the module is a program or a command-line interface, whose prints are its output.
+
+    A ``__main__.py``, a module with an ``if __name__ == "__main__":`` guard, one that imports
+    a command-line library (argparse, click, typer, fire, docopt...), the module of a console
+    entry point, or a file under a scripts, examples, demos or benchmarks folder.
+    """
+    p = PurePosixPath(path)
+    if p.name == "__main__.py" or any(part.lower() in _SCRIPT_DIRS for part in p.parts[:-1]):
+        return True
+    module = _module_name(path)
+    if any(module == m or module.endswith(f".{m}") for m in entry_modules):
+        return True
+    if _main_guard(tree):
+        return True
+    for node in tree.body:
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] in _CLI_LIBRARIES for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in _CLI_LIBRARIES and not node.level:
+            return True
+    return False
+
+
+def _prompting_lines(tree: ast.Module) -> set[int]:
+    """Lines of the functions that ask the user (call ``input()`` or ``getpass()``): their prints talk to the user."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+            isinstance(n, ast.Call) and _dotted(n.func) in ("input", "getpass", "getpass.getpass")
+            for n in ast.walk(node)
+        ):
+            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return lines
+
+
 def _added_nodes(
-    f: FileText, head: ast.Module, added: set[int], config: TasteConfig, string_lines: set[int]
+    f: FileText, head: ast.Module, added: set[int], config: TasteConfig, string_lines: set[int], *, interface: bool
 ) -> Iterator[Finding]:
     base_prints = bool(f.base and _PRINT_CALL.search(f.base))
+    prompting = _prompting_lines(head)
     is_test = _is_test(f.path)  # a test's output is captured by pytest: shown with its failure
     for node in _touching(head, sorted(added)):
         line = getattr(node, "lineno", None)
@@ -467,7 +540,11 @@ def _added_nodes(
             string_lines.update(range(node.lineno + 1, node.end_lineno + 1))
         if isinstance(node, ast.Call) and line in added:
             name = _dotted(node.func)
-            if name == "print" and not base_prints and not is_test and not f.path.endswith("__main__.py"):
+            if (
+                name == "print"
+                and not (base_prints or is_test or interface or line in prompting)
+                and not any(k.arg == "file" for k in node.keywords)  # written to a stream on purpose
+            ):
                 yield Finding("debug-print", f.path, line, "print() call added", config.weight("debug-print"))
             elif name in ("breakpoint", "pdb.set_trace", "ipdb.set_trace", "pudb.set_trace", "pdb.post_mortem"):
                 yield Finding("debug-breakpoint", f.path, line, f"{name}() added", config.weight("debug-breakpoint"))

@@ -352,3 +352,65 @@ def test_an_undeclared_import_is_still_new_third_party(tmp_path: Path) -> None:
     data = diff_of(tmp_path, {"app/scrape.py": ("X = 1\n", "import bs4\n\nX = 1\n")})
     data = dataclasses.replace(data, declared_dependencies=frozenset({"requests"}))
     assert ("imports-new-third-party", "app/scrape.py", 1) in findings(data)
+
+
+# -- 5. debug-print on a program's own output --------------------------------------------------
+# (the shapes of ComposioHQ/composio#1613, 567-labs/instructor#1538, janbjorge/pgqueuer#415,
+# jlowin/fastmcp#490 and stanfordnlp/dspy#8319)
+
+LIBRARY = "def total(items):\n    return sum(items)\n"
+
+
+def test_prints_of_programs_are_their_output(tmp_path: Path) -> None:
+    script = code("""
+        import os
+
+
+        def list_connections(toolkit):
+            connections = os.environ.get(toolkit, "").split(",")
+            for c in connections:
+                print(f"- {c}")
+            return connections
+
+
+        if __name__ == "__main__":
+            print("Connections:")
+            list_connections("GITHUB")
+    """)
+    cli = "import typer\n\napp = typer.Typer()\n\n\n@app.command()\ndef run():\n    return 0\n"
+    cli_head = cli.replace("    return 0", '    print("Done.")\n    return 0')
+    prompt_base = "def confirm(n):\n    return n < 10\n"
+    prompt_head = (
+        'def confirm(n):\n    print(f"This will run {n} trials.")\n    return input("Continue? [y/n] ") == "y"\n'
+    )
+    files: dict[str, tuple[str | None, str | None]] = {
+        "get_credentials.py": (None, script),
+        "pkg/cli/cli.py": (cli, cli_head),
+        "pkg/__main__.py": ("X = 1\n", 'X = 1\nprint("usage: pkg FILE")\n'),
+        "examples/proxy_example.py": (LIBRARY, LIBRARY + '\nprint("Step 2: creating the proxy")\n'),
+        "pkg/teleprompt.py": (prompt_base, prompt_head),
+        "pkg/warn.py": (
+            LIBRARY,
+            "import sys\n\n" + LIBRARY.replace("    return", '    print("empty", file=sys.stderr)\n    return'),
+        ),
+    }
+    got = findings(diff_of(tmp_path, files))
+    assert "debug-print" not in rules_of(got)
+
+
+def test_the_module_of_a_console_entry_point_prints(tmp_path: Path) -> None:
+    from pytest_proofswe.taste.repo import repo_facts
+
+    root = tmp_path / "repo"
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "pkg"\n[project.scripts]\npkg = "pkg.commands:main"\n')
+    base = "def main():\n    return 0\n"
+    head = 'def main():\n    print("queue: 3 jobs")\n    return 0\n'
+    data = diff_of(tmp_path / "d", {"src/pkg/commands.py": (base, head), "src/pkg/core.py": (base, head)})
+    got = findings(dataclasses.replace(data, entry_modules=repo_facts(root).entry_modules))
+    assert [g for g in got if g[0] == "debug-print"] == [("debug-print", "src/pkg/core.py", 2)]
+
+
+def test_a_print_left_in_library_code_is_still_debug(tmp_path: Path) -> None:
+    head = LIBRARY.replace("    return", "    print(items)\n    return")
+    assert ("debug-print", "pkg/totals.py", 2) in findings(diff_of(tmp_path, {"pkg/totals.py": (LIBRARY, head)}))
