@@ -8,7 +8,11 @@ Each test also keeps the rule firing where it should.
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from pytest_proofswe.taste import TasteConfig, grade_taste
 from tests.unit.test_taste_rules import code, diff_of, findings
@@ -414,3 +418,131 @@ def test_the_module_of_a_console_entry_point_prints(tmp_path: Path) -> None:
 def test_a_print_left_in_library_code_is_still_debug(tmp_path: Path) -> None:
     head = LIBRARY.replace("    return", "    print(items)\n    return")
     assert ("debug-print", "pkg/totals.py", 2) in findings(diff_of(tmp_path, {"pkg/totals.py": (LIBRARY, head)}))
+
+
+# -- 7. Lint in the project's own terms (the shape of AgentOps-AI/agentops#728) -----------------
+# Graded as `pytest --proofswe-diff=main` grades: a real git repository, the change collected
+# and graded by diffmode (its repository facts read from the checkout).
+
+
+def graded_change(
+    path: Path, base: dict[str, str], head: dict[str, str | None]
+) -> tuple[list[tuple[str, str, int | None, str]], dict[str, Any]]:
+    """(rule, path, line, message) of each lint finding of the change from ``base`` to ``head``, and the metrics."""
+    from pytest_proofswe.diffmode import collect_change, grade_change
+    from tests.conftest import make_git_repo
+
+    make_git_repo(path, dict(base))
+    for rel, text in head.items():
+        if text is None:
+            (path / rel).unlink()
+        else:
+            (path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (path / rel).write_text(text)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "checkout", "-qb", "change"], cwd=path, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=path, check=True)
+    subprocess.run([*git, "commit", "-qm", "change"], cwd=path, check=True)
+    taste = grade_change(collect_change(path, "main"), TasteConfig(), None, "taste", rootdir=path)["taste"]
+    lint = [(f["rule"], f["path"], f["line"], f["message"]) for f in taste["findings"] if f["rule"].startswith("lint-")]
+    return lint, taste["metrics"]
+
+
+CONFIG_MODULE = code("""
+    def configure(endpoint=None, retries=3):
+        return {"endpoint": endpoint, "retries": retries}
+""")
+TYPED = code("""
+    from typing import Optional
+
+
+    def configure(endpoint: Optional[str] = None, retries: int = 3) -> dict:
+        return {"endpoint": endpoint, "retries": retries}
+""")
+
+
+RETRYING = code("""
+    def send_all(jobs, send):
+        failed = []
+        for job in jobs:
+            try:
+                send(job)
+            except OSError:
+                failed.append(job)
+        return failed
+""")
+
+
+@pytest.mark.parametrize(
+    ("config", "before", "head", "rule"),
+    [
+        # No ruff configuration: our rule set, at the project's version (it was always Python 3.8).
+        # PERF203 (try/except in a loop) applies below Python 3.11 only.
+        ({}, "def send_all(jobs, send):\n    return []\n", RETRYING, "PERF203"),
+        # The project's configuration without a target-version, beside no pyproject.toml of its
+        # own: FA100 (`from __future__ import annotations` for Optional) applies below 3.10 only.
+        ({"ruff.toml": '[lint]\nselect = ["FA", "F"]\n'}, CONFIG_MODULE, TYPED, "FA100"),
+    ],
+)
+def test_lint_at_the_python_version_the_project_supports(
+    tmp_path: Path, config: dict[str, str], before: str, head: str, rule: str
+) -> None:
+    base = {"pyproject.toml": '[project]\nname = "shop"\nrequires-python = ">=3.11"\n', "shop/m.py": before}
+    if config:
+        base = {"setup.cfg": "[options]\npython_requires = >=3.11\n", "shop/m.py": before, **config}
+    lint, metrics = graded_change(tmp_path / "new", base, {"shop/m.py": head})
+    assert lint == []
+    assert metrics["lint_target"] == "py311"
+    # Where the project supports an older Python, the same change is a finding.
+    older = {k: v.replace("3.11", "3.9").replace("3.10", "3.9") for k, v in base.items()}
+    lint, metrics = graded_change(tmp_path / "older", older, {"shop/m.py": head})
+    assert [(r, p, m.split()[0]) for r, p, _l, m in lint] == [("lint-introduced", "shop/m.py", rule)]
+
+
+def test_lint_with_the_default_rules_of_the_projects_ruff(tmp_path: Path) -> None:
+    """A configuration that selects no rules meant ruff's default of its time (E4, E7, E9, F before ruff 0.16)."""
+    precommit = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.4.4\n    hooks:\n      - id: ruff\n"
+    base = {
+        "pyproject.toml": '[project]\nname = "shop"\nrequires-python = ">=3.9"\n\n[tool.ruff]\nline-length = 120\n',
+        ".pre-commit-config.yaml": precommit,
+        "shop/config.py": CONFIG_MODULE,
+    }
+    head = TYPED + "\n\ndef unused():\n    value = 1\n"
+    lint, metrics = graded_change(tmp_path / "repo", base, {"shop/config.py": head})
+    # FA100, UP035... are ruff 0.16's defaults, not the project's; F841 is the project's rule.
+    assert [(r, m.split()[0]) for r, _p, _l, m in lint] == [("lint-introduced", "F841")]
+    assert metrics["lint_project_ruff"] == "0.4.4 (.pre-commit-config.yaml)"
+
+
+def test_an_edited_line_is_neither_removed_nor_introduced(tmp_path: Path) -> None:
+    base_module = code("""
+        import os
+
+
+        def ready(job, limit):
+            if job.state == None and job.retries < limit:
+                return "a long message that goes past the project's line length of forty columns"
+            return os.sep
+    """)
+    head_module = base_module.replace("job.retries < limit:", "job.retries <= limit:").replace(
+        "a long message", "a longer message"
+    )
+    base = {"ruff.toml": 'line-length = 40\n[lint]\nselect = ["E711", "E501"]\n', "shop/jobs.py": base_module}
+    lint, _metrics = graded_change(tmp_path / "repo", base, {"shop/jobs.py": head_module})
+    assert lint == []
+
+
+def test_a_rule_the_projects_ruff_had_does_not_stop_lint(tmp_path: Path) -> None:
+    base = {"ruff.toml": '[lint]\nselect = ["F", "ANN101"]\n', "shop/jobs.py": "import os\n"}
+    lint, metrics = graded_change(tmp_path / "repo", base, {"shop/jobs.py": "import os\nimport sys\n"})
+    assert [(r, m.split()[0]) for r, _p, _l, m in lint] == [("lint-introduced", "F401")]
+    assert "without ANN101" in metrics["lint_rules"] and "lint" not in metrics
+
+
+def test_lint_of_a_file_with_many_violations(tmp_path: Path) -> None:
+    """ruff's report is read from a file: a long one is not cut (it was, and lint was skipped)."""
+    base_module = "".join(f"import mod{i}\n" for i in range(300))
+    lint, metrics = graded_change(
+        tmp_path / "repo", {"shop/many.py": base_module}, {"shop/many.py": base_module + "import extra\n"}
+    )
+    assert "lint" not in metrics and [(r, m.split()[0]) for r, _p, _l, m in lint] == [("lint-introduced", "F401")]
