@@ -33,6 +33,7 @@ class Facts:
     """What one version of a module defines."""
 
     classes: dict[str, tuple[int, bool]] = field(default_factory=dict)  # qualname -> (line, abstract)
+    plain: set[str] = field(default_factory=set)  # data classes, models, enums and exceptions (qualnames)
     functions: dict[str, tuple[int, ast.arguments]] = field(default_factory=dict)  # qualname -> (line, args)
     public_names: dict[str, int] = field(default_factory=dict)  # module-level public names -> line
     reexports: set[str] = field(default_factory=set)  # public names a package's __init__ imports
@@ -65,6 +66,59 @@ def _is_abstract(node: ast.ClassDef) -> bool:
     return any(k.arg == "metaclass" and _dotted(k.value) in _ABSTRACT_BASES for k in node.keywords)
 
 
+#: Decorators and bases that make a class plain data (or an exception): no design of its own.
+_DATA_DECORATORS = {
+    "dataclass",
+    "dataclasses.dataclass",
+    "pydantic.dataclasses.dataclass",
+    "attr.s",
+    "attr.attrs",
+    "attr.define",
+    "attr.frozen",
+    "attr.mutable",
+    "attrs.define",
+    "attrs.frozen",
+    "attrs.mutable",
+    "define",
+    "frozen",
+    "mutable",
+    "dataclass_json",
+}
+_DATA_BASES = {
+    "NamedTuple",
+    "TypedDict",
+    "Enum",
+    "IntEnum",
+    "StrEnum",
+    "Flag",
+    "IntFlag",
+    "BaseModel",
+    "RootModel",
+    "BaseSettings",
+    "SQLModel",
+    "Struct",
+    "Schema",
+    "Exception",
+    "BaseException",
+}
+
+
+def _is_plain(node: ast.ClassDef, plain_names: set[str]) -> bool:
+    """A data class (dataclass, attrs), a pydantic/msgspec model, a NamedTuple, TypedDict or Enum, or an exception.
+
+    ``plain_names``: classes of the module already known to be plain (a subclass of one is too).
+    """
+    for deco in node.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        if _dotted(target) in _DATA_DECORATORS:
+            return True
+    for base in node.bases:
+        last = _dotted(base).rpartition(".")[2]
+        if last in _DATA_BASES or last in plain_names or last.endswith(("Error", "Exception", "Warning")):
+            return True
+    return False
+
+
 def _public(qualname: str) -> bool:
     return not any(part.startswith("_") for part in qualname.split("."))
 
@@ -78,6 +132,8 @@ def facts(tree: ast.Module, *, package_init: bool = False) -> Facts:
             if isinstance(node, ast.ClassDef):
                 qual = f"{prefix}{node.name}"
                 out.classes[qual] = (node.lineno, _is_abstract(node))
+                if _is_plain(node, {q.rpartition(".")[2] for q in out.plain}):
+                    out.plain.add(qual)
                 visit(node.body, f"{qual}.", in_function)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 qual = f"{prefix}{node.name}"
@@ -239,7 +295,7 @@ def check_file(
     if head is not None:
         # New abstractions
         for qual, (line, abstract) in head_facts.classes.items():
-            if qual not in base_facts.classes:
+            if qual not in base_facts.classes and not (qual in head_facts.plain and not abstract):
                 rule = "structure-new-abstraction" if abstract else "structure-new-class"
                 kind = "abstract base/Protocol" if abstract else "class"
                 if not is_test:
@@ -699,14 +755,22 @@ def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
 def count_gold_abstractions(gold_text: str) -> dict[str, int]:
     """How many classes, abstract bases and public functions the reference diff adds."""
     counts = {"structure-new-class": 0, "structure-new-abstraction": 0, "structure-new-public-function": 0}
+    decorated = False  # the previous added line makes the next class a data class
     for line in gold_text.splitlines():
         if not line.startswith("+") or line.startswith("+++"):
             continue
         m = re.match(r"^\+\s*class\s+(\w+)\s*(\((.*)\))?\s*:", line)
-        if m:
+        plain, decorated = decorated, False
+        deco = re.match(r"^\+\s*@([\w.]+)", line)
+        if deco:
+            decorated = plain or deco.group(1) in _DATA_DECORATORS
+        elif m:
             bases = m.group(3) or ""
             abstract = bool(re.search(r"\b(ABC|ABCMeta|Protocol)\b", bases))
-            counts["structure-new-abstraction" if abstract else "structure-new-class"] += 1
+            names = [b.strip().rpartition(".")[2] for b in bases.split(",")]
+            plain = plain or any(n in _DATA_BASES or n.endswith(("Error", "Exception", "Warning")) for n in names)
+            if abstract or not plain:  # data classes, models, enums and exceptions are not counted
+                counts["structure-new-abstraction" if abstract else "structure-new-class"] += 1
         elif re.match(r"^\+\s*(async\s+)?def\s+[a-zA-Z]\w*\s*\(", line):
             counts["structure-new-public-function"] += 1
     return counts

@@ -611,3 +611,86 @@ def test_generated_files_are_not_spread(tmp_path: Path) -> None:
         "app/web_ui/src/lib/client.d.ts",
         "shop/api/__generated__/models.py",
     ]
+
+
+# -- 9. structure-new-class on plain data (the shapes of vlm-run/vlmrun-hub#52 and #123,
+# crewAIInc/crewAI#2335) ---------------------------------------------------------------------
+
+PLAIN = code("""
+    import enum
+    from dataclasses import dataclass
+    from typing import NamedTuple, TypedDict
+
+    import attrs
+    from pydantic import BaseModel, Field
+
+
+    class Transaction(BaseModel):
+        amount: float = Field(..., description="The amount")
+
+
+    class BankStatement(BaseModel):
+        transactions: list[Transaction]
+
+
+    class Detailed(BankStatement):  # a model by inheritance
+        note: str = ""
+
+
+    @dataclass(frozen=True)
+    class Fingerprint:
+        uuid: str
+
+
+    @attrs.define
+    class Point:
+        x: int
+
+
+    class Pair(NamedTuple):
+        a: int
+        b: int
+
+
+    class Row(TypedDict):
+        id: int
+
+
+    class Colour(enum.Enum):
+        RED = 1
+
+
+    class QuotaExceeded(Exception):
+        pass
+
+
+    class RetryLater(QuotaExceeded):
+        pass
+
+
+    class SchemaError(ValueError):
+        pass
+""")
+
+
+def test_plain_data_classes_models_and_exceptions_are_not_new_classes(tmp_path: Path) -> None:
+    data = diff_of(tmp_path, {"shop/schemas.py": ("X = 1\n", "X = 1\n" + PLAIN)})
+    assert "structure-new-class" not in rules_of(findings(data))
+
+
+def test_a_class_with_behaviour_is_still_a_new_class(tmp_path: Path) -> None:
+    head = (
+        PLAIN
+        + "\n\nclass StatementParser:\n    def parse(self, text):\n        return BankStatement(transactions=[])\n"
+    )
+    got = findings(diff_of(tmp_path, {"shop/schemas.py": ("X = 1\n", "X = 1\n" + head)}))
+    assert [g for g in got if g[0] == "structure-new-class"] == [
+        ("structure-new-class", "shop/schemas.py", head.splitlines().index("class StatementParser:") + 2)
+    ]
+
+
+def test_the_references_data_classes_are_not_an_allowance() -> None:
+    from pytest_proofswe.taste.structure import count_gold_abstractions
+
+    gold = "+++ b/m.py\n+@dataclass\n+class Box:\n+    x: int\n+class Oops(Exception):\n+    pass\n+class Real:\n+    pass\n"
+    assert count_gold_abstractions(gold)["structure-new-class"] == 1
