@@ -96,23 +96,37 @@ def _still_there(node: ast.AST, words: set[str], text: str) -> bool:
     return str(value) in words  # True, False, None, ...
 
 
-def _ops(checks: list[ast.stmt]) -> set[type[ast.cmpop]]:
-    return {
-        type(op)
+def _tokens(node: ast.AST) -> set[str]:
+    """Names, attributes and literals of an expression."""
+    out: set[str] = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            out.add(n.id)
+        elif isinstance(n, ast.Attribute):
+            out.add(n.attr)
+        elif isinstance(n, ast.Constant):
+            out.add(repr(n.value))
+    return out
+
+
+def _comparisons(checks: list[ast.stmt]) -> list[tuple[set[type[ast.cmpop]], set[str]]]:
+    """(operators, tokens) of every comparison the checks make."""
+    return [
+        ({type(op) for op in node.ops}, _tokens(node))
         for check in checks
         for expr in _checked(check) or []
         for node in ast.walk(expr)
         if isinstance(node, ast.Compare)
-        for op in node.ops
-    }
+    ]
 
 
 def _strengthened(removed: ast.stmt, added_text: str, added_checks: list[ast.stmt], before: int, after: int) -> bool:
     """Whether the added lines check at least what ``removed`` checked.
 
     At least as many checks as before; every name, attribute and literal the removed check
-    used still appears in the added lines; an exact comparison (``==``, ``is``) replaced
-    only by an exact one, another comparison by the same or an exact one; no added
+    used still appears in the added lines; each of its comparisons made again by an added
+    check about the same things (sharing a name, attribute or literal): an exact one
+    (``==``, ``is``) by an exact one, another by the same or an exact one; no added
     ``assert ... or ...``.
     """
     if after < before or not added_checks:
@@ -126,9 +140,15 @@ def _strengthened(removed: ast.stmt, added_text: str, added_checks: list[ast.stm
     exprs = _checked(removed) or []
     if not all(_still_there(node, words, added_text) for expr in exprs for node in ast.walk(expr)):
         return False
-    added_ops = _ops(added_checks)
-    exact = bool(added_ops & set(_EXACT_OPS))
-    return all(exact or (op not in _EXACT_OPS and op in added_ops) for op in _ops([removed]))
+    added = _comparisons(added_checks)
+    for ops, tokens in _comparisons([removed]):
+        for op in ops:
+            if not any(
+                shared & tokens and (new_ops & set(_EXACT_OPS) or (op not in _EXACT_OPS and op in new_ops))
+                for new_ops, shared in added
+            ):
+                return False
+    return True
 
 
 def _parse_line(text: str) -> ast.stmt | None:

@@ -88,6 +88,27 @@ def test_weaker_asserts_still_count(tmp_path: Path) -> None:
         assert "tests-assert-removed" in rules_of(got), weaker
 
 
+def test_an_exact_check_made_a_membership_is_weaker(tmp_path: Path) -> None:
+    """The shape of microsoft/autogen#6565: `== {"yes", "no"}` became two `in` (extra values now pass)."""
+    base = code("""
+        def test_edges():
+            edges = build()
+            conditions = {e.condition for e in edges}
+            assert conditions == {"yes", "no"}
+    """)
+    head = code("""
+        def test_edges():
+            edges = build()
+            conditions = [e.condition for e in edges]
+            assert "yes" in conditions
+            assert "no" in conditions
+            yes_edge = next(e for e in edges if e.condition == "yes")
+            assert yes_edge.target == "B"
+    """)
+    got = findings(diff_of(tmp_path, {"tests/test_graph.py": (base, head)}))
+    assert "tests-assert-removed" in rules_of(got)
+
+
 def test_stronger_asserts_from_a_diff_alone(tmp_path: Path) -> None:
     """Without the files' text (a diff alone), the block of changed lines is the unit."""
     data = diff_of(tmp_path, {"tests/test_completions.py": (TEST_BASE, STRONGER)})
