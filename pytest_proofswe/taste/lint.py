@@ -174,7 +174,7 @@ def default_select_of(project_ruff: str | None) -> tuple[str, ...] | None:
 
 def _insert(text: str, table: str, line: str) -> str:
     """``line`` added to ``[table]`` of a TOML text (after its header, or in a new table at the end)."""
-    header = re.compile(rf"^\[{re.escape(table)}\]\s*$", re.M)
+    header = re.compile(rf"^\[{re.escape(table)}\][ \t]*(?:#.*)?$", re.M)
     if header.search(text):
         return header.sub(lambda m: f"{m.group(0)}\n{line}", text, count=1)
     return f"{text.rstrip()}\n\n[{table}]\n{line}\n"
