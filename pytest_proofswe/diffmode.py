@@ -174,10 +174,7 @@ def grade_change(
     facts = repo_facts((rootdir or change.top).resolve())
     data = TasteInput(
         files=change.files,
-        local_modules=facts.local_modules,
-        declared_dependencies=facts.declared_dependencies,
-        ruff_config=facts.ruff_config,
-        ruff_config_name=facts.ruff_config_name,
+        **facts.taste_fields(),
     )
     taste = grade_taste(data, taste_config, task="diff", submission=change.branch or "HEAD", extensions=extensions)
     if reviewer is None:

@@ -245,10 +245,7 @@ def _grade_taste(request: GradeRequest, grader: Grader, base: Base, change: _Cha
         gold_text=gold_text if gold_paths is not None else "",
         neutralised=tuple(n.to_json() for n in change.neutralised),
         test_files_edited=change.test_files,
-        local_modules=facts.local_modules,
-        declared_dependencies=facts.declared_dependencies,
-        ruff_config=facts.ruff_config,
-        ruff_config_name=facts.ruff_config_name,
+        **facts.taste_fields(),
     )
     config = grader.taste_config.merged(task.taste, str(task.toml_path))
     return grade_taste(

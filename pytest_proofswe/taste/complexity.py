@@ -7,10 +7,12 @@ radon's quadratic cost on long multi-line statements (rubik/radon#223) cannot bi
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Iterator
 from time import perf_counter as clock
 from typing import Any
 
+from ..guard import is_test_path
 from .model import Finding, TasteConfig, TasteInput
 from .pyparse import tree_of
 
@@ -23,11 +25,22 @@ MI_BUDGET_S = 0.1
 MI_SECONDS_PER_LINE = 50e-6
 
 
-def function_complexity(text: str, only: set[str] | None = None) -> dict[str, tuple[int, int]]:
+class _WithoutComprehensions(ast.NodeTransformer):
+    """Comprehensions made constants: in a test they build data, they do not branch."""
+
+    def _drop(self, node: ast.expr) -> ast.expr:
+        return ast.copy_location(ast.Constant(value=None), node)
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _drop
+
+
+def function_complexity(text: str, only: set[str] | None = None, *, test: bool = False) -> dict[str, tuple[int, int]]:
     """qualified name -> (cyclomatic complexity, line) of every function and method.
 
     With ``only``, just the module-level functions and classes of those names: code the
     patch did not touch keeps its complexity, so a delta needs only the touched ones.
+    With ``test``, the code of a test file: its asserts and comprehensions are checks and
+    data, not branches, and do not count.
     """
     from radon.complexity import cc_visit_ast  # type: ignore[import-untyped]
 
@@ -36,6 +49,8 @@ def function_complexity(text: str, only: set[str] | None = None) -> dict[str, tu
         return {}
     if only is not None:
         tree = ast.Module(body=[n for n in tree.body if getattr(n, "name", None) in only], type_ignores=[])
+    if test:  # a copy: the parsed tree is shared by every analyser
+        tree = _WithoutComprehensions().visit(copy.deepcopy(tree))
     out: dict[str, tuple[int, int]] = {}
 
     def add(block: Any, prefix: str) -> None:
@@ -44,7 +59,7 @@ def function_complexity(text: str, only: set[str] | None = None) -> dict[str, tu
         for closure in getattr(block, "closures", []):
             add(closure, f"{qual}.")
 
-    for block in cc_visit_ast(tree):
+    for block in cc_visit_ast(tree, no_assert=test):
         if type(block).__name__ == "Function":
             add(block, f"{block.classname}." if getattr(block, "classname", None) else "")
     return out
@@ -127,14 +142,16 @@ def check(data: TasteInput, config: TasteConfig, metrics: dict[str, Any]) -> Ite
     made_worse = 0
     limit = config.thresholds.get("max_function_complexity")
     mi: dict[str, dict[str, Any]] = {}
+    test_files = set(data.test_files_edited)
     for f in data.files:
         if not f.is_python or f.binary or not _parses(f.head):
             continue
         assert f.head is not None
         touched = _touched_names(f.head, {ln for ln, _ in f.added()})
         touched |= _touched_names(f.base, {ln for ln, _ in f.removed()})
-        base = function_complexity(f.base, touched) if f.base is not None and _parses(f.base) else {}
-        head = function_complexity(f.head, touched)
+        test = is_test_path(f.path) or f.path in test_files
+        base = function_complexity(f.base, touched, test=test) if f.base is not None and _parses(f.base) else {}
+        head = function_complexity(f.head, touched, test=test)
         for qual, (cc, line) in head.items():
             if qual in base:
                 before = base[qual][0]

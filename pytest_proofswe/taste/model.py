@@ -220,10 +220,14 @@ class TasteInput:
     gold_text: str = ""
     neutralised: tuple[Mapping[str, str], ...] = ()
     test_files_edited: tuple[str, ...] = ()
-    local_modules: frozenset[str] = frozenset()  # top-level names of the repository's own code
-    declared_dependencies: frozenset[str] = frozenset()  # normalised names from pyproject/requirements
-    ruff_config: str | None = None  # the repository's own ruff configuration (TOML text), if any
+    local_modules: frozenset[str] = frozenset()  # names of the repository's own packages and modules
+    declared_dependencies: frozenset[str] = frozenset()  # normalised names from pyproject/requirements/...
+    ruff_config: str | None = None  # the repository's root ruff configuration (TOML text), if any
     ruff_config_name: str = "ruff.toml"
+    ruff_configs: tuple[tuple[str, str], ...] = ()  # every ruff configuration: (path from the root, text)
+    python_target: str | None = None  # the oldest Python the project supports, as ruff names it ("py310")
+    entry_modules: frozenset[str] = frozenset()  # dotted modules of the project's console/GUI entry points
+    project_ruff: str | None = None  # the ruff version the project pins, and where (information)
 
 
 @dataclass(frozen=True)

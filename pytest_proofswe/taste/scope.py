@@ -48,15 +48,64 @@ _CONFIG_DIRS = {".github", ".gitlab", ".circleci", ".devcontainer", ".buildkite"
 _REQUIREMENTS = re.compile(r"^(requirements|constraints)[\w.-]*\.(txt|in)$", re.IGNORECASE)
 
 
-def is_config_path(path: str) -> bool:
+#: Folders whose files belong to an example, a demo or a sample, not to the project's own configuration.
+_NOT_PROJECT_DIRS = {"examples", "example", "samples", "sample", "demos", "demo", "cookbook", "notebooks"}
+_SETUP_SCRIPT = re.compile(
+    r"^\s*(?:from|import)\s+(?:setuptools|distutils|skbuild|numpy\.distutils)\b|^\s*setup\(", re.M
+)
+
+
+def is_config_path(path: str, text: str | None = None) -> bool:
+    """Whether ``path`` is a packaging, CI or tool configuration file of the project.
+
+    By role and location, not by name alone: a ``setup.py`` is packaging when it is a setup
+    script (it imports setuptools or distutils, or calls ``setup()``; without its text, when
+    it is not under a ``src/`` folder), and files of an example, a demo or a sample are the
+    example's own. ``text`` is the file's content, when known.
+    """
     p = PurePosixPath(path)
     name = p.name.lower()
+    folders = [part.lower() for part in p.parts[:-1]]
+    if any(part in _NOT_PROJECT_DIRS for part in folders):
+        return False
+    if name == "setup.py":
+        return bool(_SETUP_SCRIPT.search(text)) if text is not None else "src" not in folders
     return (
         name in _CONFIG_NAMES
         or bool(_REQUIREMENTS.match(name))
+        or (bool(folders) and folders[-1] == "requirements" and name.endswith((".txt", ".in")))
         or (name.endswith((".yml", ".yaml")) and any(part in _CONFIG_DIRS for part in p.parts))
         or any(part in _CONFIG_DIRS for part in p.parts[:-1])
     )
+
+
+_PAST = {"add": "added", "delete": "deleted", "modify": "modified", "rename": "renamed"}
+_DEPENDENCY_NAMES = {
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "pipfile",
+    "pipfile.lock",
+    "environment.yml",
+    "environment.yaml",
+    "conda.yaml",
+}
+#: Which file of a dependency change the finding is reported on (the manifest first).
+_MANIFEST_ORDER = {"pyproject.toml": 0, "setup.cfg": 1, "setup.py": 2, "pipfile": 3}
+
+
+def dependency_group(path: str) -> str | None:
+    """The folder whose dependencies ``path`` declares or locks (a manifest, its lock file,
+    requirements files: one dependency change), or None for other configuration."""
+    p = PurePosixPath(path)
+    name = p.name.lower()
+    folder = p.parent
+    if folder.name.lower() == "requirements":  # requirements/base.txt, requirements/test.txt
+        return str(folder.parent)
+    is_lock = name in _LOCK_NAMES or (name.endswith(".lock") and name != ".lock")
+    if name in _DEPENDENCY_NAMES or is_lock or _REQUIREMENTS.match(name):
+        return str(folder)
+    return None
 
 
 #: The kinds of file that are not the spread of a change, in the order they are recognised.
@@ -107,9 +156,18 @@ _DOC_STEMS = {
     "security",
     "notice",
 }
-_GENERATED_NAME = re.compile(r"(_pb2(_grpc)?\.pyi?|\.min\.(js|css)|\.(js|css)\.map)$")
-# What code generators write at the top of a file (protoc, pip-compile, Go, Bazel, Sphinx ...).
-_GENERATED_MARK = re.compile(r"@generated\b|DO NOT EDIT|(?i:\b(auto-?generated|generated automatically) by\b)")
+_GENERATED_NAME = re.compile(
+    r"(_pb2(_grpc)?\.pyi?|\.pb\.go|\.g\.dart|\.min\.(js|css)|\.(js|css)\.map|[._]generated\.\w+)$"
+)
+_GENERATED_DIRS = {"__generated__", "generated", "_generated"}
+# What code generators write at the top of a file (protoc, pip-compile, openapi-typescript,
+# Go, Bazel, Sphinx ...).
+_GENERATED_MARK = re.compile(
+    r"@generated\b|DO NOT EDIT"
+    r"|(?i:\b(auto-?generated|generated automatically) (by|from|file|code)\b"
+    r"|\bdo not (edit|modify)\b|\bdo not make (direct )?changes\b"
+    r"|\b(this|the) (file|module|code) (is|was|has been) (automatically |auto-?)?generated\b)"
+)
 
 
 def file_kind(path: str, text: str | None = None, *, test_files: frozenset[str] = frozenset()) -> str:
@@ -127,7 +185,11 @@ def file_kind(path: str, text: str | None = None, *, test_files: frozenset[str] 
         return "lock"
     if (stem in _CHANGELOG_STEMS and suffix in _CHANGELOG_SUFFIXES) or (folders & _CHANGELOG_DIRS and suffix != ".py"):
         return "changelog"
-    if _GENERATED_NAME.search(name) or (text is not None and _GENERATED_MARK.search("\n".join(text.splitlines()[:5]))):
+    if (
+        _GENERATED_NAME.search(name)
+        or folders & _GENERATED_DIRS
+        or (text is not None and _GENERATED_MARK.search("\n".join(text.splitlines()[:5])))
+    ):
         return "generated"
     if suffix in _DOC_SUFFIXES or folders & _DOC_DIRS or (stem in _DOC_STEMS and suffix != ".py"):
         return "docs"
@@ -207,6 +269,11 @@ def check(data: TasteInput, config: TasteConfig, m: dict[str, Any]) -> Iterator[
             min(config.weight("scope-larger-than-gold") * extra, 10.0),
         )
     not_counted = {path for paths in m.get("files_not_counted", {}).values() for path in paths}
+    # Tests, docs, changelogs and generated files are never the project's configuration.
+    not_counted_config = {
+        path for kind, paths in m.get("files_not_counted", {}).items() if kind != "lock" for path in paths
+    }
+    dependency_changes: dict[str, list[tuple[FileText, int | None]]] = {}
     for f in data.files:
         first = next((ln for ln, _ in f.added()), None) or (f.hunks[0].target_start if f.hunks else None)
         if (
@@ -222,13 +289,26 @@ def check(data: TasteInput, config: TasteConfig, m: dict[str, Any]) -> Iterator[
                 f"{f.kind} of a file the reference solution does not touch",
                 config.weight("scope-outside-gold"),
             )
-        if is_config_path(f.path):
-            yield Finding(
-                "scope-config-touched",
-                f.path,
-                first,
-                f"packaging/CI/configuration file {f.kind}ed"
-                if f.kind != "modify"
-                else "packaging/CI/configuration file modified",
-                config.weight("scope-config-touched"),
-            )
+        if f.path not in not_counted_config and is_config_path(f.path, f.head if f.head is not None else f.base):
+            group = dependency_group(f.path)
+            if group is None:
+                yield Finding(
+                    "scope-config-touched",
+                    f.path,
+                    first,
+                    f"packaging/CI/configuration file {_PAST[f.kind]}",
+                    config.weight("scope-config-touched"),
+                )
+            else:
+                dependency_changes.setdefault(group, []).append((f, first))
+    for changed in dependency_changes.values():
+        f, first = min(changed, key=lambda c: _MANIFEST_ORDER.get(PurePosixPath(c[0].path).name.lower(), 9))
+        others = [c[0].path for c in changed if c[0] is not f]
+        note = f" with {', '.join(others)}: one dependency change" if others else ""
+        yield Finding(
+            "scope-config-touched",
+            f.path,
+            first,
+            f"packaging/dependency file {_PAST[f.kind]}{note}",
+            config.weight("scope-config-touched"),
+        )

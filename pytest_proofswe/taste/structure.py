@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
+import importlib.metadata
 import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from ..pysource import parse_quietly
 from .model import FileText, Finding, TasteConfig, TasteInput
@@ -30,8 +33,21 @@ class Facts:
     """What one version of a module defines."""
 
     classes: dict[str, tuple[int, bool]] = field(default_factory=dict)  # qualname -> (line, abstract)
+    plain: set[str] = field(default_factory=set)  # data classes, models, enums and exceptions (qualnames)
     functions: dict[str, tuple[int, ast.arguments]] = field(default_factory=dict)  # qualname -> (line, args)
     public_names: dict[str, int] = field(default_factory=dict)  # module-level public names -> line
+    reexports: set[str] = field(default_factory=set)  # public names a package's __init__ imports
+
+
+@dataclass(frozen=True)
+class _Removal:
+    """Public names a file of the change removed (or a module deleted with them)."""
+
+    path: str
+    line: int | None
+    names: tuple[str, ...]
+    reexport: bool = False
+    deleted: bool = False
 
 
 def _dotted(node: ast.expr) -> str:
@@ -50,6 +66,59 @@ def _is_abstract(node: ast.ClassDef) -> bool:
     return any(k.arg == "metaclass" and _dotted(k.value) in _ABSTRACT_BASES for k in node.keywords)
 
 
+#: Decorators and bases that make a class plain data (or an exception): no design of its own.
+_DATA_DECORATORS = {
+    "dataclass",
+    "dataclasses.dataclass",
+    "pydantic.dataclasses.dataclass",
+    "attr.s",
+    "attr.attrs",
+    "attr.define",
+    "attr.frozen",
+    "attr.mutable",
+    "attrs.define",
+    "attrs.frozen",
+    "attrs.mutable",
+    "define",
+    "frozen",
+    "mutable",
+    "dataclass_json",
+}
+_DATA_BASES = {
+    "NamedTuple",
+    "TypedDict",
+    "Enum",
+    "IntEnum",
+    "StrEnum",
+    "Flag",
+    "IntFlag",
+    "BaseModel",
+    "RootModel",
+    "BaseSettings",
+    "SQLModel",
+    "Struct",
+    "Schema",
+    "Exception",
+    "BaseException",
+}
+
+
+def _is_plain(node: ast.ClassDef, plain_names: set[str]) -> bool:
+    """A data class (dataclass, attrs), a pydantic/msgspec model, a NamedTuple, TypedDict or Enum, or an exception.
+
+    ``plain_names``: classes of the module already known to be plain (a subclass of one is too).
+    """
+    for deco in node.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        if _dotted(target) in _DATA_DECORATORS:
+            return True
+    for base in node.bases:
+        last = _dotted(base).rpartition(".")[2]
+        if last in _DATA_BASES or last in plain_names or last.endswith(("Error", "Exception", "Warning")):
+            return True
+    return False
+
+
 def _public(qualname: str) -> bool:
     return not any(part.startswith("_") for part in qualname.split("."))
 
@@ -63,6 +132,8 @@ def facts(tree: ast.Module, *, package_init: bool = False) -> Facts:
             if isinstance(node, ast.ClassDef):
                 qual = f"{prefix}{node.name}"
                 out.classes[qual] = (node.lineno, _is_abstract(node))
+                if _is_plain(node, {q.rpartition(".")[2] for q in out.plain}):
+                    out.plain.add(qual)
                 visit(node.body, f"{qual}.", in_function)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 qual = f"{prefix}{node.name}"
@@ -85,6 +156,7 @@ def facts(tree: ast.Module, *, package_init: bool = False) -> Facts:
             targets = [node.target.id]
         elif isinstance(node, (ast.Import, ast.ImportFrom)) and package_init:
             targets = [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
+            out.reexports.update(t for t in targets if not t.startswith("_"))
         for name in targets:
             if not name.startswith("_"):
                 out.public_names.setdefault(name, node.lineno)
@@ -147,7 +219,55 @@ def _parse(text: str | None) -> ast.Module | SyntaxError | None:
     return None if text is None else parse(text)
 
 
-def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
+#: Files that are run, not imported: their names are no one's API.
+_NOT_API_NAMES = {"setup.py", "conftest.py", "noxfile.py", "fabfile.py", "manage.py", "__main__.py", "dodo.py"}
+_NOT_API_DIRS = {
+    "docs",
+    "doc",
+    "documentation",
+    "examples",
+    "example",
+    "samples",
+    "demos",
+    "demo",
+    "scripts",
+    "script",
+    "bin",
+    "benchmarks",
+    "migrations",
+    "alembic",
+}
+_SPHINX_SETTING = re.compile(
+    r"^(?:extensions|html_theme|master_doc|root_doc|templates_path|html_static_path)\s*=", re.M
+)
+
+
+def is_api_module(path: str, text: str | None) -> bool:
+    """Whether the module at ``path`` is importable code whose public names others may use.
+
+    Not a test, not a script run by a tool (``setup.py``, ``conftest.py``, ``noxfile.py``,
+    ``manage.py``, ``__main__.py``...), not a Sphinx ``conf.py``, and not under a docs,
+    examples, scripts, benchmarks or migrations folder.
+    """
+    p = PurePosixPath(path)
+    if _is_test(path) or p.name in _NOT_API_NAMES or any(part.lower() in _NOT_API_DIRS for part in p.parts[:-1]):
+        return False
+    return not (p.name == "conf.py" and text is not None and _SPHINX_SETTING.search(text))
+
+
+def check_file(
+    f: FileText,
+    data: TasteInput,
+    config: TasteConfig,
+    removals: list[_Removal] | None = None,
+    local: frozenset[str] | None = None,
+) -> Iterator[Finding]:
+    """The findings of one file; public names it removes are added to ``removals`` (one finding per name, later).
+
+    ``local``: the repository's own module names (its local_modules and the change's own files).
+    """
+    removals = [] if removals is None else removals
+    local = data.local_modules | patch_modules(data) if local is None else local
     if not f.is_python or f.binary:
         return
     base = _parse(f.base)
@@ -170,11 +290,12 @@ def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[F
     base_facts = facts(base, package_init=init) if base is not None else Facts()
     head_facts = facts(head, package_init=init) if head is not None else Facts()
     is_test = _is_test(f.path)
+    api = is_api_module(f.path, f.base)
 
     if head is not None:
         # New abstractions
         for qual, (line, abstract) in head_facts.classes.items():
-            if qual not in base_facts.classes:
+            if qual not in base_facts.classes and not (qual in head_facts.plain and not abstract):
                 rule = "structure-new-abstraction" if abstract else "structure-new-class"
                 kind = "abstract base/Protocol" if abstract else "class"
                 if not is_test:
@@ -197,7 +318,7 @@ def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[F
                     config.weight("structure-new-public-function"),
                 )
         # API breaks
-        if not is_test:
+        if api:
             for qual, (_line, old_args) in base_facts.functions.items():
                 if not _public(qual) or qual not in head_facts.functions:
                     continue
@@ -210,22 +331,16 @@ def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[F
                         f"{qual}: {why}",
                         config.weight("api-signature-changed"),
                     )
-            for name, _line in base_facts.public_names.items():
+            for name in base_facts.public_names:
                 if name not in head_facts.public_names:
-                    where = _first_changed_line(f)
-                    yield Finding(
-                        "api-name-removed",
-                        f.path,
-                        where,
-                        f"public name {name} removed",
-                        config.weight("api-name-removed"),
-                    )
+                    reexport = name in base_facts.reexports
+                    removals.append(_Removal(f.path, _first_changed_line(f), (name,), reexport=reexport))
         # New third-party imports: imports on added lines of modules the base did not import
         base_imports = text_imports(f.base) if isinstance(f.base, str) else set()
         for module, line in _added_imports(head, sorted(added_lines)):
-            if module in base_imports or module in _STDLIB or module in data.local_modules:
+            if module in base_imports or module in _STDLIB or module in local:
                 continue
-            if _normalise(module) in data.declared_dependencies:
+            if is_declared(module, data.declared_dependencies):
                 continue
             if is_test and (module in _TEST_TOOLS or module.startswith("pytest_")):
                 continue
@@ -236,22 +351,103 @@ def check_file(f: FileText, data: TasteInput, config: TasteConfig) -> Iterator[F
                 f"new third-party import {module}",
                 config.weight("imports-new-third-party"),
             )
-        yield from _added_nodes(f, head, added_lines, config, string_lines)
-    elif f.kind == "delete" and base is not None and not is_test and base_facts.public_names:
-        names = ", ".join(sorted(base_facts.public_names)[:5])
-        yield Finding(
-            "api-name-removed",
-            f.path,
-            None,
-            f"module deleted with its public names ({names}...)",
-            config.weight("api-name-removed"),
-        )
+        interface = is_command_line(f.path, head, data.entry_modules)
+        yield from _added_nodes(f, head, added_lines, config, string_lines, interface=interface)
+    elif f.kind == "delete" and base is not None and api and base_facts.public_names:
+        removals.append(_Removal(f.path, None, tuple(sorted(base_facts.public_names)), deleted=True))
     if f.head is not None:
         yield from _comments(f, string_lines, config)
 
 
 def _normalise(name: str) -> str:
     return name.lower().replace("-", "_").replace(".", "_")
+
+
+#: Import names whose distribution is named otherwise, for the well-known cases (normalised
+#: distribution names). The environment's own metadata (importlib.metadata) adds the rest.
+_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "bs4": ("beautifulsoup4",),
+    "yaml": ("pyyaml",),
+    "PIL": ("pillow",),
+    "sklearn": ("scikit_learn",),
+    "skimage": ("scikit_image",),
+    "cv2": ("opencv_python", "opencv_python_headless", "opencv_contrib_python", "opencv_contrib_python_headless"),
+    "dateutil": ("python_dateutil",),
+    "dotenv": ("python_dotenv",),
+    "jwt": ("pyjwt",),
+    "jose": ("python_jose",),
+    "multipart": ("python_multipart",),
+    "attr": ("attrs",),
+    "docx": ("python_docx",),
+    "pptx": ("python_pptx",),
+    "magic": ("python_magic",),
+    "serial": ("pyserial",),
+    "usb": ("pyusb",),
+    "Crypto": ("pycryptodome",),
+    "Cryptodome": ("pycryptodomex",),
+    "OpenSSL": ("pyopenssl",),
+    "git": ("gitpython",),
+    "socketio": ("python_socketio",),
+    "engineio": ("python_engineio",),
+    "telegram": ("python_telegram_bot",),
+    "slugify": ("python_slugify",),
+    "fitz": ("pymupdf",),
+    "zmq": ("pyzmq",),
+    "psycopg2": ("psycopg2_binary",),
+    "MySQLdb": ("mysqlclient",),
+    "grpc": ("grpcio",),
+    "google": ("protobuf",),
+    "pkg_resources": ("setuptools",),
+    "win32api": ("pywin32",),
+    "win32con": ("pywin32",),
+    "gi": ("pygobject",),
+    "wx": ("wxpython",),
+    "Levenshtein": ("python_levenshtein", "levenshtein"),
+    "faiss": ("faiss_cpu", "faiss_gpu"),
+    "snowflake": ("snowflake_connector_python",),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _installed() -> dict[str, list[str]]:
+    """Import name -> distributions, from the running environment's metadata (read once, when needed)."""
+    try:
+        return dict(importlib.metadata.packages_distributions())
+    except Exception:  # broken metadata of some installed package: the table and names suffice
+        return {}
+
+
+def is_declared(module: str, declared: frozenset[str]) -> bool:
+    """Whether the top-level import ``module`` belongs to a declared distribution.
+
+    By name (``requests``), by the well-known table (``bs4`` is beautifulsoup4), as a
+    namespace (``opentelemetry`` by ``opentelemetry-sdk``, ``google`` by
+    ``google-cloud-storage``), by the usual affixes (``python-``, ``py``, ``-python``,
+    ``-py``: ``quickbooks`` by ``python-quickbooks``), and by the installed distributions'
+    metadata.
+    """
+    if not declared:
+        return False
+    key = _normalise(module)
+    if key in declared or any(d in declared for d in _DISTRIBUTIONS.get(module, ())):
+        return True
+    if any(d.startswith(f"{key}_") for d in declared):
+        return True
+    if declared & {f"python_{key}", f"py{key}", f"{key}_python", f"{key}_py"}:  # python-dateutil, pyserial...
+        return True
+    return any(_normalise(d) in declared for d in _installed().get(module, ()))
+
+
+def patch_modules(data: TasteInput) -> frozenset[str]:
+    """Names the change's own Python files can be imported by: their folders and module names."""
+    names: set[str] = set()
+    for f in data.files:
+        if f.path.endswith(".py") and f.head is not None:
+            p = PurePosixPath(f.path)
+            names.update(part for part in p.parts[:-1] if part.isidentifier())
+            if p.stem.isidentifier() and p.stem != "__init__":
+                names.add(p.stem)
+    return frozenset(names)
 
 
 def _first_changed_line(f: FileText) -> int | None:
@@ -294,17 +490,117 @@ def _added_imports(head: ast.Module, added: list[int]) -> list[tuple[str, int]]:
     return sorted(out, key=lambda x: x[1])
 
 
+#: Calls that raise or end the process: a handler that makes one does not swallow the error.
+_RAISING_CALLS = {
+    "pytest.fail",
+    "pytest.skip",
+    "pytest.xfail",
+    "pytest.exit",
+    "self.fail",
+    "self.skipTest",
+    "sys.exit",
+    "os._exit",
+    "os.abort",
+}
+
+
+def _ends_the_error(handler: ast.ExceptHandler) -> bool:
+    """Whether an ``except`` block re-raises, or fails the test (``pytest.fail()``, ``self.fail()``) or the process."""
+    for stmt in handler.body:
+        for n in ast.walk(stmt):
+            if isinstance(n, ast.Raise) or (isinstance(n, ast.Call) and _dotted(n.func) in _RAISING_CALLS):
+                return True
+    return False
+
+
+#: Libraries that make a module a command-line interface.
+_CLI_LIBRARIES = {"argparse", "click", "typer", "fire", "docopt", "rich_click", "cyclopts", "optparse"}
+#: Folders of scripts, examples and demos: programs whose output is for whoever runs them.
+_SCRIPT_DIRS = {
+    "scripts",
+    "script",
+    "bin",
+    "examples",
+    "example",
+    "samples",
+    "sample",
+    "demos",
+    "demo",
+    "cookbook",
+    "notebooks",
+    "benchmarks",
+    "tutorials",
+}
+
+
+def _module_name(path: str) -> str:
+    p = PurePosixPath(path)
+    parts = [*p.parts[:-1], p.stem] if p.stem != "__init__" else list(p.parts[:-1])
+    return ".".join(parts)
+
+
+def _main_guard(tree: ast.Module) -> bool:
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare):
+            sides = [node.test.left, *node.test.comparators]
+            names = {_dotted(s) for s in sides} | {s.value for s in sides if isinstance(s, ast.Constant)}
+            if {"__name__", "__main__"} <= names:
+                return True
+    return False
+
+
+def is_command_line(path: str, tree: ast.Module, entry_modules: frozenset[str] = frozenset()) -> bool:
+    """Whether the module is a program or a command-line interface, whose prints are its output.
+
+    A ``__main__.py``, a module with an ``if __name__ == "__main__":`` guard, one that imports
+    a command-line library (argparse, click, typer, fire, docopt...), the module of a console
+    entry point, or a file under a scripts, examples, demos or benchmarks folder.
+    """
+    p = PurePosixPath(path)
+    if p.name == "__main__.py" or any(part.lower() in _SCRIPT_DIRS for part in p.parts[:-1]):
+        return True
+    module = _module_name(path)
+    if any(module == m or module.endswith(f".{m}") for m in entry_modules):
+        return True
+    if _main_guard(tree):
+        return True
+    for node in tree.body:
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] in _CLI_LIBRARIES for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in _CLI_LIBRARIES and not node.level:
+            return True
+    return False
+
+
+def _prompting_lines(tree: ast.Module) -> set[int]:
+    """Lines of the functions that ask the user (call ``input()`` or ``getpass()``): their prints talk to the user."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+            isinstance(n, ast.Call) and _dotted(n.func) in ("input", "getpass", "getpass.getpass")
+            for n in ast.walk(node)
+        ):
+            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return lines
+
+
 def _added_nodes(
-    f: FileText, head: ast.Module, added: set[int], config: TasteConfig, string_lines: set[int]
+    f: FileText, head: ast.Module, added: set[int], config: TasteConfig, string_lines: set[int], *, interface: bool
 ) -> Iterator[Finding]:
     base_prints = bool(f.base and _PRINT_CALL.search(f.base))
+    prompting = _prompting_lines(head)
+    is_test = _is_test(f.path)  # a test's output is captured by pytest: shown with its failure
     for node in _touching(head, sorted(added)):
         line = getattr(node, "lineno", None)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.end_lineno:
             string_lines.update(range(node.lineno + 1, node.end_lineno + 1))
         if isinstance(node, ast.Call) and line in added:
             name = _dotted(node.func)
-            if name == "print" and not base_prints and not f.path.endswith("__main__.py"):
+            if (
+                name == "print"
+                and not (base_prints or is_test or interface or line in prompting)
+                and not any(k.arg == "file" for k in node.keywords)  # written to a stream on purpose
+            ):
                 yield Finding("debug-print", f.path, line, "print() call added", config.weight("debug-print"))
             elif name in ("breakpoint", "pdb.set_trace", "ipdb.set_trace", "pudb.set_trace", "pdb.post_mortem"):
                 yield Finding("debug-breakpoint", f.path, line, f"{name}() added", config.weight("debug-breakpoint"))
@@ -327,9 +623,7 @@ def _added_nodes(
                     "bare except: catches everything, SystemExit too",
                     config.weight("errors-bare-except"),
                 )
-            elif _dotted(node.type) in ("Exception", "BaseException") and not any(
-                isinstance(n, ast.Raise) for stmt in node.body for n in ast.walk(stmt)
-            ):
+            elif _dotted(node.type) in ("Exception", "BaseException") and not _ends_the_error(node):
                 yield Finding(
                     "errors-blind-except",
                     f.path,
@@ -423,22 +717,60 @@ def _comments(f: FileText, string_lines: set[int], config: TasteConfig) -> Itera
             previous_code_comment = line
 
 
+def _removal_findings(removals: list[_Removal], config: TasteConfig) -> Iterator[Finding]:
+    """One ``api-name-removed`` per removed name: a name removed where it is defined and where
+    it is re-exported (or re-exported from several packages) is one removal, not one per file."""
+    defined = {name for r in removals if not r.reexport for name in r.names}
+    echoes: dict[str, list[str]] = {}  # name -> the other files it was removed from
+    reported: set[str] = set()
+    for r in removals:
+        if r.reexport:
+            name = r.names[0]
+            if name in defined or name in reported:
+                echoes.setdefault(name, []).append(r.path)
+                continue
+            reported.add(name)
+    for r in removals:
+        name = r.names[0]
+        if r.reexport and (name in defined or r.path in echoes.get(name, [])):
+            continue
+        also = sorted({p for n in r.names for p in echoes.get(n, []) if p != r.path})
+        note = f" (also from {', '.join(also)})" if also else ""
+        if r.deleted:
+            shown = ", ".join(r.names[:5]) + ("..." if len(r.names) > 5 else "")
+            message = f"module deleted with its public names ({shown}){note}"
+        else:
+            message = f"public name {name} removed{' (a re-export)' if r.reexport else ''}{note}"
+        yield Finding("api-name-removed", r.path, r.line, message, config.weight("api-name-removed"))
+
+
 def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
+    removals: list[_Removal] = []
+    local = data.local_modules | patch_modules(data)
     for f in data.files:
-        yield from check_file(f, data, config)
+        yield from check_file(f, data, config, removals, local)
+    yield from _removal_findings(removals, config)
 
 
 def count_gold_abstractions(gold_text: str) -> dict[str, int]:
     """How many classes, abstract bases and public functions the reference diff adds."""
     counts = {"structure-new-class": 0, "structure-new-abstraction": 0, "structure-new-public-function": 0}
+    decorated = False  # the previous added line makes the next class a data class
     for line in gold_text.splitlines():
         if not line.startswith("+") or line.startswith("+++"):
             continue
         m = re.match(r"^\+\s*class\s+(\w+)\s*(\((.*)\))?\s*:", line)
-        if m:
+        plain, decorated = decorated, False
+        deco = re.match(r"^\+\s*@([\w.]+)", line)
+        if deco:
+            decorated = plain or deco.group(1) in _DATA_DECORATORS
+        elif m:
             bases = m.group(3) or ""
             abstract = bool(re.search(r"\b(ABC|ABCMeta|Protocol)\b", bases))
-            counts["structure-new-abstraction" if abstract else "structure-new-class"] += 1
+            names = [b.strip().rpartition(".")[2] for b in bases.split(",")]
+            plain = plain or any(n in _DATA_BASES or n.endswith(("Error", "Exception", "Warning")) for n in names)
+            if abstract or not plain:  # data classes, models, enums and exceptions are not counted
+                counts["structure-new-abstraction" if abstract else "structure-new-class"] += 1
         elif re.match(r"^\+\s*(async\s+)?def\s+[a-zA-Z]\w*\s*\(", line):
             counts["structure-new-public-function"] += 1
     return counts

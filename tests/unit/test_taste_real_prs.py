@@ -1,4 +1,4 @@
-"""The test and scope rules on real agent pull requests (shared/external/agent_prs_sample.jsonl).
+"""The test, scope and secrets rules on real agent pull requests (shared/external/agent_prs_sample.jsonl).
 
 The sample (183 PRs: 94 merged, 89 closed; see its SOURCES.md) holds each PR's unified diff
 only, so the rules that read the diff's hunks and paths are run, not those needing the files.
@@ -13,7 +13,7 @@ import pytest
 
 from pytest_proofswe.guard import is_test_path
 from pytest_proofswe.patch import parse_patch
-from pytest_proofswe.taste import FileText, TasteConfig, TasteInput, scope, testrules
+from pytest_proofswe.taste import FileText, TasteConfig, TasteInput, scope, secrets, testrules
 from tests.conftest import ROOT
 
 SAMPLE = ROOT.parent / "shared" / "external" / "agent_prs_sample.jsonl"
@@ -62,3 +62,36 @@ def test_only_code_counts_as_spread_of_real_prs() -> None:
         spread = [f for f in scope.check(data, config, m) if f.rule == "scope-files-touched"]
         assert bool(spread) == (m["code_files_touched"] > 3), pr["html_url"]
     assert set(not_counted) >= {"tests", "docs", "lock", "changelog"}
+
+
+def test_stronger_asserts_of_real_prs_are_not_removed() -> None:
+    """TobikoData/sqlmesh#4712 replaced `assert "each" in macros` by lookups and exact asserts;
+    the other removed or weakened asserts of the sample still count."""
+    removed: dict[str, int] = {}
+    for pr, data in pull_requests():
+        for f in testrules.check(data, TasteConfig()):
+            if f.rule == "tests-assert-removed":
+                removed[pr["html_url"]] = removed.get(pr["html_url"], 0) + 1
+    assert "https://github.com/TobikoData/sqlmesh/pull/4712" not in removed
+    assert sum(removed.values()) >= 10 and len(removed) >= 4  # 13 in 5 pull requests
+
+
+def test_secrets_and_config_files_of_real_prs() -> None:
+    """A dummy key in a unit test (AgentOps-AI/agentops#728) is no credential, a real-looking one
+    (ComposioHQ/composio#1158) is; an ordinary module named setup.py (openai/openai-agents-python#729)
+    is no packaging file, the CI and packaging files of the sample still are."""
+    config = TasteConfig()
+    credentials: list[tuple[str, str]] = []
+    config_files: list[str] = []
+    for pr, data in pull_requests():
+        credentials += [(pr["html_url"], f.path) for f in secrets.check(data, config)]
+        m = scope.metrics(data)
+        config_files += [f.path for f in scope.check(data, config, m) if f.rule == "scope-config-touched"]
+    assert credentials == [
+        (
+            "https://github.com/ComposioHQ/composio/pull/1158",
+            "python/examples/quickstarters/arxiv-research-reporter/test_arxiv.py",
+        )
+    ]
+    assert "src/agents/tracing/setup.py" not in config_files
+    assert {"pyproject.toml", ".github/workflows/ci.yml", "Makefile"} <= set(config_files)
