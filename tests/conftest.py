@@ -46,8 +46,9 @@ def private_cache(shared: Path, where: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PROOFSWE_CACHE_DIR", str(private_cache(cache_dir, tmp_path / ".proofswe-cache")))
+def _isolated_cache(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Beside the test's tmp_path, not in it: tests look at what is in their tmp_path.
+    monkeypatch.setenv("PROOFSWE_CACHE_DIR", str(private_cache(cache_dir, tmp_path_factory.mktemp("cache"))))
 
 
 @dataclass(frozen=True)
