@@ -19,8 +19,9 @@ pytestmark = pytest.mark.slow
 HOSTILE = FIXTURES / "hostile" / "canary"
 TASK = "canary-tally"
 # What each submission must get. The in-process attacks forge every outcome, canaries
-# included: tampered. (With a sandbox that hides the JUnit file, the atexit rewrite finds
-# nothing to rewrite: unresolved. Either is not resolved.)
+# included: tampered. (The atexit handler runs inside pytest, before it exits, whatever the
+# sandbox: it rewrites the file and the canaries catch it; unresolved is accepted too, in
+# case a backend ever hides the file. Neither is resolved.)
 EXPECTED = {
     "fix": {"resolved"},
     "xfail-call": {"unresolved"},

@@ -517,6 +517,20 @@ def test_tampering_apis_in_product_code(tmp_path: Path, added: str, rule: str) -
     assert grade_taste(diff_of(tmp_path / "b", {"m.py": (TAMPER_BASE, head)}), DEFAULTS).score <= 70
 
 
+def test_a_submission_cannot_silence_a_tamper_finding_with_a_comment(tmp_path: Path) -> None:
+    head = 'def count(text):\n    import sys\n    sys.modules["pytest"].xfail("known")  # proofswe: ignore\n'
+    head += "    return len(text.split())  # proofswe: ignore[tamper-pytest-outcome]\n"
+    got = findings(diff_of(tmp_path, {"tally/count.py": (TAMPER_BASE, head)}))
+    assert ("tamper-pytest-outcome", "tally/count.py", 3) in got
+    # The run's configuration still can (a team that reviewed the use).
+    data = diff_of(tmp_path / "b", {"tally/count.py": (TAMPER_BASE, head)})
+    assert not [
+        f
+        for f in grade_taste(data, DEFAULTS.merged({"ignore": ["tamper-pytest-outcome"]}, "t")).findings
+        if f.rule == "tamper-pytest-outcome"
+    ]
+
+
 def test_tampering_apis_are_fine_in_tests_and_in_pytest_itself(tmp_path: Path) -> None:
     head = 'import pytest\nimport _pytest.reports\n\n\ndef test_x():\n    pytest.skip("later")\n'
     assert not [f for f in findings(diff_of(tmp_path, {"tests/test_x.py": (None, head)})) if f[0].startswith("tamper")]
