@@ -302,6 +302,11 @@ class BwrapSandbox:
         # Absolute: bwrap resolves a relative source from its own working directory (the workspace).
         workspace = os.path.abspath(job.workspace)
         args += ["--bind", workspace, workspace]
+        git_dir = os.path.join(workspace, ".git")
+        if os.path.isdir(git_dir) and not os.path.islink(git_dir):
+            # Read-only: a test could plant a hook or core.fsmonitor in .git/config that runs
+            # when someone later uses git in a kept workspace, or rewrite the git objects.
+            args += ["--ro-bind", git_dir, git_dir]
         args += ["--bind", os.path.abspath(job.results), str(RESULTS_DIR)]
         args += ["--chdir", workspace, "--clearenv"]
         for key, value in sorted(self.environ(job).items()):

@@ -105,6 +105,23 @@ def test_host_read_only_and_environment_read_only(tmp_path: Path) -> None:
     assert not (site / "evil.pth").exists()
 
 
+def test_the_workspace_git_folder_is_read_only(tmp_path: Path) -> None:
+    """A test cannot plant core.fsmonitor or a hook that runs when someone uses git in a kept workspace."""
+    git_dir = tmp_path / "workspace" / ".git"
+    git_dir.mkdir(parents=True)
+    (git_dir / "config").write_text("[core]\n")
+    code, out = _run(
+        tmp_path,
+        "try:\n    open('.git/config', 'a').write('fsmonitor = touch /tmp/pwned\\n')\n"
+        "except OSError as e:\n    print('RO', e.errno)\n"
+        "try:\n    open('.git/hooks-post-checkout', 'w')\nexcept OSError as e:\n    print('RO', e.errno)\n"
+        "open('written.txt', 'w').write('the rest of the workspace is writable')",
+    )
+    assert code == 0 and out.count("RO 30") == 2, out
+    assert (git_dir / "config").read_text() == "[core]\n"
+    assert (tmp_path / "workspace" / "written.txt").is_file()
+
+
 def test_loopback_services_of_the_host_are_unreachable(tmp_path: Path) -> None:
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
