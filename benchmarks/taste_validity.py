@@ -147,12 +147,15 @@ def load_sample(path: Path, *, clean_only: bool) -> list[Case]:
 
 
 def load_fixtures(folder: Path) -> list[Case]:
-    """PR shapes stored as files: ``<name>/pr.json`` (the row without its diff), ``base/``, ``change.diff``."""
+    """PR shapes stored as files: ``<name>/pr.json`` (the row without its diff), ``base/``, ``change.diff``.
+
+    ``base/`` holds the files of the base commit that the PR changes (absent: none, the PR only adds).
+    """
     cases = []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         meta, diff = sub / "pr.json", sub / "change.diff"
-        if not meta.is_file() or not diff.is_file() or not (sub / "base").is_dir():
-            raise SystemExit(f"{sub}: a fixture needs pr.json, change.diff and base/ (see {folder}/SOURCES.md)")
+        if not meta.is_file() or not diff.is_file():
+            raise SystemExit(f"{sub}: a fixture needs pr.json and change.diff, and base/ unless the base is empty")
         try:
             row = json.loads(meta.read_text(encoding="utf-8"))
             cases.append(_case(row, fixture=str(sub), diff=diff.read_text(encoding="utf-8")))
@@ -274,9 +277,10 @@ def materialise(case: Case, mirrors: Path | None, into: Path, *, apply_diff: boo
     top.mkdir(parents=True)
     _must(_git(["init", "-q", "-b", BASE_BRANCH], top), "git init failed")
     if case.fixture is not None:
-        shutil.copytree(Path(case.fixture) / "base", top, dirs_exist_ok=True)
+        if (Path(case.fixture) / "base").is_dir():
+            shutil.copytree(Path(case.fixture) / "base", top, dirs_exist_ok=True)
         _must(_git(["add", "-A"], top), "git add failed")
-        _must(_git(["commit", "-q", "--no-verify", "-m", "base"], top), "commit failed")
+        _must(_git(["commit", "-q", "--no-verify", "--allow-empty", "-m", "base"], top), "commit failed")
         _must(_git(["checkout", "-q", "-b", PR_BRANCH], top), "checkout failed")
         _apply_and_commit(top, case.diff)
         return top, 0
@@ -347,15 +351,19 @@ def grade_via_pytest(top: Path, report: Path) -> dict[str, Any]:
     """The real command, in the checkout: ``pytest --proofswe-diff=main --proofswe-diff-only``.
 
     The repository's own pytest set-up is kept out of the way (its conftest, addopts, warning
-    filters, required plugins): the diff grade does not depend on it, and a repository whose
-    test dependencies are not installed here would otherwise fail before grading.
+    filters, required plugins), and so are other installed plugins: the diff grade depends on
+    none of them, and a repository whose test dependencies are not installed here would
+    otherwise fail before grading.
     """
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS" and not k.startswith("PROOFSWE_")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # this plugin alone: other installed plugins only cost time
     command = [
         sys.executable,
         "-m",
         "pytest",
+        "-p",
+        "pytest_proofswe.plugin",
         f"--proofswe-diff={BASE_BRANCH}",
         "--proofswe-diff-only",
         f"--proofswe-report={report}",
@@ -545,7 +553,7 @@ def bootstrap(
         c = [closed[rng.randrange(len(closed))] for _ in closed]
         round_auc: dict[str, float] = {}
         for s in signals:
-            value = auc([s.values[i] for i in m], [s.values[i] for i in c])
+            value = auc([s.values[i] for i in m if i in s.values], [s.values[i] for i in c if i in s.values])
             if value is not None:
                 draws[s.name].append(value)
                 round_auc[s.name] = value
@@ -586,10 +594,13 @@ def signals_of(results: Sequence[Mapping[str, Any]]) -> list[Signal]:
         Signal(TASTE, "score", {r["id"]: float(r["score"]) for r in graded}, {"direction": "higher = merged"}),
         Signal(LINES, "size", {r["id"]: -float(r["lines_changed"]) for r in graded}, {"direction": "fewer = merged"}),
     ]
-    shared = set.intersection(*(set(r["metrics"]) for r in graded)) if graded else set()
-    for key in sorted(shared):
+    keys = {key for r in graded for key in r["metrics"]}
+    for key in sorted(keys, key=lambda k: (list(_METRIC_WORDS).index(k) if k in _METRIC_WORDS else 99, k)):
         name = f"metric: {_METRIC_WORDS.get(key, f'lower {key}')}"
-        out.append(Signal(name, "metric", {r["id"]: -float(r["metrics"][key]) for r in graded}, {"metric": key}))
+        values = {r["id"]: -float(r["metrics"][key]) for r in graded if key in r["metrics"]}
+        # A metric some PRs lack (lint skipped, say) is measured on the PRs that have it.
+        extra = {"metric": key} | ({"missing": len(graded) - len(values)} if len(values) < len(graded) else {})
+        out.append(Signal(name, "metric", values, extra))
     credits = {f[0] for r in graded for f in r["findings"] if f[3] < 0}
     fired = sorted({rule for r in graded for rule in r["rules"]})
     for rule in fired:
@@ -624,7 +635,7 @@ def _table(results: Sequence[Mapping[str, Any]], signals: Sequence[Signal], roun
     intervals, diffs = bootstrap(signals, merged, closed, rounds=rounds, seed=seed, pairs=[(TASTE, LINES)])
     rows = []
     for s in signals:
-        value = auc([s.values[i] for i in merged], [s.values[i] for i in closed])
+        value = auc([s.values[i] for i in merged if i in s.values], [s.values[i] for i in closed if i in s.values])
         rows.append(
             {
                 "signal": s.name,
@@ -700,7 +711,8 @@ def render(summary: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     out += ["| signal | AUC, merged vs closed | 95% interval |", "|---|---|---|"]
     for row in summary["signals"]:
         if row["kind"] in ("score", "size", "metric"):
-            out.append(f"| {row['signal']} | {_fmt(row['auc'])} | {_ci(row['ci95'])} |")
+            missing = f" (not measured on {row['missing']} PRs)" if row.get("missing") else ""
+            out.append(f"| {row['signal']}{missing} | {_fmt(row['auc'])} | {_ci(row['ci95'])} |")
     gap = summary["taste_minus_lines"]
     if gap["auc"] is not None:
         out.append(f"| taste minus lines alone | {gap['auc']:+.2f} | {_ci(gap['ci95'])} |")
@@ -810,6 +822,23 @@ def _load_weights(path: Path) -> dict[str, Any]:
     return data
 
 
+def _check_weights(weights: Mapping[str, Any], cases: Sequence[Case], path: Path) -> None:
+    """Every table is a valid taste table, and a folds table covers every repository graded."""
+    from pytest_proofswe.taste import TasteConfig
+
+    if "folds" in weights:
+        missing = sorted({c.repo for c in cases} - set(weights["folds"]))
+        if missing:
+            raise SystemExit(
+                f"--weights {path}: no fold for {', '.join(missing)} (a folds table needs every repository)"
+            )
+    for repo in sorted({c.repo for c in cases}):
+        try:
+            TasteConfig().merged(taste_overrides(weights, repo) or {}, f"--weights {path} ({repo})")
+        except (TypeError, ValueError) as exc:
+            raise SystemExit(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sample", type=Path, default=DEFAULT_SAMPLE, help="the PR rows (JSON lines)")
@@ -849,6 +878,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.only:
             cases = [c for c in cases if c.repo in args.only or c.id in args.only]
         weights = _load_weights(args.weights) if args.weights else None
+        if weights is not None:
+            _check_weights(weights, cases, args.weights)
         rng = random.Random(args.seed)
         via = {c.id for c in rng.sample(cases, min(args.via_pytest, len(cases)))} if args.via_pytest > 0 else set()
         started = time.monotonic()
