@@ -655,6 +655,63 @@ def _table(results: Sequence[Mapping[str, Any]], signals: Sequence[Signal], roun
     }
 
 
+def auc_within(groups: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> tuple[float | None, int]:
+    """The AUC over (merged, closed) pairs of the same group only, and how many pairs there are."""
+    wins = 0.0
+    pairs = 0
+    for positive, negative in groups.values():
+        value = auc(positive, negative)
+        if value is not None:
+            wins += value * len(positive) * len(negative)
+            pairs += len(positive) * len(negative)
+    return (wins / pairs if pairs else None), pairs
+
+
+def within(
+    results: Sequence[Mapping[str, Any]], key: str, signals: Sequence[Signal], *, rounds: int, seed: int
+) -> dict[str, Any]:
+    """Each signal's AUC on pairs from the same ``key`` (repository, agent), with groups resampled for the interval.
+
+    Merged and closed PRs do not come from the same repositories in the same proportions:
+    a signal that only tells repositories (or agents) apart scores well on the whole sample
+    and no better than chance here.
+    """
+    members: dict[str, list[Mapping[str, Any]]] = {}
+    for r in results:
+        if r["status"] == "graded":
+            members.setdefault(str(r[key]), []).append(r)
+    split = {
+        (s.name, k): (
+            [s.values[r["id"]] for r in rs if r["merged"] and r["id"] in s.values],
+            [s.values[r["id"]] for r in rs if not r["merged"] and r["id"] in s.values],
+        )
+        for s in signals
+        for k, rs in members.items()
+    }
+
+    def groups(signal: Signal, chosen: Sequence[str]) -> dict[str, tuple[list[float], list[float]]]:
+        return {f"{n}:{k}": split[(signal.name, k)] for n, k in enumerate(chosen)}
+
+    both = sorted(k for k, rs in members.items() if {True, False} <= {bool(r["merged"]) for r in rs})
+    rng = random.Random(seed)
+    draws: dict[str, list[float]] = {s.name: [] for s in signals}
+    for _ in range(rounds if both else 0):
+        chosen = [both[rng.randrange(len(both))] for _ in both]
+        for s in signals:
+            value, _pairs = auc_within(groups(s, chosen))
+            if value is not None:
+                draws[s.name].append(value)
+    rows = []
+    for s in signals:
+        value, pairs = auc_within(groups(s, both))
+        ci = None
+        if draws[s.name]:
+            ordered = sorted(draws[s.name])
+            ci = [round(_percentile(ordered, 0.025), 3), round(_percentile(ordered, 0.975), 3)]
+        rows.append({"signal": s.name, "auc": None if value is None else round(value, 3), "ci95": ci, "pairs": pairs})
+    return {"groups_with_both": len(both), "signals": rows}
+
+
 def summarise(results: Sequence[Mapping[str, Any]], *, rounds: int, seed: int) -> dict[str, Any]:
     whole = _table(results, signals_of(results), rounds, seed)
     small, large = halves(results)
@@ -665,12 +722,15 @@ def summarise(results: Sequence[Mapping[str, Any]], *, rounds: int, seed: int) -
         lines = [r["lines_changed"] for r in part]
         table["lines_changed_range"] = [min(lines), max(lines)] if lines else None
         split[name] = table
+    headline = [s for s in signals_of(results) if s.name in (TASTE, LINES)]
+    same = {key: within(results, key, headline, rounds=rounds, seed=seed) for key in ("repo", "agent")}
     skipped = Counter(r["reason"] for r in results if r["status"] != "graded")
     graded = [r for r in results if r["status"] == "graded"]
     via = [r["via_pytest"] for r in results if "via_pytest" in r]
     return {
         **whole,
         "halves": split,
+        "within": same,
         "graded": len(graded),
         "skipped": dict(sorted(skipped.items())),
         "rules_never_fired": _never_fired(graded),
@@ -729,6 +789,15 @@ def render(summary: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
         taste, lines = auc_of.get(TASTE, {}), auc_of.get(LINES, {})
         out.append(
             f"| {name} | {rng[0]} to {rng[1]} | {part['merged']}/{part['closed']} | "
+            f"{_fmt(taste.get('auc'))} ({_ci(taste.get('ci95'))}) | {_fmt(lines.get('auc'))} ({_ci(lines.get('ci95'))}) |"
+        )
+    out += ["", "Pairs of a merged and a closed PR from the same repository (or agent) only:", ""]
+    out += ["| pairs within | groups with both | pairs | taste | lines alone |", "|---|---|---|---|---|"]
+    for key, part in summary.get("within", {}).items():
+        auc_of = {r["signal"]: r for r in part["signals"]}
+        taste, lines = auc_of.get(TASTE, {}), auc_of.get(LINES, {})
+        out.append(
+            f"| {'a repository' if key == 'repo' else 'an agent'} | {part['groups_with_both']} | {taste.get('pairs', 0)} | "
             f"{_fmt(taste.get('auc'))} ({_ci(taste.get('ci95'))}) | {_fmt(lines.get('auc'))} ({_ci(lines.get('ci95'))}) |"
         )
     out += [

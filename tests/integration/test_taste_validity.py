@@ -109,6 +109,8 @@ def test_auc_counts_ties_as_one_half_and_the_bootstrap_is_seeded() -> None:
     assert tv.auc([1, 2], [2, 0]) == 2.5 / 4
     assert tv.auc([3, 3], [3]) == 0.5
     assert tv.auc([], [1]) is None
+    # Within groups: only pairs of the same group count (2 pairs won in "a", 1 lost in "b").
+    assert tv.auc_within({"a": ([1, 2], [0]), "b": ([0], [5]), "c": ([1], [])}) == (2 / 3, 3)
     signal = tv.Signal("s", "score", {"a": 1.0, "b": 2.0, "c": 0.0, "d": 2.0, "e": 1.5})
     first = tv.bootstrap([signal], ["a", "b", "e"], ["c", "d"], rounds=200, seed=7)
     again = tv.bootstrap([signal], ["a", "b", "e"], ["c", "d"], rounds=200, seed=7)
