@@ -128,7 +128,14 @@ def _case(row: Mapping[str, Any], fixture: str | None = None, diff: str | None =
     )
 
 
-def load_sample(path: Path, *, clean_only: bool) -> list[Case]:
+SUBSETS = {"clean": "clean labels", "all": "all labels", "others": "labels outside the clean ones"}
+
+
+def in_subset(clean: bool, subset: str) -> bool:
+    return subset == "all" or (clean if subset == "clean" else not clean)
+
+
+def load_sample(path: Path, *, subset: str = "clean") -> list[Case]:
     cases = []
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
@@ -141,7 +148,7 @@ def load_sample(path: Path, *, clean_only: bool) -> list[Case]:
                 raise SystemExit(
                     f"{path}:{number}: not a PR row ({exc!r}): expected the fields of agent_prs_SOURCES.md"
                 )
-            if case.clean or not clean_only:
+            if in_subset(case.clean, subset):
                 cases.append(case)
     return cases
 
@@ -234,7 +241,7 @@ def _absent_blobs(top: Path, commit: str) -> dict[str, str]:
     """
     listing = _git(["ls-tree", "-r", "-z", "--full-tree", commit], top)
     _must(listing, "cannot list the commit")
-    entries = {}
+    entries: dict[str, list[str]] = {}
     for record in listing.stdout.split("\0"):
         if not record:
             continue
@@ -876,7 +883,7 @@ def _load_weights(path: Path) -> dict[str, Any]:
             if sys.version_info >= (3, 11):
                 import tomllib
             else:  # pragma: no cover
-                import tomli as tomllib
+                import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
             data: Any = tomllib.loads(text)
         else:
@@ -912,7 +919,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sample", type=Path, default=DEFAULT_SAMPLE, help="the PR rows (JSON lines)")
     parser.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS, help="folder of repository mirrors")
-    parser.add_argument("--all", action="store_true", help="every PR of the sample, not only the clean labels")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="every PR of the sample, not only the clean labels")
+    which.add_argument("--others", action="store_true", help="only the PRs outside the clean labels (noisier)")
     parser.add_argument("--fixtures", type=Path, help="grade the PR shapes stored in this folder instead")
     parser.add_argument("--from-results", type=Path, help="summarise a previous --out file without grading")
     parser.add_argument("--compare", type=Path, help="a previous --out file to compare with")
@@ -931,18 +940,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
     progress = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
 
+    subset = "all" if args.all else "others" if args.others else "clean"
     if args.from_results:
         document = json.loads(args.from_results.read_text(encoding="utf-8"))
-        results, meta = document["results"], document["meta"]
+        meta = dict(document["meta"])
+        results = document["results"]
+        if meta.get("subset") != "fixtures":  # the same subset flags as when grading
+            results = [r for r in results if in_subset(bool(r["clean"]), subset)]
+            meta["subset"] = SUBSETS[subset]
     else:
         if args.fixtures:
-            cases, subset = load_fixtures(args.fixtures), "fixtures"
+            cases, label = load_fixtures(args.fixtures), "fixtures"
             source = {"fixtures": args.fixtures.name}
         else:
             if not args.sample.is_file():
                 parser.error(f"--sample {args.sample}: no such file (fix: point it at agent_prs_sample.jsonl)")
-            cases = load_sample(args.sample, clean_only=not args.all)
-            subset = "all labels" if args.all else "clean labels"
+            cases, label = load_sample(args.sample, subset=subset), SUBSETS[subset]
             source = {"sample": args.sample.name, "sha256": hashlib.sha256(args.sample.read_bytes()).hexdigest()}
         if args.only:
             cases = [c for c in cases if c.repo in args.only or c.id in args.only]
@@ -965,7 +978,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         meta = {
             "format": FORMAT,
             "date": datetime.date.today().isoformat(),
-            "subset": subset,
+            "subset": label,
             **source,
             "grader": grader_identity(),
             "weights": None
