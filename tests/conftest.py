@@ -21,6 +21,9 @@ TASKS = FIXTURES / "tasks"
 
 pytest_plugins = ["pytester"]
 
+# tests/data holds other projects' files (PR shapes for benchmarks/taste_validity.py): data, not tests.
+collect_ignore = ["data"]
+
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
