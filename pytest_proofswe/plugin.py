@@ -206,8 +206,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args.append(str(settings.calibrate))  # the examples are what this run collects
     config.pluginmanager.register(ProofsweSession(config, settings), "proofswe-session")
     grades_submissions = opt.proofswe or opt.proofswe_validate or opt.proofswe_predictions or opt.proofswe_replay
-    if grades_submissions and config.pluginmanager.hasplugin("xdist"):
-        # Every item of a submission on one worker, so that it is graded once.
+    distributed = config.pluginmanager.hasplugin("xdist") and config.getvalue("dist") != "no"
+    if grades_submissions and distributed and not hasattr(config, "workerinput"):
+        # Every item of a submission on one worker, so that it is graded once. Imported only
+        # for a distributed run: xdist's scheduler module is slow to import.
         from .xdist_scheduling import XdistScheduling
 
         config.pluginmanager.register(XdistScheduling(), "proofswe-xdist-scheduling")

@@ -188,6 +188,7 @@ def pytest_proofswe_taste_findings(config, context):
             "-n",
             "2",
             f"--dist={dist}",
+            "--proofswe-no-cache",  # the second round grades again, not from the first's stored results
             "-v",
             f"--proofswe-report={report}",
         )

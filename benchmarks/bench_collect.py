@@ -1,0 +1,75 @@
+"""Collecting many task folders: ``pytest --proofswe TASKS --co`` time and peak memory.
+
+Usage: python benchmarks/bench_collect.py [--tasks N] [--submissions S] [--profile]
+
+Generates N task folders (default 2,000), each with S submissions (default 2: 8 items per
+task), and runs ``pytest --proofswe tasks --co -q`` on them as a whole process, printing
+its wall time and peak memory (the largest resident set of the child, from the kernel's
+accounting). ``--profile`` prints the 25 most expensive functions instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TOML = """title = "Task {n}"
+
+[tests]
+fail_to_pass = ["tests/test_m.py::test_a", "tests/test_m.py::test_b"]
+pass_to_pass = ["tests/test_m.py::test_c"]
+timeout = 60
+"""
+
+
+def make_tasks(root: Path, tasks: int, submissions: int) -> None:
+    for n in range(tasks):
+        task = root / f"task-{n:05}"
+        (task / "repo" / "pkg").mkdir(parents=True)
+        (task / "repo" / "pkg" / "__init__.py").write_text(f"X = {n}\n")
+        (task / "hidden_tests" / "tests").mkdir(parents=True)
+        (task / "hidden_tests" / "tests" / "test_m.py").write_text("def test_a():\n    pass\n")
+        (task / "task.toml").write_text(TOML.format(n=n))
+        (task / "issue.md").write_text(f"Issue {n}\n")
+        (task / "submissions").mkdir()
+        for s in range(submissions):
+            (task / "submissions" / f"agent-{s}.diff").write_text(
+                f"--- a/pkg/__init__.py\n+++ b/pkg/__init__.py\n@@ -1 +1 @@\n-X = {n}\n+X = {n + s + 1}\n"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--submissions", type=int, default=2)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_tasks(root / "tasks", args.tasks, args.submissions)
+        env = {**os.environ, "PROOFSWE_CACHE_DIR": str(root / "cache")}
+        env.pop("PYTEST_ADDOPTS", None)
+        argv = [sys.executable, "-m", "pytest", "--proofswe", "tasks", "--co", "-q", "-p", "no:cacheprovider"]
+        if args.profile:
+            argv = [sys.executable, "-m", "cProfile", "-s", "cumulative", *argv[1:]]
+        started = time.perf_counter()
+        done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if args.profile:
+        lines = done.stdout.splitlines()
+        start = next(i for i, line in enumerate(lines) if "ncalls" in line)
+        print("\n".join(lines[start : start + 26]))
+        return
+    items = sum(1 for line in done.stdout.splitlines() if "::" in line)
+    print(f"{args.tasks} tasks, {items} items: --co took {wall:.2f} s, peak {peak_mib:.0f} MiB (exit {done.returncode})")
+
+
+if __name__ == "__main__":
+    main()
