@@ -548,10 +548,19 @@ def _through_symlink(workspace: Path, rel: str) -> str | None:
 
 
 def _escapes(workspace: Path, link_rel: str, target: str) -> bool:
+    """Whether the symlink ``link_rel`` -> ``target`` leads outside ``workspace``.
+
+    Outside lexically (absolute, ``..`` past the root), or through a symlink already in the
+    workspace (one of the base's, which may point anywhere): its target is then not what it reads.
+    """
     if target.startswith("/") or "\x00" in target:
         return True
     joined = posixpath.normpath(posixpath.join(posixpath.dirname(link_rel), target))
-    return joined == ".." or joined.startswith("../")
+    if joined == ".." or joined.startswith("../"):
+        return True
+    # Followed as the kernel would: a chain through the workspace's own symlinks must stay inside.
+    real = Path(os.path.realpath(workspace / joined))
+    return not real.is_relative_to(Path(os.path.realpath(workspace)))
 
 
 def _added_text(change: FileChange) -> str | None:

@@ -139,6 +139,24 @@ def test_symlink_created_by_patch_pointing_outside_is_undone(ws: Path) -> None:
     assert not (ws / "escape").is_symlink()
 
 
+@pytest.mark.parametrize("target", ["trap/escape.txt", "trap", "docs/../trap/x"])
+def test_a_symlink_through_a_symlink_of_the_base_that_leaves_is_refused(tmp_path: Path, target: str) -> None:
+    """Its text reads inside; followed through the base's own link (which points outside), it is not (fuzzer find)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    ws = snapshot_workspace(tmp_path / "ws2", {"a.py": "x = 1\n", "docs/keep.txt": "k\n"})
+    (ws / "trap").symlink_to(outside)  # the base's own link (committed): it may point anywhere
+    subprocess.run(["git", "add", "trap"], cwd=ws, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "trap"], cwd=ws, check=True)
+    text = f"diff --git a/l b/l\nnew file mode 120000\n--- /dev/null\n+++ b/l\n@@ -0,0 +1 @@\n+{target}\n\\ No newline at end of file\n"
+    with pytest.raises(PatchRejected, match="symlink pointing outside"):
+        apply_patch(parse_patch(text), ws)
+    assert not (ws / "l").is_symlink()
+    inside = "diff --git a/l b/l\nnew file mode 120000\n--- /dev/null\n+++ b/l\n@@ -0,0 +1 @@\n+docs/keep.txt\n\\ No newline at end of file\n"
+    apply_patch(parse_patch(inside), ws)
+    assert os.readlink(ws / "l") == "docs/keep.txt"
+
+
 def test_symlinks_are_checked_again_after_applying(ws: Path) -> None:
     # The second line of defence, for a link the policy could not see in the patch text
     # (patch --fuzz, a mode change): every changed path that is a symlink is read back.
