@@ -45,7 +45,7 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .events import Event, Source, Usage
+from .events import Event, Origin, Source, Usage
 
 __all__ = ["AiderReader"]
 
@@ -57,6 +57,16 @@ _COST = re.compile(r"Cost:\s*\$([\d.]+)\s+message,\s*\$([\d.]+)\s+session")
 _COMMIT = re.compile(r"^Commit ([0-9a-f]{7,40})\b\s*(.*)$")
 _MAIN_MODEL = re.compile(r"^(?:Main model|Model):\s*(\S+)")
 _CONTROLS = {"/undo": "undo", "/reset": "reset", "/clear": "reset"}
+_RUNS = ("/run", "/test")  # aider runs the command and adds its output to the chat
+# Text aider sends as if typed: the lint fixer's request, /help's question with its docs.
+_INJECTED = (("# Fix any errors below", "lint errors"), ("# Question:", "/help question"))
+_CONFIRM_EDIT = re.compile(r"^Edit the files\?.*:\s*(y|yes)?\s*$", re.IGNORECASE)
+_WORDS = re.compile(r"\s+")
+_FAILED_CALL = re.compile(r"^(Unexpected error|\S*(Error|Exception)\b)")
+
+
+def _same(a: str, b: str) -> bool:
+    return _WORDS.sub(" ", a).strip() == _WORDS.sub(" ", b).strip()
 
 
 def parse_tokens(text: str) -> int | None:
@@ -117,12 +127,22 @@ class _State:
         self.reply: list[str] = []  # the current reply's lines
         self.reply_line = 0
         self.switch: Event | None = None  # a /model control waiting for "> Main model:"
-        self.echo: tuple[str, int] | None = None  # (text aider will send again, line of the command)
+        self.echo: tuple[str, int, str] | None = None  # (text aider will send again, line, command)
+        self.launch = 0  # the launches ("# aider chat started at") so far
+        self.busy = False  # a message went to the model and its reply is not complete ("> Tokens:")
+        self.handoff = False  # the person accepted an architect's proposal: aider sends it to the editor
+        self.last_reply = ""
+
+    def _extra(self, **more: object) -> dict[str, object]:
+        return {"launch": self.launch, **more} if self.launch else dict(more)
 
     def line(self, number: int, line: str) -> Iterator[Event]:
         if line.startswith(_STARTED):
             yield from self.finish()
             self.timestamp = line[len(_STARTED) :].strip() or None
+            self.launch += 1
+            self.busy = self.handoff = False
+            self.last_reply = ""
             return
         # a "####" line is input, unless it is a heading inside a reply (no trailing "  ");
         # a reply never starts with a blank line, so a non-empty one has text
@@ -161,6 +181,7 @@ class _State:
         text = "\n".join(self.reply).strip()
         self.reply = []
         if text:
+            self.last_reply = text
             yield from self._event(
                 Event(
                     "assistant_message",
@@ -168,6 +189,7 @@ class _State:
                     timestamp=self.timestamp,
                     text=text,
                     model=self.model,
+                    extra=self._extra(),
                 )
             )
 
@@ -177,9 +199,17 @@ class _State:
         lines, self.user = self.user, []
         text = "\n".join(lines).strip()
         source = Source(line=self.user_line)
-        extra: dict[str, object] = {"line_count": len(lines)}
+        extra = self._extra(line_count=len(lines))
         echo, self.echo = self.echo, None
-        if text.startswith("/"):
+        handoff, self.handoff = self.handoff, False
+        injected = next((why for prefix, why in _INJECTED if text.startswith(prefix)), None)
+        if handoff or (self.last_reply and _same(text, self.last_reply)):
+            # the architect's proposal, sent on to the editor model as if typed
+            injected = "architect hand-off"
+        if text.startswith("!") and injected is None:  # "!cmd" is /run cmd
+            text = "/run " + text[1:].strip()
+            extra["shell"] = "!"
+        if text.startswith("/") and injected is None:
             command, _, args = text.partition(" ")
             args = args.strip()
             extra["slash_command"] = command
@@ -202,20 +232,42 @@ class _State:
                     "control", source, timestamp=self.timestamp, text=text, control="model_switch", extra=extra
                 )
                 return
-            if args:
-                self.echo = (args, self.user_line)
-        elif echo is not None and text == echo[0]:
-            extra["echo_of_line"] = echo[1]
+            if args and command not in _RUNS:
+                self.echo = (args, self.user_line, command)
             yield from self._event(
-                Event("user_message", source, timestamp=self.timestamp, text=text, origin="harness", extra=extra)
+                Event("user_message", source, timestamp=self.timestamp, text=text, origin="person", extra=extra)
             )
+            if args and command in _RUNS:
+                yield Event(
+                    "tool_call",
+                    source,
+                    timestamp=self.timestamp,
+                    tool=command,
+                    call_id=f"line-{source.line}",
+                    command=args,
+                    extra=self._extra(by="person"),
+                )
             return
+        if echo is not None and (text == echo[0] or (echo[2] == "/help" and injected == "/help question")):
+            extra["echo_of_line"] = echo[1]
+            injected = injected or f"{echo[2]} echo"
+        origin: Origin = "harness" if injected else "person"
+        if injected and "echo_of_line" not in extra:
+            extra["injected"] = injected
+        self.busy = True
         yield from self._event(
-            Event("user_message", source, timestamp=self.timestamp, text=text, origin="person", extra=extra)
+            Event("user_message", source, timestamp=self.timestamp, text=text, origin=origin, extra=extra)
         )
 
     def _harness(self, number: int, text: str) -> Iterator[Event]:
         source = Source(line=number)
+        if _CONFIRM_EDIT.match(text):
+            self.handoff = True
+            return
+        if text.startswith("Retrying in "):  # the model call failed and aider tries again: still working
+            self.busy = True
+        elif _FAILED_CALL.search(text):  # the model call failed: aider is back at its prompt
+            self.busy = False
         main_model = _MAIN_MODEL.match(text)
         if main_model:
             self.model = main_model.group(1)
@@ -232,10 +284,11 @@ class _State:
                 )
             return
         if text.startswith("Tokens:"):
+            self.busy = False  # the reply is complete
             usage = _usage(text)
             if usage is not None:
                 cost = _COST.search(text)
-                extra: dict[str, object] = {"rounded": True}
+                extra = self._extra(rounded=True)
                 if cost:
                     extra["session_cost_usd"] = float(cost.group(2))
                 yield from self._event(
@@ -244,7 +297,10 @@ class _State:
             return
         if text.startswith("Applied edit to "):
             path = text[len("Applied edit to ") :].strip()
-            yield from self._event(Event("file_edit", source, timestamp=self.timestamp, path=path or None))
+            self.busy = False
+            yield from self._event(
+                Event("file_edit", source, timestamp=self.timestamp, path=path or None, extra=self._extra())
+            )
             return
         commit = _COMMIT.match(text)
         if commit:
@@ -254,9 +310,15 @@ class _State:
                     source,
                     timestamp=self.timestamp,
                     text=commit.group(2) or None,
-                    extra={"action": "commit", "sha": commit.group(1)},
+                    extra=self._extra(action="commit", sha=commit.group(1)),
                 )
             )
             return
         if text.startswith("^C again to exit"):
-            yield from self._event(Event("control", source, timestamp=self.timestamp, text=text, control="interrupt"))
+            # Ctrl-C while the model works interrupts it; at the prompt (its reply complete) the
+            # person is leaving aider, which interrupts nothing.
+            control = "interrupt" if self.busy else "quit"
+            self.busy = False
+            yield from self._event(
+                Event("control", source, timestamp=self.timestamp, text=text, control=control, extra=self._extra())
+            )

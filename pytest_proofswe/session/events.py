@@ -55,6 +55,8 @@ class Usage:
     # OpenAI's convention (Codex): ``input`` already counts the ``cache_read`` tokens. Anthropic's
     # (Claude Code, the default): ``input`` is the uncached input only, cache reads and writes apart.
     input_includes_cache_read: bool = False
+    # litellm's ``prompt_tokens`` for an Anthropic model (OpenHands' usage) also counts the cache writes.
+    input_includes_cache_write: bool = False
 
 
 @dataclass(frozen=True)
