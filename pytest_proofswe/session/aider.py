@@ -4,7 +4,9 @@ The file is Markdown that aider appends to as the chat goes:
 
 - ``# aider chat started at 2025-05-04 17:02:36`` opens each session. It is the only time
   in the file: every later event gets that session start as its ``timestamp`` (local time,
-  no zone, as written), so the times cannot measure how long a session took.
+  no zone, as written), so the times cannot measure how long a session took. Each event's
+  ``extra["launch"]`` is the number of the launch it belongs to (1 for the first heading):
+  a file appends every launch, so one file is several sessions.
 - ``#### text`` lines are what the person typed; a multi-line input is consecutive
   ``####`` lines, read as one ``user_message`` (origin ``person``; ``extra["line_count"]``
   is the number of ``####`` lines). aider ends each of them with two spaces (a Markdown
@@ -14,28 +16,37 @@ The file is Markdown that aider appends to as the chat goes:
   ``model_switch`` (its ``model`` is the one aider reports next, ``> Main model: ...``);
   ``/reset`` and ``/clear`` a ``control`` ``reset``. Other commands (``/code``, ``/ask``,
   ``/commit``, ``/help``, ``/models``, ...) are ``user_message`` (origin ``person``) with
-  ``extra["slash_command"]``. Commands are matched by their full name only (aider also
-  accepts unique prefixes).
-- ``/code TEXT`` (``/ask``, ``/architect``, ...) makes aider send TEXT again as a new
-  ``####`` line: that echo is a ``user_message`` with origin ``harness`` and
-  ``extra["echo_of_line"]``, so a person's request is counted once.
+  ``extra["slash_command"]`` (and ``extra["message"]``, the text a ``/ask``, ``/code``,
+  ``/architect``, ``/help`` or ``/context`` sends to the model). ``!CMD`` is ``/run CMD``;
+  ``/run CMD`` and ``/test CMD`` also give a ``tool_call`` with ``command`` CMD
+  (``extra["by"]`` "person": aider runs it and adds its output to the chat). Commands are
+  matched by their full name only (aider also accepts unique prefixes).
+- Text aider sends as if typed is a ``user_message`` with origin ``harness``: the echo of
+  ``/code TEXT`` (``/ask``, ``/architect``, ...) as a new ``####`` line
+  (``extra["echo_of_line"]``, so a person's request is counted once), ``/help``'s question
+  with its docs (``# Question:``), the lint fixer's ``# Fix any errors below``, and in
+  architect mode the architect's proposal handed to the editor model once the person
+  accepts it (``> Edit the files? ... y``; ``extra["injected"]`` says which).
 - ``> ...`` lines are aider's own output. Read: ``> Applied edit to PATH`` (``file_edit``),
   ``> Commit SHA MESSAGE`` (``vcs``, the sha in ``extra``), ``> Tokens: ...`` (``usage``),
-  ``> Main model: NAME with ...`` (the model of the following events) and
-  ``> ^C again to exit`` (``control`` ``interrupt``: the person pressed Ctrl-C). The rest
-  (prompts, warnings, command output) is not an event.
+  ``> Main model: NAME with ...`` (``Model:``, ``Models:``; the model of the following
+  events) and ``> ^C again to exit``: the person pressed Ctrl-C, a ``control``
+  ``interrupt`` when the model was working (a message went to it and its ``> Tokens:`` line
+  has not come, or aider is retrying a failed call), else ``quit`` (the person leaving aider
+  at its prompt, which interrupts nothing). The rest (prompts, warnings, command output) is
+  not an event.
 - Other lines are the model's reply: consecutive ones (blank lines included) form one
   ``assistant_message``, ended by the next ``>`` or ``####`` line.
 
 Usage: ``> Tokens: 3.2k sent, 1.1k received. Cost: $0.01 message, $0.05 session.`` is one
-model call (``cumulative=False``). The counts are **rounded** by aider ("3.2k" is read as
+model call (``cumulative=False``); older versions write ``5,244 sent`` and ``$0.02 request``. The counts are **rounded** by aider ("3.2k" is read as
 3200, "10k" as 10000, "1.1M" as 1100000), so they are approximate; ``cache write`` and
 ``cache hit`` parts are read when present. ``cost_usd`` is the message's cost (absent when
 aider could not price the model); the session's running cost is ``extra["session_cost_usd"]``.
 
-Gaps: aider never records exit codes (nor runs tools of its own): no ``tool_call`` or
-``tool_result`` events, never an ``exit_code``. An assistant's Markdown blockquote
-(``> ``) cannot be told from aider's output.
+Gaps: aider never records exit codes (the model runs no tools of its own): no
+``tool_result`` events, never an ``exit_code``. An assistant's Markdown blockquote (``> ``)
+cannot be told from aider's output.
 """
 
 from __future__ import annotations
@@ -52,12 +63,14 @@ __all__ = ["AiderReader"]
 _STARTED = "# aider chat started at"
 _HEAD_USER = re.compile(rb"^#### ", re.M)
 _HEAD_TOKENS = re.compile(rb"^> Tokens: ", re.M)
-_TOKEN_PART = re.compile(r"([\d.]+)\s*([kKmM]?)\s+(sent|received|cache write|cache hit)")
-_COST = re.compile(r"Cost:\s*\$([\d.]+)\s+message,\s*\$([\d.]+)\s+session")
+_TOKEN_PART = re.compile(r"(\d[\d.,]*)\s*([kKmM]?)\s+(sent|received|cache write|cache hit)")
+# "message" since aider 0.50 or so, "request" before it
+_COST = re.compile(r"Cost:\s*\$([\d.]+)\s+(?:message|request),\s*\$([\d.]+)\s+session")
 _COMMIT = re.compile(r"^Commit ([0-9a-f]{7,40})\b\s*(.*)$")
-_MAIN_MODEL = re.compile(r"^(?:Main model|Model):\s*(\S+)")
+_MAIN_MODEL = re.compile(r"^(?:Main model|Models?):\s*(\S+)")  # "Models: X with diff edit format, weak model Y"
 _CONTROLS = {"/undo": "undo", "/reset": "reset", "/clear": "reset"}
 _RUNS = ("/run", "/test")  # aider runs the command and adds its output to the chat
+_MESSAGE_COMMANDS = frozenset({"/ask", "/code", "/architect", "/help", "/context"})  # /ask X sends X to the model
 # Text aider sends as if typed: the lint fixer's request, /help's question with its docs.
 _INJECTED = (("# Fix any errors below", "lint errors"), ("# Question:", "/help question"))
 _CONFIRM_EDIT = re.compile(r"^Edit the files\?.*:\s*(y|yes)?\s*$", re.IGNORECASE)
@@ -70,8 +83,8 @@ def _same(a: str, b: str) -> bool:
 
 
 def parse_tokens(text: str) -> int | None:
-    """aider's rounded token text as a number: "222" -> 222, "3.2k" -> 3200, "1.1M" -> 1100000."""
-    match = re.fullmatch(r"\s*([\d.]+)\s*([kKmM]?)\s*", text)
+    """aider's token text as a number: "222" -> 222, "5,244" -> 5244, "3.2k" -> 3200, "1.1M" -> 1100000."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([kKmM]?)\s*", text.replace(",", ""))
     if not match:
         return None
     try:
@@ -234,6 +247,8 @@ class _State:
                 return
             if args and command not in _RUNS:
                 self.echo = (args, self.user_line, command)
+            if args and command in _MESSAGE_COMMANDS:
+                extra["message"] = args
             yield from self._event(
                 Event("user_message", source, timestamp=self.timestamp, text=text, origin="person", extra=extra)
             )

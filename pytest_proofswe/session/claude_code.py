@@ -46,8 +46,14 @@ One JSON object per line; ``type`` says what the line is. Quirks this reader han
   command, ``extra["action"]`` its subcommand, and ``call_id`` leads to the ``tool_call``
   with the whole command line. ``command`` is left None on purpose, so that a consumer
   counting shell commands does not count the same command twice.
-* Lines of type ``progress`` (hook runs), ``file-history-snapshot``, ``queue-operation`` and
-  ``summary`` carry no events. Thinking blocks and whitespace-only text blocks are dropped.
+* **Queued messages**: a message the person types while the agent works is written as a
+  ``queue-operation`` ``enqueue`` line (its ``content``): a ``user_message`` of origin
+  "person" (``extra["queued"]``). If the same text comes later as a user line, that line is
+  its delivery (origin "harness", ``extra["delivery_of_queued"]``), not a second message.
+  A queued ``<task-notification>`` is left to its user line, and a queued slash command
+  (``/mcp``) is a command to the harness, not a message.
+* Lines of type ``progress`` (hook runs), ``file-history-snapshot``, other
+  ``queue-operation`` lines and ``summary`` carry no events. Thinking blocks and whitespace-only text blocks are dropped.
   Events from sub-agent lines (``isSidechain: true``) carry ``extra["sidechain"] = True``.
 
 The file is streamed line by line. A line that is not a JSON object is skipped and its
@@ -193,6 +199,7 @@ class _Parser:
         self.done: dict[tuple[str, str | None], None] = {}
         self.model: str | None = None
         self.last_command: str | None = None  # a slash command echoed in a user line, to skip its system echo
+        self.queued: list[str] = []  # messages typed while the agent worked, already counted
 
     def feed(self, number: int, record: dict[str, Any]) -> Iterator[Event]:
         kind = record.get("type")
@@ -202,6 +209,25 @@ class _Parser:
             yield from self._user(number, record)
         elif kind == "system":
             yield from self._system(number, record)
+        elif kind == "queue-operation" and record.get("operation") == "enqueue":
+            yield from self._queued(number, record)
+
+    def _queued(self, number: int, record: dict[str, Any]) -> Iterator[Event]:
+        """A message typed while the agent was working: Claude Code queues it (and may write it
+        again later as a user line, which then is not counted twice)."""
+        text = _str(record.get("content"))
+        if not text or not text.strip() or text.lstrip().startswith((*_HARNESS_PREFIXES, "/")):
+            return  # a queued task notification comes again as a user line; a slash command is the harness's
+        self.queued.append(text.strip())
+        del self.queued[:-16]
+        yield Event(
+            kind="user_message",
+            source=Source(line=number),
+            timestamp=_str(record.get("timestamp")),
+            text=text,
+            origin="person",
+            extra={"queued": True},
+        )
 
     def finish(self) -> Iterator[Event]:
         for pending in self.pending.values():
@@ -359,11 +385,16 @@ class _Parser:
         command = _slash_command(text)
         # In a sub-agent's chain the "user" is the parent agent: its prompt, never a person's.
         from_parent = bool(extra.get("sidechain"))
-        harness = meta or from_parent or command is not None or stripped.startswith(_HARNESS_PREFIXES)
+        delivered = not (meta or from_parent) and text.strip() in self.queued  # counted when it was queued
+        if delivered:
+            self.queued.remove(text.strip())
+        harness = meta or from_parent or delivered or command is not None or stripped.startswith(_HARNESS_PREFIXES)
         origin: Origin = "harness" if harness else "person"
         message_extra = {**extra, "command": command} if command else dict(extra)
         if from_parent:
             message_extra["from"] = "parent agent"
+        elif delivered:
+            message_extra["delivery_of_queued"] = True
         yield Event(
             kind="user_message",
             source=src,

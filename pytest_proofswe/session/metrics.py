@@ -50,7 +50,7 @@ _PASTED_LINE = re.compile(
     r"|\d{1,2}:\d{2}(:\d{2})?\b|\[\d|\w+(Error|Exception|Warning)\b|(ERROR|FAILED|PASSED|WARN(ING)?|INFO|DEBUG)\b"
     r"|npm (ERR|WARN)|at \S+ \(|Uncaught |warning:|error(\[\w+\])?:)"
 )
-_FENCE = re.compile(r"```.*?(```|\Z)", re.DOTALL)
+_FENCE = re.compile(r"^\s*```.*?(^\s*```[^\n]*$|\Z)", re.DOTALL | re.MULTILINE)
 
 
 def typed_text(text: str) -> str:
@@ -341,7 +341,10 @@ def compute_metrics(
         if e.kind == "user_message" and e.origin == "person":
             user_turns += 1
             text = (e.text or "").strip()
-            if not e.extra.get("slash_command") and is_correction(text):  # a command to the harness is not a reply
+            if e.extra.get("slash_command"):  # a command to the harness; /ask X and the like carry a message X
+                message = e.extra.get("message")
+                text = message if isinstance(message, str) else ""
+            if is_correction(text):
                 corrections += 1
                 signals.append(Signal("corrections", str(e.source), typed_text(text)[:120]))
         elif e.kind == "tool_call":
