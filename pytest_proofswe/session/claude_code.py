@@ -10,7 +10,8 @@ One JSON object per line; ``type`` says what the line is. Quirks this reader han
   event is emitted per distinct (message.id, requestId) pair, holding the largest value seen
   for each count, once the call is complete: when the next call on the same chain starts
   (the main chain, or one sub-agent's side chain), or at the end of the file. Its ``source``
-  is the call's last line; ``extra["lines"]`` lists all of them. Lines of model
+  is the call's last line; ``extra["lines"]`` lists all of them, and ``extra["started"]`` the
+  timestamp of its first line (the event's is its last line's). Lines of model
   ``<synthetic>`` (messages Claude Code writes itself, such as API errors) carry no usage.
   ``input_tokens`` excludes cache reads and writes here (Anthropic's convention); of the cache
   writes, ``cache_creation.ephemeral_1h_input_tokens`` were cached for an hour
@@ -152,6 +153,7 @@ class _PendingUsage:
     counts: dict[str, int | None] = field(default_factory=dict)
     lines: list[int] = field(default_factory=list)
     timestamp: str | None = None
+    started: str | None = None  # the timestamp of the call's first line (a thinking block, say)
     model: str | None = None
     sidechain: bool = False
 
@@ -166,10 +168,13 @@ class _PendingUsage:
             self.counts[key] = max(values) if values else None  # counts only grow while a reply streams
         self.lines.append(line)
         self.timestamp = timestamp or self.timestamp
+        self.started = self.started or timestamp
         self.model = model or self.model
 
     def event(self) -> Event:
         extra: dict[str, object] = {"message_id": self.message_id, "request_id": self.request_id, "lines": self.lines}
+        if self.started and self.started != self.timestamp:
+            extra["started"] = self.started
         if self.sidechain:
             extra["sidechain"] = True
         return Event(

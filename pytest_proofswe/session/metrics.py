@@ -319,6 +319,7 @@ def compute_metrics(
     run_seconds: list[float] = []  # the recorded durations of the actions (SWE-agent 1.x's execution_time)
     last_edit_index: int | None = None
     last_test_index: int | None = None
+    last_hidden_index: int | None = None
     edited_paths: dict[str, str] = {}
     reverted = 0
     calls: dict[str, Event] = {}  # calls waiting for their result
@@ -328,10 +329,11 @@ def compute_metrics(
             current_launch, launches = launch, max(launches, launch)
             if spans[-1]:
                 spans.append([])
-        t = _parse_time(e.timestamp)
-        if t is not None:
-            span = spans[-1]
-            spans[-1] = [min(span[0], t), max(span[1], t)] if span else [t, t]
+        for stamp in (e.timestamp, e.extra.get("started")):  # "started": when a model call spanning lines began
+            t = _parse_time(stamp) if isinstance(stamp, str) else None
+            if t is not None:
+                span = spans[-1]
+                spans[-1] = [min(span[0], t), max(span[1], t)] if span else [t, t]
         if e.model and e.model not in models and not e.extra.get("sidechain"):  # a sub-agent is not a switch
             if models:
                 signals.append(Signal("model_switch", str(e.source), f"{models[-1]} -> {e.model}"))
@@ -355,6 +357,7 @@ def compute_metrics(
                 commands += 1
             elif e.extra.get("shell") is True:  # a command the transcript hides counts all the same
                 commands += 1
+                last_hidden_index = index  # it may have run the tests
                 signals.append(Signal("commands", str(e.source), _hidden(e, "command")))
             if e.command is not None:
                 if is_test_command(e.command):
@@ -457,9 +460,11 @@ def compute_metrics(
         outside = len(outside_paths)
         for p, w in outside_paths:
             signals.append(Signal("edits_outside_patch", w, p))
-    tests_after = None
-    if edits:
-        tests_after = last_test_index is not None and last_edit_index is not None and last_test_index > last_edit_index
+    tests_after: bool | None = None
+    if edits and last_edit_index is not None:
+        tests_after = last_test_index is not None and last_test_index > last_edit_index
+        if not tests_after and last_hidden_index is not None and last_hidden_index > last_edit_index:
+            tests_after = None  # a command after the last edit is hidden: whether it ran the tests is unknown
     wall = _wall_seconds([span for span in spans if span], run_seconds)
     values: dict[str, Any] = {
         "format": format_name,
