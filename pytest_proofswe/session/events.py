@@ -108,7 +108,12 @@ class Event:
     model: str | None = None
     usage: Usage | None = None
     # Keys the metrics read: "sidechain" (a sub-agent's event), "shell" (a tool_call of a shell
-    # tool whose command the transcript hides: redacted or unparseable arguments).
+    # tool whose command the transcript hides: redacted or unparseable arguments); on a
+    # tool_result "running" (the command goes on, a later result has its outcome), "not_run"
+    # (the call never ran: rejected, cancelled), "did_not_finish" (left running, timed out),
+    # "execution_time" (seconds the action ran); "slash_command" and "message" (a command to
+    # the harness, and the text it sends to the model), "launch" (aider: the launch an event
+    # belongs to), "started" (a usage event: when the model call's first line was written).
     extra: dict[str, object] = field(default_factory=dict)
 
 
