@@ -48,9 +48,11 @@ One JSON object per line; ``type`` says what the line is. Quirks this reader han
   with the whole command line. ``command`` is left None on purpose, so that a consumer
   counting shell commands does not count the same command twice.
 * **Queued messages**: a message the person types while the agent works is written as a
-  ``queue-operation`` ``enqueue`` line (its ``content``): a ``user_message`` of origin
-  "person" (``extra["queued"]``). If the same text comes later as a user line, that line is
-  its delivery (origin "harness", ``extra["delivery_of_queued"]``), not a second message.
+  ``queue-operation`` ``enqueue`` line (its ``content``): once handed over (``remove``,
+  ``dequeue``) or if still waiting at the end, a ``user_message`` of origin "person"
+  (``extra["queued"]``, on the ``enqueue`` line). One given back to be edited (``popAll``)
+  is not counted: its edited text is queued again. If the same text comes later as a user
+  line, that line is its delivery (origin "harness", ``extra["delivery_of_queued"]``).
   A queued ``<task-notification>`` is left to its user line, and a queued slash command
   (``/mcp``) is a command to the harness, not a message.
 * Lines of type ``progress`` (hook runs), ``file-history-snapshot``, other
@@ -205,6 +207,7 @@ class _Parser:
         self.model: str | None = None
         self.last_command: str | None = None  # a slash command echoed in a user line, to skip its system echo
         self.queued: list[str] = []  # messages typed while the agent worked, already counted
+        self.pending_queue: list[tuple[int, str | None, str]] = []  # (line, timestamp, text) queued, not handed over
 
     def feed(self, number: int, record: dict[str, Any]) -> Iterator[Event]:
         kind = record.get("type")
@@ -214,30 +217,44 @@ class _Parser:
             yield from self._user(number, record)
         elif kind == "system":
             yield from self._system(number, record)
-        elif kind == "queue-operation" and record.get("operation") == "enqueue":
-            yield from self._queued(number, record)
+        elif kind == "queue-operation":
+            yield from self._queue(number, record)
 
-    def _queued(self, number: int, record: dict[str, Any]) -> Iterator[Event]:
-        """A message typed while the agent was working: Claude Code queues it (and may write it
-        again later as a user line, which then is not counted twice)."""
-        text = _str(record.get("content"))
-        if not text or not text.strip() or text.lstrip().startswith((*_HARNESS_PREFIXES, "/")):
+    def finish(self) -> Iterator[Event]:
+        while self.pending_queue:  # typed, and still waiting when the transcript ends
+            yield from self._delivered()
+        for pending in self.pending.values():
+            yield pending.event()
+        self.pending.clear()
+
+    def _queue(self, number: int, record: dict[str, Any]) -> Iterator[Event]:
+        """Messages typed while the agent was working: Claude Code queues them (``enqueue``),
+        hands them over (``remove``, ``dequeue``), or gives them back to be edited (``popAll``:
+        what is sent after editing is queued again). A handed-over or still waiting message is
+        the person's; one given back is not counted (its edited text is)."""
+        operation = record.get("operation")
+        if operation == "enqueue":
+            text = _str(record.get("content")) or ""
+            self.pending_queue.append((number, _str(record.get("timestamp")), text))
+        elif operation in ("remove", "dequeue") and self.pending_queue:
+            yield from self._delivered()
+        elif operation == "popAll":
+            self.pending_queue.clear()
+
+    def _delivered(self) -> Iterator[Event]:
+        number, timestamp, text = self.pending_queue.pop(0)
+        if not text.strip() or text.lstrip().startswith((*_HARNESS_PREFIXES, "/")):
             return  # a queued task notification comes again as a user line; a slash command is the harness's
         self.queued.append(text.strip())
         del self.queued[:-16]
         yield Event(
             kind="user_message",
             source=Source(line=number),
-            timestamp=_str(record.get("timestamp")),
+            timestamp=timestamp,
             text=text,
             origin="person",
             extra={"queued": True},
         )
-
-    def finish(self) -> Iterator[Event]:
-        for pending in self.pending.values():
-            yield pending.event()
-        self.pending.clear()
 
     # -- assistant lines
 

@@ -46,7 +46,7 @@ _SHOUTED = re.compile(r"\b(NOT|NEVER|DON'?T|STOP|WRONG)\b")
 # Lines of a message that were pasted rather than typed: quoted, indented, fenced, or log-shaped
 # (a traceback, a compiler or test runner's output, key: value data, a table, a shell prompt).
 _PASTED_LINE = re.compile(
-    r"^(\s+\S|>|\$ |Traceback |E\s{2,}|\S+:\d+(:\d+)?[: ]|-\s*\w[\w-]*: |\w[\w-]*: \S|[|+]|[-=_*#]{3,}"
+    r"^(\s+\S|>|\$ |Traceback |E\s{2,}|\S+:\d+(:\d+)?[: ]|-\s*\w[\w-]*: |[a-z]\w*_\w*: |[|+]|[-=_*#]{3,}"
     r"|\d{1,2}:\d{2}(:\d{2})?\b|\[\d|\w+(Error|Exception|Warning)\b|(ERROR|FAILED|PASSED|WARN(ING)?|INFO|DEBUG)\b"
     r"|npm (ERR|WARN)|at \S+ \(|Uncaught |warning:|error(\[\w+\])?:)"
 )

@@ -103,6 +103,17 @@ REPOSITORY: dict[str, dict[str, Any]] = {
         "tokens": tokens(24, 2464, 22403, 237812),
         "span": ("2026-01-02T15:35:07.501Z", "2026-01-02T15:39:44.598Z"),
     },
+    "claude-code__codemie-queued-edited.jsonl": {
+        "format": "claude-code",
+        "models": [SONNET45],
+        "user_turns": 1,  # the queued message, edited once (popAll) and handed over
+        "tool_calls": 3,  # Read, Edit, Bash
+        "commands": 1,
+        "failed_commands": 0,
+        "edits": 1,
+        "tokens": tokens(27, 1158, 313446, 2806),
+        "span": ("2026-01-02T15:27:17.883Z", "2026-01-02T15:27:43.059Z"),
+    },
     "codex__codemie-exec-running-npm-test.jsonl": {
         "format": "codex",
         "models": ["gpt-5.5"],

@@ -57,6 +57,14 @@ def test_claude_task_notification_is_the_harness_and_a_queued_message_is_the_per
     assert (m["user_turns"], m["rejections"], m["interruptions"]) == (1, 1, 1)
 
 
+def test_claude_queued_message_taken_back_to_edit_counts_once() -> None:
+    # line 5: "check 019b..." queued; line 7: popAll (taken back to be edited); line 8: the
+    # edited text queued again; line 10: remove (handed over to the agent)
+    assert person("claude-code__codemie-queued-edited.jsonl") == [
+        (8, "check 019b7f07-4a68-7d10-a8ef-8454269f439d and event_msg type")
+    ]
+
+
 def test_claude_subagent_file_prompt_is_the_parent_agents_and_its_model_is_named() -> None:
     name = "claude-code__spotter-subagent-haiku.jsonl"  # every line isSidechain
     m = grade(name).metrics
