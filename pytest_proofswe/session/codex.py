@@ -103,6 +103,7 @@ _EXIT_PATTERNS = (
     re.compile(r"^Process exited with code (-?\d+)", re.MULTILINE),
 )
 _REDACTED = re.compile(r"\s*\[REDACTED[_\s\]]")
+_RUNNING = re.compile(r"^Process running with session ID (\d+)", re.MULTILINE)
 _HEADER_LINES = 6  # where no "Output:" line ends the header, only its first lines are searched
 
 
@@ -191,6 +192,8 @@ class _Parser:
         self.tools: dict[str, str] = {}
         self.exit_codes: dict[str, int] = {}  # from exec_command_end, waiting for the call's output
         self.answered: set[str] = set()
+        self.running: dict[str, str] = {}  # session id -> the exec_command call still running in it
+        self.stdin_sessions: dict[str, str] = {}  # write_stdin call id -> the session it feeds
         self.last_total: dict[str, Any] | None = None
         self.held: Event | None = None  # a role-user response_item: the person's, or the harness's?
 
@@ -297,6 +300,9 @@ class _Parser:
                 call_extra = {"shell": True, "unreadable": _unreadable(arguments)}
         if call_id and name:
             self.tools[call_id] = name
+        session = args.get("session_id")
+        if name == "write_stdin" and call_id and isinstance(session, (int, str)) and not isinstance(session, bool):
+            self.stdin_sessions[call_id] = str(session)
         yield Event(
             kind="tool_call",
             source=src,
@@ -344,24 +350,52 @@ class _Parser:
     def _tool_result(self, payload: dict[str, Any], src: Source, ts: str | None) -> Iterator[Event]:
         call_id = _str(payload.get("call_id"))
         text, exit_code, exit_source = _parse_output(payload.get("output"))
+        tool = self.tools.get(call_id) if call_id else None
+        extra: dict[str, object] = {}
         if call_id:
             self.answered.add(call_id)
             ended = self.exit_codes.pop(call_id, None)
             if exit_code is None and ended is not None:
                 exit_code, exit_source = ended, "exec_command_end"
-        status: Literal["ok", "error", "unknown"] = (
-            "unknown" if exit_code is None else "ok" if exit_code == 0 else "error"
-        )
+        session = self.stdin_sessions.pop(call_id, None) if call_id else None
+        if tool == "write_stdin" and session is not None:
+            # Its output reports on the command running in that session: the code is that command's.
+            if exit_code is not None:
+                extra["session_exit_code"] = exit_code
+                running = self.running.pop(session, None)
+                if running is not None:
+                    yield self._final(running, exit_code, "write_stdin output", text, src, ts)
+            exit_code = exit_source = None
+        running_in = _RUNNING.search(text) if exit_code is None and tool != "write_stdin" else None
+        if running_in and call_id:  # not finished: its exit code comes later (exec_command_end, write_stdin)
+            self.running[running_in.group(1)] = call_id
+            extra.update(running=True, session_id=running_in.group(1))
         yield Event(
             kind="tool_result",
             source=src,
             timestamp=ts,
-            tool=self.tools.get(call_id) if call_id else None,
+            tool=tool,
             call_id=call_id,
             text=text,
-            status=status,
+            status=_status(exit_code),
             exit_code=exit_code,
             exit_code_source=exit_source,
+            extra=extra,
+        )
+
+    def _final(self, call_id: str, exit_code: int, where: str, text: str, src: Source, ts: str | None) -> Event:
+        """The outcome of a command that was still running when its output was written."""
+        return Event(
+            kind="tool_result",
+            source=src,
+            timestamp=ts,
+            tool=self.tools.get(call_id),
+            call_id=call_id,
+            text=text,
+            status=_status(exit_code),
+            exit_code=exit_code,
+            exit_code_source=where,
+            extra={"final": True},
         )
 
     # -- events
@@ -384,7 +418,13 @@ class _Parser:
         elif ptype == "exec_command_end":
             call_id = _str(payload.get("call_id"))
             code = _int(payload.get("exit_code"))
-            if call_id and code is not None and call_id not in self.answered:
+            session = next((s for s, c in self.running.items() if c == call_id), None)
+            if call_id and code is not None and session is not None:  # it ended after its output was written
+                del self.running[session]
+                yield self._final(
+                    call_id, code, "exec_command_end", _str(payload.get("aggregated_output")) or "", src, ts
+                )
+            elif call_id and code is not None and call_id not in self.answered:
                 self.exit_codes[call_id] = code
         elif ptype == "turn_aborted":
             reason = _str(payload.get("reason"))
@@ -420,6 +460,10 @@ class _Parser:
             ),
             extra=extra,
         )
+
+
+def _status(exit_code: int | None) -> Literal["ok", "error", "unknown"]:
+    return "unknown" if exit_code is None else "ok" if exit_code == 0 else "error"
 
 
 def _unreadable(arguments: str | None) -> str:

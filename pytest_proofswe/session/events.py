@@ -55,6 +55,8 @@ class Usage:
     # OpenAI's convention (Codex): ``input`` already counts the ``cache_read`` tokens. Anthropic's
     # (Claude Code, the default): ``input`` is the uncached input only, cache reads and writes apart.
     input_includes_cache_read: bool = False
+    # litellm's ``prompt_tokens`` for an Anthropic model (OpenHands' usage) also counts the cache writes.
+    input_includes_cache_write: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,12 @@ class Event:
     model: str | None = None
     usage: Usage | None = None
     # Keys the metrics read: "sidechain" (a sub-agent's event), "shell" (a tool_call of a shell
-    # tool whose command the transcript hides: redacted or unparseable arguments).
+    # tool whose command the transcript hides: redacted or unparseable arguments); on a
+    # tool_result "running" (the command goes on, a later result has its outcome), "not_run"
+    # (the call never ran: rejected, cancelled), "did_not_finish" (left running, timed out),
+    # "execution_time" (seconds the action ran); "slash_command" and "message" (a command to
+    # the harness, and the text it sends to the model), "launch" (aider: the launch an event
+    # belongs to), "started" (a usage event: when the model call's first line was written).
     extra: dict[str, object] = field(default_factory=dict)
 
 

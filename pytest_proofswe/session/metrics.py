@@ -9,27 +9,64 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from .events import Event, TextChange, Usage
 
-__all__ = ["CallTokens", "Price", "SessionMetrics", "Signal", "compute_metrics", "is_test_command"]
+__all__ = [
+    "CallTokens",
+    "Price",
+    "SessionMetrics",
+    "Signal",
+    "compute_metrics",
+    "is_correction",
+    "is_test_command",
+    "typed_text",
+]
 
-_TEST_COMMAND = re.compile(
-    r"(^|[\s;&|(/])(pytest|py\.test|tox|nox|unittest|nosetests|trial|go test|cargo test|cargo nextest|npm (run )?test"
-    r"|yarn test|pnpm test|jest|vitest|mocha|rspec|phpunit|mvn (-\S+ )*test|gradle(w)? test|ctest|make (check|test)"
-    r"|python -m pytest|manage\.py test|bin/test)\b"
-)
 _CORRECTION = re.compile(
-    r"(^\s*(no|nope|wrong|stop|undo|revert)\b|\bthat'?s (not|wrong)|\bnot what i\b|\bi (said|asked|told you)\b"
-    r"|\b(doesn'?t|didn'?t|does not|did not|still (doesn'?t|does not|not))( seem to)? work|\bstill (broken|failing|wrong)"
-    r"|\bnothing (changed|happened)\b|\b(i|still) (have|get|got|see) (this |an |the |a )?error\b|\bfailed to compile\b|\bwhy did you\b|\bplease don'?t\b|\bdon'?t do that\b|\btry again\b"
+    r"(^\s*(no|nope)\b(?!\s+(such|module|matches|match|tests?|space|route|output|changes|errors?|data|files?)\b)"
+    r"|^\s*(wrong|stop|undo|revert|again)\b|\bthat'?s (not|wrong)|\bnot what i\b|\bi (said|asked|told you)\b"
+    r"|\b(doesn'?t|didn'?t|does not|did not|still (doesn'?t|does not|not))( seem to)? work|\bwrong\b"
+    r"|\bstill (an? )?(issues?|problems?|errors?|the same|broken|failing|fails|wrong|shows?|showing|happening|there"
+    r"|no|not|nothing|empty|0)\b|\bstill\b[^.?\n]{0,40}!"
+    r"|\b(do not|don'?t|dont)\b[^.!?\n]{0,60}\bever\b|\bnever (do|use|add|touch|change|commit|run|write|create)\b"
+    r"|\b(you|that|this|it) (just )?(broke|broken)\b|\bbroke (everything|it|the)\b|\b(not acceptable|unacceptable)\b"
+    r"|\bbad idea\b|\bnothing (changed|happened)\b|\b(i|still) (have|get|got|see) (this |an |the |a )?error\b"
+    r"|\bfailed to compile\b|\bwhy did you\b|\bplease don'?t\b|\bdon'?t do that\b|\btry again\b"
     r"|\bwtf\b|\bf+u+c+k|\bshit\b|\bdamn\b|\bstupid\b|\buseless\b|!!+)",
     re.IGNORECASE,
 )
+# Words a person shouts to correct the agent ("do NOT touch the tests"): only in capitals.
+_SHOUTED = re.compile(r"\b(NOT|NEVER|DON'?T|STOP|WRONG)\b")
+# Lines of a message that were pasted rather than typed: quoted, indented, fenced, or log-shaped
+# (a traceback, a compiler or test runner's output, key: value data, a table, a shell prompt).
+_PASTED_LINE = re.compile(
+    r"^(\s+\S|>|\$ |Traceback |E\s{2,}|\S+:\d+(:\d+)?[: ]|-\s*\w[\w-]*: |[a-z]\w*_\w*: |[|+]|[-=_*#]{3,}"
+    r"|\d{1,2}:\d{2}(:\d{2})?\b|\[\d|\w+(Error|Exception|Warning)\b|(ERROR|FAILED|PASSED|WARN(ING)?|INFO|DEBUG)\b"
+    r"|npm (ERR|WARN)|at \S+ \(|Uncaught |warning:|error(\[\w+\])?:)"
+)
+_FENCE = re.compile(r"^\s*```.*?(^\s*```[^\n]*$|\Z)", re.DOTALL | re.MULTILINE)
+
+
+def typed_text(text: str) -> str:
+    """The part of a person's message they typed: without fenced code, quoted or indented
+    lines, or lines shaped like pasted output (tracebacks, compiler and test output, logs,
+    ``key: value`` data); curly apostrophes read as straight ones."""
+    text = _FENCE.sub("\n", text.replace("\u2019", "'").replace("\u2018", "'"))
+    return "\n".join(line for line in text.splitlines() if not _PASTED_LINE.match(line)).strip()
+
+
+def is_correction(text: str) -> bool:
+    """Whether a message a person typed corrects the agent or expresses frustration (see docs/sessions.md)."""
+    typed = typed_text(text)
+    return bool(typed) and bool(_CORRECTION.search(typed) or _SHOUTED.search(typed))
+
+
 _REVERT_COMMAND = re.compile(r"\bgit\s+(checkout\s+(--\s+)?\S|restore\b|reset\s+--hard|stash\b|revert\b)")
 
 
@@ -49,8 +86,176 @@ class CallTokens(NamedTuple):
 Price = Callable[[str, Sequence[CallTokens]], float]
 
 
+# Test runners named by the command's first word (its base name, so ``./node_modules/.bin/jest`` too).
+_TEST_RUNNERS = frozenset(
+    {
+        "pytest",
+        "py.test",
+        "tox",
+        "nox",
+        "nosetests",
+        "trial",
+        "jest",
+        "vitest",
+        "mocha",
+        "ava",
+        "karma",
+        "rspec",
+        "phpunit",
+        "pest",
+        "ctest",
+        "busted",
+        "bats",
+        "prove",
+        "behave",
+        "cucumber",
+        "cucumber-js",
+        "gotestsum",
+        "test.sh",
+        "run-tests.sh",
+        "run_tests.sh",
+        "runtests.py",
+        "run_tests.py",
+    }
+)
+# Tools whose subcommand runs the tests: the first word that is not an option must be one of these.
+_TEST_SUBCOMMANDS: dict[str, frozenset[str]] = {
+    "go": frozenset({"test"}),
+    "cargo": frozenset({"test", "nextest", "tarpaulin"}),
+    "mix": frozenset({"test"}),
+    "dotnet": frozenset({"test"}),
+    "swift": frozenset({"test"}),
+    "bun": frozenset({"test"}),
+    "deno": frozenset({"test"}),
+    "flutter": frozenset({"test"}),
+    "dart": frozenset({"test"}),
+    "cabal": frozenset({"test"}),
+    "stack": frozenset({"test"}),
+    "lein": frozenset({"test"}),
+    "sbt": frozenset({"test", "testonly"}),
+    "gradle": frozenset({"test", "check"}),
+    "gradlew": frozenset({"test", "check"}),
+    "mvn": frozenset({"test", "verify"}),
+    "mvnw": frozenset({"test", "verify"}),
+    "make": frozenset({"test", "tests", "check"}),
+    "gmake": frozenset({"test", "tests", "check"}),
+    "just": frozenset({"test", "tests"}),
+    "rake": frozenset({"test", "spec"}),
+    "rails": frozenset({"test"}),
+    "meson": frozenset({"test"}),
+    "ninja": frozenset({"test", "check"}),
+    "zig": frozenset({"build test"}),
+    "hatch": frozenset({"test"}),
+    "playwright": frozenset({"test"}),
+    "npm": frozenset({"test", "t", "tst"}),
+    "yarn": frozenset({"test"}),
+    "pnpm": frozenset({"test", "t"}),
+}
+# ``npm run test:unit``, ``yarn run test``, ``pnpm run test-e2e``, ``bun run test``, ``hatch run test``: a script named test*.
+_SCRIPT_RUNNERS = frozenset({"npm", "yarn", "pnpm", "bun", "hatch", "composer", "deno"})
+_SCRIPT_RUN = frozenset({"run", "run-script", "task"})
+# Words that run the command after them: ``uv run pytest``, ``npx jest``, ``bundle exec rspec``, ``timeout 600 go test``.
+_WRAPPERS = frozenset({"sudo", "time", "env", "nice", "nohup", "exec", "command", "xvfb-run", "stdbuf", "unbuffer"})
+_WRAPPER_PAIRS = {
+    "uv": "run",
+    "poetry": "run",
+    "pipenv": "run",
+    "pdm": "run",
+    "rye": "run",
+    "hatch": "run",
+    "conda": "run",
+    "bundle": "exec",
+    "pnpm": "exec",
+    "npm": "exec",
+    "docker": "exec",
+}
+_RUNNER_WRAPPERS = frozenset({"npx", "bunx", "pnpx", "yarn", "dotenv"})
+_PYTHON = re.compile(r"^(python|python3|python3\.\d+|py|pypy3?)$")
+_PYTHON_TEST_MODULES = frozenset({"pytest", "unittest", "nose", "nose2", "tox", "nox", "trial", "twisted.trial"})
+_SEGMENT_SPLIT = re.compile(r"&&|\|\||[;|\n()]")
+
+
 def is_test_command(command: str | None) -> bool:
-    return bool(command and _TEST_COMMAND.search(command))
+    """Whether a shell command line runs tests, in any of the ecosystems real sessions use.
+
+    The line is split into its commands (on ``&&``, ``||``, ``;``, ``|``, newlines and
+    parentheses); a command runs tests when, after ``VAR=value`` words and wrappers
+    (``uv run``, ``npx``, ``bundle exec``, ``timeout 60``, ``sudo``, ...), it is a test runner
+    (pytest, jest, rspec, ...), a tool's test subcommand (``go test``, ``cargo test``,
+    ``mix test``, ``dotnet test``, ``bun test``, ``swift test``, ``npm test``, ``make test``,
+    ``mvn -q verify``, ...), a package script named ``test*`` (``npm run test:unit``), or
+    ``python -m pytest``/``unittest``, ``manage.py test``, ``setup.py test``. A command that
+    only names a runner (``pip install pytest``, ``cat pytest.ini``, ``grep jest``) does not.
+    """
+    if not command:
+        return False
+    return any(_runs_tests(_words(segment)) for segment in _SEGMENT_SPLIT.split(command))
+
+
+def _words(segment: str) -> list[str]:
+    try:
+        return shlex.split(segment)
+    except ValueError:  # an unbalanced quote (the split above ignores quoting)
+        return segment.split()
+
+
+def _runs_tests(words: list[str]) -> bool:
+    words = [w for w in words if w]
+    while words:
+        first = words[0]
+        name = first.rsplit("/", 1)[-1]
+        rest = words[1:]
+        if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", first) or name in _WRAPPERS:
+            words = rest
+        elif name == "timeout":  # timeout [options] DURATION command
+            while rest and rest[0].startswith("-"):
+                rest = rest[1:]
+            words = rest[1:]
+        elif name in _WRAPPER_PAIRS and rest and rest[0] == _WRAPPER_PAIRS[name] and not _script_named_test(name, rest):
+            words = rest[1:]
+            if name == "docker":  # docker exec [options] CONTAINER command
+                while words and words[0].startswith("-"):
+                    words = words[1:]
+                words = words[1:]
+        elif name in _RUNNER_WRAPPERS and rest and not rest[0].startswith("-") and rest[0] not in _SCRIPT_RUN:
+            if name == "yarn" and rest[0] in _TEST_SUBCOMMANDS["yarn"]:
+                return True
+            words = rest
+        else:
+            break
+    if not words:
+        return False
+    name = words[0].rsplit("/", 1)[-1]
+    args = [w for w in words[1:] if not w.startswith("-")]
+    if name in _TEST_RUNNERS or (name == "test" and "/" in words[0]):  # not the shell's ``test -f x``
+        return True
+    if name == "php" and len(words) > 2 and words[1].endswith("artisan") and words[2] == "test":
+        return True
+    if _PYTHON.match(name) and len(words) > 1:
+        if words[1] == "-m" and len(words) > 2:
+            return words[2] in _PYTHON_TEST_MODULES
+        script = words[1].rsplit("/", 1)[-1]
+        return (script in ("manage.py", "setup.py") and "test" in words[2:3]) or script in _TEST_RUNNERS
+    if name == "manage.py" and args[:1] == ["test"]:
+        return True
+    if name in _SCRIPT_RUNNERS and _script_named_test(name, words[1:]):
+        return True
+    subcommands = _TEST_SUBCOMMANDS.get(name)
+    if subcommands is None:
+        return False
+    if name in ("make", "gmake"):  # make [-C dir] [-j N] ... test
+        return any(a in subcommands for a in args)
+    if name in ("mvn", "mvnw", "gradle", "gradlew", "sbt"):  # the goals may follow other goals: mvn clean test
+        return any(a in subcommands for a in args)
+    if name == "zig":
+        return args[:2] == ["build", "test"]
+    return bool(args) and args[0] in subcommands
+
+
+def _script_named_test(tool: str, rest: list[str]) -> bool:
+    """``npm run test:unit``, ``yarn run test``, ``bun run test-e2e``: a package script whose name starts with test."""
+    args = [w for w in rest if not w.startswith("-")]
+    return tool in _SCRIPT_RUNNERS and len(args) >= 2 and args[0] in _SCRIPT_RUN and args[1].startswith("test")
 
 
 @dataclass(frozen=True)
@@ -76,9 +281,10 @@ def _parse_time(ts: str | None) -> datetime | None:
     if not ts:
         return None
     try:
-        return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(ts.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def _action_key(e: Event) -> str:
@@ -99,6 +305,7 @@ def compute_metrics(
     pending_edits: dict[str, list[Event]] = {}  # applied when their call's result comes, and is not an error
     meter = _CostMeter()
     models: list[str] = []
+    side_models: list[str] = []  # models named only by sub-agents' events (a sub-agent's own file)
     user_turns = tool_calls = commands = edits = interruptions = rejections = corrections = test_runs = 0
     failed: int | None = None
     exit_codes_known = False
@@ -106,27 +313,42 @@ def compute_metrics(
     usage_seen = {"input": False, "output": False, "cache_read": False, "cache_write": False}
     cumulative: dict[str, Any] | None = None
     harness_cost: float | None = None
-    first_time = last_time = None
+    spans: list[list[datetime]] = [[]]  # the timestamps seen in each separate launch (min and max kept)
+    launches = 0
+    current_launch: int | None = None
+    run_seconds: list[float] = []  # the recorded durations of the actions (SWE-agent 1.x's execution_time)
     last_edit_index: int | None = None
     last_test_index: int | None = None
+    last_hidden_index: int | None = None
     edited_paths: dict[str, str] = {}
     reverted = 0
     calls: dict[str, Event] = {}  # calls waiting for their result
     for index, e in enumerate(events, 1):
-        t = _parse_time(e.timestamp)
-        if t is not None:
-            first_time = first_time or t
-            last_time = t
+        launch = e.extra.get("launch")
+        if isinstance(launch, int) and launch != current_launch:  # a new launch appended to the same file (aider)
+            current_launch, launches = launch, max(launches, launch)
+            if spans[-1]:
+                spans.append([])
+        for stamp in (e.timestamp, e.extra.get("started")):  # "started": when a model call spanning lines began
+            t = _parse_time(stamp) if isinstance(stamp, str) else None
+            if t is not None:
+                span = spans[-1]
+                spans[-1] = [min(span[0], t), max(span[1], t)] if span else [t, t]
         if e.model and e.model not in models and not e.extra.get("sidechain"):  # a sub-agent is not a switch
             if models:
                 signals.append(Signal("model_switch", str(e.source), f"{models[-1]} -> {e.model}"))
             models.append(e.model)
+        elif e.model and e.extra.get("sidechain") and e.model not in side_models:
+            side_models.append(e.model)
         if e.kind == "user_message" and e.origin == "person":
             user_turns += 1
             text = (e.text or "").strip()
-            if _CORRECTION.search(text):
+            if e.extra.get("slash_command"):  # a command to the harness; /ask X and the like carry a message X
+                message = e.extra.get("message")
+                text = message if isinstance(message, str) else ""
+            if is_correction(text):
                 corrections += 1
-                signals.append(Signal("corrections", str(e.source), text[:120]))
+                signals.append(Signal("corrections", str(e.source), typed_text(text)[:120]))
         elif e.kind == "tool_call":
             tool_calls += 1
             if e.call_id:
@@ -135,6 +357,7 @@ def compute_metrics(
                 commands += 1
             elif e.extra.get("shell") is True:  # a command the transcript hides counts all the same
                 commands += 1
+                last_hidden_index = index  # it may have run the tests
                 signals.append(Signal("commands", str(e.source), _hidden(e, "command")))
             if e.command is not None:
                 if is_test_command(e.command):
@@ -147,21 +370,23 @@ def compute_metrics(
             if e.call_id is None:
                 loop_detector.add(_action_key(e), "", str(e.source))
         elif e.kind == "tool_result":
+            seconds = e.extra.get("execution_time")
+            if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+                run_seconds.append(float(seconds))
+            if e.extra.get("running"):  # the command goes on: its outcome comes with a later result
+                continue
             call = calls.pop(e.call_id or "", None)
             for edit in pending_edits.pop(e.call_id or "", []):
                 if e.status != "error":  # a refused or failed edit changed nothing
                     reverted += _apply_edit(reverts, edit, signals)
-            if e.exit_code is not None:
+            outcome = _command_outcome(e, call)
+            if outcome is not None:
                 exit_codes_known = True
-                failed = (failed or 0) + (1 if e.exit_code != 0 else 0)
-                if e.exit_code != 0:
-                    signals.append(
-                        Signal(
-                            "failed_commands",
-                            str(e.source),
-                            f"exit {e.exit_code}: {(call.command if call else e.command) or ''}"[:120],
-                        )
-                    )
+                failed = (failed or 0) + (1 if outcome else 0)
+                if outcome:
+                    what = f"exit {e.exit_code}" if e.exit_code is not None else "error"
+                    command = (call.command if call else e.command) or (call.tool if call else e.tool) or ""
+                    signals.append(Signal("failed_commands", str(e.source), f"{what}: {command}"[:120]))
             if call is not None:
                 loop_detector.add(_action_key(call), e.text or "", str(call.source))
         elif e.kind == "file_edit":
@@ -213,6 +438,7 @@ def compute_metrics(
                     harness_cost = (harness_cost or 0.0) + u.cost_usd
 
     loops = loop_detector.loops
+    models = models or side_models  # a sub-agent's own file: every event is the sub-agent's
     if cumulative is not None:
         tokens = {k: cumulative.get(k) for k in ("input", "output", "cache_read", "cache_write")}
         if cumulative.get("cost_usd") is not None:
@@ -234,11 +460,12 @@ def compute_metrics(
         outside = len(outside_paths)
         for p, w in outside_paths:
             signals.append(Signal("edits_outside_patch", w, p))
-    tests_after = None
-    if edits:
-        tests_after = last_test_index is not None and last_edit_index is not None and last_test_index > last_edit_index
-    # One timestamp for the whole session (aider writes only its start) says nothing of its length.
-    wall = (last_time - first_time).total_seconds() if first_time and last_time and last_time != first_time else None
+    tests_after: bool | None = None
+    if edits and last_edit_index is not None:
+        tests_after = last_test_index is not None and last_test_index > last_edit_index
+        if not tests_after and last_hidden_index is not None and last_hidden_index > last_edit_index:
+            tests_after = None  # a command after the last edit is hidden: whether it ran the tests is unknown
+    wall = _wall_seconds([span for span in spans if span], run_seconds)
     values: dict[str, Any] = {
         "format": format_name,
         "models": models,
@@ -260,8 +487,40 @@ def compute_metrics(
         "cost_source": cost_source,
         "cost_reason": cost_reason,
         "wall_s": None if wall is None else round(wall, 1),
+        "sessions": max(launches, 1),
     }
     return SessionMetrics(values, tuple(signals.kept))
+
+
+def _wall_seconds(spans: Sequence[list[datetime]], run_seconds: Sequence[float]) -> float | None:
+    """The session's length: the span of its timestamps (the earliest to the latest, since some
+    harnesses write events out of order), summed over the launches a file appends; None when a
+    launch has a single timestamp (aider writes only its start). Without timestamps, the sum of
+    the actions' recorded durations (SWE-agent 1.x), else None."""
+    if spans:
+        if any(span[0] == span[1] for span in spans):
+            return None
+        return sum((span[1] - span[0]).total_seconds() for span in spans)
+    return sum(run_seconds) if run_seconds else None
+
+
+def _command_outcome(result: Event, call: Event | None) -> bool | None:
+    """Whether the command a result answers failed (True), succeeded (False), or is unknown (None).
+
+    A known exit code decides. Without one, a command whose result the harness marks an error
+    failed (a commit a pre-commit hook refused) and one it marks ok succeeded; a result of a
+    command that never ran (refused by the person, cancelled with a failing sibling) or has not
+    finished (running in the background, timed out) says nothing. Only shell commands count:
+    a failed file read is not a failed command.
+    """
+    if result.extra.get("not_run") or result.extra.get("did_not_finish"):
+        return None
+    is_command = call is not None and (call.command is not None or call.extra.get("shell") is True)
+    if result.exit_code is not None:
+        return result.exit_code != 0 if call is None or is_command else None
+    if is_command and result.status in ("ok", "error"):
+        return result.status == "error"
+    return None
 
 
 def _hidden(e: Event, what: str) -> str:
@@ -289,9 +548,15 @@ class _CostMeter:
             return
         uncached = usage.input or 0
         if usage.input_includes_cache_read:  # OpenAI's input counts the cache reads: not twice
-            uncached = max(uncached - (usage.cache_read or 0), 0)
+            uncached -= usage.cache_read or 0
+        if usage.input_includes_cache_write:  # litellm's prompt_tokens for Anthropic counts the writes too
+            uncached -= usage.cache_write or 0
         call = CallTokens(
-            uncached, usage.output or 0, usage.cache_read or 0, usage.cache_write or 0, usage.cache_write_1h or 0
+            max(uncached, 0),
+            usage.output or 0,
+            usage.cache_read or 0,
+            usage.cache_write or 0,
+            usage.cache_write_1h or 0,
         )
         if usage.cumulative:
             total, last = call, self.last_total

@@ -35,12 +35,17 @@ Mapping:
   changed since the last one.
 - action ``finish``: ``end`` (text: ``final_thought``; ``extra["task_completed"]``).
 
+- without ``llm_metrics`` (older streams, test fixtures): each model response's ``usage`` in
+  ``tool_call_metadata.model_response`` is a ``usage`` event (not cumulative), once per
+  response id, since an action and its observation (and the actions of parallel tool calls)
+  repeat it; its ``prompt_tokens`` count the cached tokens and, for Anthropic models, the cache
+  writes (litellm's convention), which the Usage says. Once a stream has ``llm_metrics`` only
+  they count, so nothing is counted twice.
+
 Gaps: ``tool_call_id`` pairs calls and results when present (else the action's ``id`` and
-the observation's ``cause``). The per-response ``usage`` inside ``tool_call_metadata`` is
-not emitted (it would double-count against the cumulative ``llm_metrics``), so a stream
-without ``llm_metrics`` (like the bundled test fixture) has no token counts; its model
-name (``model_response.model``) is still set on the agent's events. Timestamps are as
-written (local ISO 8601, no zone).
+the observation's ``cause``). A model response that made no tool call (a plain agent
+``message``) records no usage without ``llm_metrics``. Timestamps are as written (local ISO
+8601, no zone).
 """
 
 from __future__ import annotations
@@ -177,6 +182,8 @@ class _Translator:
     def __init__(self) -> None:
         self.tool_actions: dict[str, str] = {}  # action id -> call_id
         self.last_usage: tuple[object, ...] | None = None
+        self.has_llm_metrics = False
+        self.responses: set[str] = set()  # model responses whose usage was already counted
 
     def translate(self, entries: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[Event]:
         for offset, event in entries:
@@ -188,6 +195,9 @@ class _Translator:
             usage = self._usage(event, source)
             if usage is not None:
                 yield usage
+            response = self._response_usage(event, source)
+            if response is not None:
+                yield response
 
     def _action(self, event: dict[str, Any], source: Source) -> Iterator[Event]:
         action = _str(event.get("action")) or ""
@@ -326,10 +336,41 @@ class _Translator:
             extra=extra,
         )
 
+    def _response_usage(self, event: dict[str, Any], source: Source) -> Event | None:
+        """One model response's usage, from ``tool_call_metadata.model_response``, when the stream
+        records no ``llm_metrics``: once per response id (an action and its observation, and the
+        actions of one response's parallel tool calls, all repeat it)."""
+        if self.has_llm_metrics:
+            return None
+        response = _dict(_dict(event.get("tool_call_metadata")).get("model_response"))
+        usage = _dict(response.get("usage"))
+        response_id = _str(response.get("id"))
+        if not usage or response_id is None or response_id in self.responses:
+            return None
+        self.responses.add(response_id)
+        cached = _int(_dict(usage.get("prompt_tokens_details")).get("cached_tokens"))
+        cache_read = _int(usage.get("cache_read_input_tokens"))
+        return Event(
+            "usage",
+            source,
+            timestamp=_str(event.get("timestamp")),
+            model=_str(response.get("model")),
+            usage=Usage(
+                input=_int(usage.get("prompt_tokens")),
+                output=_int(usage.get("completion_tokens")),
+                cache_read=cache_read if cache_read is not None else cached,
+                cache_write=_int(usage.get("cache_creation_input_tokens")),
+                input_includes_cache_read=True,  # litellm's prompt_tokens count the cached tokens
+                input_includes_cache_write=True,  # and, for Anthropic models, the cache writes
+            ),
+            extra={"response_id": response_id},
+        )
+
     def _usage(self, event: dict[str, Any], source: Source) -> Event | None:
         metrics = event.get("llm_metrics")
         if not isinstance(metrics, dict):
             return None
+        self.has_llm_metrics = True
         tokens = _dict(metrics.get("accumulated_token_usage"))
         usage = Usage(
             input=_int(tokens.get("prompt_tokens")),

@@ -31,7 +31,8 @@ Quirks and gaps:
 - No exit codes: SWE-agent does not record them, so every ``tool_result`` has status
   ``unknown`` and exit code None.
 - No timestamps: 0.x has none; 1.x records only each step's ``execution_time`` (in the
-  result's ``extra``).
+  result's ``extra``), the time its action ran in the environment (the model's time is not
+  recorded).
 - The edited path: from the action when it names one (``create PATH``,
   ``str_replace_editor CMD PATH``), else the open file of the step's ``state``
   (``extra["path_source"]`` says which; 0.x records the state before the step, 1.x after
@@ -40,7 +41,9 @@ Quirks and gaps:
   has ``extra["edit_applied"]`` False.
 - 1.x replays reuse ``tool_call_ids`` across steps, so ``call_id`` is the step
   (``step-N``); the recorded id is in the call's ``extra["tool_call_id"]``.
-- The model's name is not in the file (0.x), so ``model`` is not set.
+- The model: 1.x names it in its run configuration (``replay_config.agent.model.name``), set
+  on the steps' messages and the usage event (a ``replay`` or ``human`` model is not a model:
+  None); 0.x does not name it, so ``model`` is not set.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ _TRAJECTORY_KEY = re.compile(rb'"trajectory"\s*:\s*\[')
 _EDIT_COMMANDS = {"create", "edit", "insert", "append"}
 _EDITOR_EDITS = {"create", "str_replace", "insert", "undo_edit"}
 _NOT_APPLIED = "Your changes have NOT been applied"
+# SWE-agent's models that are not language models (a replay, a person at the keyboard, test stubs).
+_NOT_MODELS = frozenset({"replay", "human", "human_thought", "instant_empty_submit"})
 
 
 def _words(first_line: str) -> list[str]:
@@ -106,6 +111,16 @@ def _edit_path(action: str, step: dict[str, Any]) -> tuple[bool, str | None, str
     return True, None, None
 
 
+def _config_model(doc: dict[str, Any]) -> str | None:
+    """The model a 1.x trajectory names in its run configuration (``replay_config``, an object or
+    its JSON text: ``agent.model.name``); None for 0.x, which does not name it."""
+    config = doc.get("replay_config")
+    if isinstance(config, str):
+        config = json_object(config)
+    name = _str(_dict(_dict(_dict(config).get("agent")).get("model")).get("name"))
+    return name if name and name not in _NOT_MODELS else None
+
+
 def _history_actions(history: list[Any]) -> list[dict[str, Any]]:
     """The history's assistant entries that are actions (demonstrations left out), in order."""
     found = []
@@ -135,6 +150,7 @@ class SweAgentReader:
         return self._events(document)
 
     def _events(self, doc: dict[str, Any]) -> Iterator[Event]:
+        model = _config_model(doc)
         raw_history = doc.get("history")
         history: list[Any] = raw_history if isinstance(raw_history, list) else []
         for index, entry in enumerate(history):
@@ -152,7 +168,7 @@ class SweAgentReader:
         for index, step in enumerate(doc["trajectory"]):
             if isinstance(step, dict):
                 entry = entries[index] if index < len(entries) else {}
-                yield from self._step(index, step, entry)
+                yield from self._step(index, step, entry, model)
         info = _dict(doc.get("info"))
         stats = info.get("model_stats")
         if isinstance(stats, dict):
@@ -167,6 +183,7 @@ class SweAgentReader:
             yield Event(
                 "usage",
                 Source(),
+                model=model,
                 usage=Usage(
                     input=_int(stats.get("tokens_sent")),
                     output=_int(stats.get("tokens_received")),
@@ -182,13 +199,13 @@ class SweAgentReader:
                 end_extra["submission"] = info["submission"]
             yield Event("end", Source(), text=status, extra=end_extra)
 
-    def _step(self, index: int, step: dict[str, Any], entry: dict[str, Any]) -> Iterator[Event]:
+    def _step(self, index: int, step: dict[str, Any], entry: dict[str, Any], model: str | None) -> Iterator[Event]:
         source = Source(offset=index)
         action = _str(step.get("action")) or ""
         observation = _str(step.get("observation"))
         text = (_str(step.get("thought")) or "").strip() or (_str(step.get("response")) or "").strip()
         if text:
-            yield Event("assistant_message", source, text=text)
+            yield Event("assistant_message", source, text=text, model=model)
         if not action.strip():
             return  # a step that only talked (a format error, a requery)
         call_id = f"step-{index}"

@@ -27,7 +27,9 @@ needs_data = pytest.mark.skipif(not SESSIONS.is_dir(), reason="needs ../shared/e
                 "tool_calls": 6,
                 "tokens": {"input": 54, "output": 212, "cache_read": 88231, "cache_write": 17696, "total": 266},
                 "cost_source": "price",
-                "failed_commands": None,
+                # the `tail` Bash call succeeded (no is_error): 0 failures, not unknown (issue 12);
+                # the backgrounded `mix phx.server` did not finish and says nothing
+                "failed_commands": 0,
             },
         ),
         ("claude-code__marot-spotter-short-rejected.jsonl", {"rejections": 2, "interruptions": 1}),
