@@ -64,8 +64,11 @@ def test_review_items_pass_fail_and_report(pytester: pytest.Pytester, project: P
     assert results["minimal"]["score"] == 2.0 and results["minimal"]["criteria"][0]["evidence"][0]["verified"]
     assert "review: 2 review(s), 0 from the cache" in out
     assert len(llm_server.requests) == 2
-    # The same run again: every review comes from the cache, and no request is made.
-    res = pytester.runpytest_subprocess("--proofswe", str(project), "-k", "review and (bloated or minimal)")
+    # The same run again, graded again (not served from the result cache): every review comes
+    # from the reviewer's own cache, and no request is made.
+    res = pytester.runpytest_subprocess(
+        "--proofswe", str(project), "-k", "review and (bloated or minimal)", "--proofswe-no-cache"
+    )
     res.assert_outcomes(passed=1, failed=1)
     assert len(llm_server.requests) == 2 and "2 from the cache" in res.stdout.str()
 
