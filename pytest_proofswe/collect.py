@@ -28,6 +28,7 @@ from .settings import Settings
 from .task import Submission, Task, find_submissions, is_task_dir, load_task
 
 if TYPE_CHECKING:  # the grading machinery is imported when something is graded
+    from .compare import Leaderboard
     from .grading import Grader, GradeRequest
     from .result import GradeResult
     from .sandbox import Sandbox
@@ -77,6 +78,7 @@ class ProofsweSession:
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._grader: Grader | None = None
+        self._leaderboard: tuple[int, Leaderboard] | None = None  # (results it was made from, the aggregates)
         if not _is_worker(config):
             # One id for the whole run, inherited by xdist workers: "rebuild once per run".
             os.environ.setdefault("PROOFSWE_RUN_ID", uuid.uuid4().hex)
@@ -89,11 +91,11 @@ class ProofsweSession:
                 self.sandbox = choose(settings.sandbox, hidden=_grader_folders(config, settings))
             except UsageError as exc:
                 raise pytest.UsageError(str(exc)) from None
-        if settings.predictions is not None:
-            from .swebench import load_predictions
+        if settings.predictions:
+            from .swebench import load_prediction_files
 
             try:
-                self.predictions = load_predictions(settings.predictions)
+                self.predictions = load_prediction_files(settings.predictions)
             except ValueError as exc:
                 raise pytest.UsageError(str(exc)) from None
 
@@ -301,7 +303,23 @@ class ProofsweSession:
             return
         rows = [self.results[k] for k in self.order]
         reportmod.terminal_summary(terminalreporter, rows, kept=self.kept, unmatched=self.unmatched_predictions())
+        board = self.leaderboard()
+        if board is not None and board.has_repeats:
+            reportmod.agents_summary(terminalreporter, board.to_json())
         self._sandbox_line(terminalreporter)
+
+    def leaderboard(self) -> Leaderboard | None:
+        """The per-agent aggregates of a task run (docs/compare.md), computed once; None for other runs."""
+        if not self.settings.tasks or self.settings.validate or self.settings.calibrate is not None:
+            return None
+        graded = [self.results[k] for k in self.order if k[1] is not None and "change" not in self.results[k]]
+        if not graded:
+            return None
+        if self._leaderboard is None or self._leaderboard[0] != len(graded):
+            from .compare import aggregate
+
+            self._leaderboard = (len(graded), aggregate(graded))
+        return self._leaderboard[1]
 
     def _sandbox_line(self, terminalreporter: Any) -> None:
         """Say where the hidden tests ran; loudly when auto found no working sandbox."""
@@ -423,7 +441,14 @@ class ProofsweSession:
         rows = [self.results[k] for k in self.order]
         from .outputs import write_ci_outputs
 
-        write_ci_outputs(rows, markdown_path=self.settings.markdown, sarif_path=self.settings.sarif, environ=os.environ)
+        board = self.leaderboard()
+        write_ci_outputs(
+            rows,
+            markdown_path=self.settings.markdown,
+            sarif_path=self.settings.sarif,
+            environ=os.environ,
+            agents=board.to_json() if board is not None and board.has_repeats else {},
+        )
         if self.settings.report is None:
             return
         document = reportmod.build_report(
@@ -432,6 +457,8 @@ class ProofsweSession:
             validate=self.settings.validate,
             interruption=self._interruption(session, exitstatus),
         )
+        if board is not None:
+            document.update(board.to_json())  # agents, comparisons, aggregation
         if self.calibration:
             document["calibration"] = reportmod.calibration_document(self.calibration)
         if self.replay_old is not None:
@@ -485,7 +512,7 @@ class TaskDirectory(pytest.Directory):
                     sub = Submission(
                         name=sub.name,
                         origin="predictions",
-                        problem=f"{plugin.settings.predictions}: prediction {sub.name!r} for {task.id} "
+                        problem=f"{sub.meta.get('source')}: prediction {sub.name!r} for {task.id} "
                         "has the name of a submission in the task folder (fix: rename one)",
                     )
                 taken.add(sub.name)

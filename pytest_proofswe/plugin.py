@@ -33,9 +33,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--proofswe-predictions",
         metavar="FILE",
+        action="append",
         default=None,
         help="grade SWE-bench predictions (JSONL: instance_id, model_name_or_path, model_patch) "
-        "against the collected tasks. Implies --proofswe.",
+        "against the collected tasks. Implies --proofswe. Given several times, the k-th file holds "
+        "trial k of each model (or set a 'trial' field per line).",
     )
     group.addoption(
         "--proofswe-validate",

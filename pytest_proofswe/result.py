@@ -8,6 +8,7 @@ from typing import Any
 
 from .review.reviewer import ReviewResult
 from .session import SessionResult
+from .task import agent_of, split_trial
 from .taste.model import TasteResult
 from .verdict import CanaryCheck, Status, TestGroup
 
@@ -107,6 +108,8 @@ class GradeResult:
         return {
             "task": self.task,
             "submission": self.submission,
+            "agent": agent_of(self.submission, self.meta),
+            "trial": split_trial(self.submission)[1] or 1,
             "behaviour": self.behaviour.to_json(),
             "taste": self.taste.to_json()
             if self.taste is not None

@@ -74,7 +74,7 @@ def read_tool_table(rootpath: Path) -> dict[str, Any]:
 class Settings:
     enabled: bool
     report: Path | None
-    predictions: Path | None
+    predictions: tuple[Path, ...]  # --proofswe-predictions, in the order given (file k holds trial k)
     validate: bool
     keep_workspaces: bool
     rebuild_envs: bool
@@ -160,9 +160,10 @@ class Settings:
                 f"--proofswe-sandbox (or sandbox in [tool.proofswe], proofswe_sandbox in the ini file, "
                 f"$PROOFSWE_SANDBOX) must be one of {', '.join(MODES)}, got {sandbox!r}"
             )
-        predictions = opt.proofswe_predictions
-        if predictions is not None and not Path(predictions).is_file():
-            raise UsageError(f"--proofswe-predictions: {predictions} is not a file")
+        predictions = opt.proofswe_predictions or []
+        for given in predictions:
+            if not Path(given).is_file():
+                raise UsageError(f"--proofswe-predictions: {given} is not a file")
         return cls(
             enabled=bool(
                 opt.proofswe
@@ -173,7 +174,7 @@ class Settings:
                 or opt.proofswe_replay
             ),
             report=Path(report) if report else None,
-            predictions=Path(predictions) if predictions else None,
+            predictions=tuple(Path(p) for p in predictions),
             validate=bool(opt.proofswe_validate),
             keep_workspaces=bool(opt.proofswe_keep_workspaces),
             rebuild_envs=bool(opt.proofswe_rebuild_envs),

@@ -28,10 +28,12 @@ __all__ = [
     "Submission",
     "Task",
     "TestsSpec",
+    "agent_of",
     "find_submissions",
     "is_task_dir",
     "load_task",
     "read_toml",
+    "split_trial",
 ]
 
 TASK_FILE = "task.toml"
@@ -40,6 +42,7 @@ DEFAULT_MAX_PATCH_MB = 10.0  # a submission's patch is not parsed past this size
 DEFAULT_MAX_JUNIT_MB = 50.0  # nor the JUnit XML its test run wrote
 SUBMISSION_PATCH_SUFFIXES = (".diff", ".patch")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=,-]*$")
+_TRIAL_RE = re.compile(r"^(?P<agent>.+)@(?P<trial>[0-9]+)$")
 
 # The schema of task.toml: a type, or a nested table. ``dict`` means a free-form table
 # whose keys are validated by the stage that owns it (taste, review, session).
@@ -180,6 +183,27 @@ class Submission:
         if self.patch_path is None:
             return ""
         return self.patch_path.read_bytes().decode("utf-8", errors="surrogateescape")
+
+
+def split_trial(name: str) -> tuple[str, int | None]:
+    """``"claude@3"`` -> ``("claude", 3)``; a name without ``@<n>`` -> ``(name, None)``."""
+    match = _TRIAL_RE.match(name)
+    if match is None:
+        return name, None
+    return match["agent"], int(match["trial"])
+
+
+def agent_of(name: str, meta: Mapping[str, Any] | None = None) -> str:
+    """The agent a submission is a trial of (docs/compare.md#agents-and-trials).
+
+    ``agent`` in its meta.toml when that is a non-empty string; else the prediction's
+    ``model_name_or_path``; else the submission's name without its ``@<n>`` trial suffix.
+    """
+    for key in ("agent", "model_name_or_path"):
+        value = (meta or {}).get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return split_trial(name)[0]
 
 
 def is_task_dir(path: Path) -> bool:

@@ -166,3 +166,16 @@ def test_size_limits_default_and_override(tmp_path: Path) -> None:
     with pytest.raises(TaskError) as err:
         load_task(_task(tmp_path / "c", GOOD + "max_junit_mb = 0\n"))
     assert "'tests.max_junit_mb' must be positive" in str(err.value) and "max_junit_mb = 50" in str(err.value)
+
+
+def test_trials_and_agents_of_submission_names() -> None:
+    """Issue 13: ``<agent>@<n>`` is trial n of agent; meta.toml's agent (or a prediction's model) names the agent."""
+    from pytest_proofswe.task import agent_of, split_trial
+
+    assert split_trial("claude@3") == ("claude", 3)
+    assert split_trial("a@b@07") == ("a@b", 7)
+    assert split_trial("minimal") == ("minimal", None) and split_trial("x@y") == ("x@y", None)
+    assert agent_of("claude@3") == "claude" and agent_of("minimal") == "minimal"
+    assert agent_of("run-b", {"agent": "alpha"}) == "alpha"
+    assert agent_of("org__m@2", {"model_name_or_path": "org/m"}) == "org/m"
+    assert agent_of("x@1", {"agent": "  "}) == "x"  # a blank agent in meta.toml names nothing

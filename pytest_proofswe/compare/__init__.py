@@ -1,0 +1,36 @@
+"""Comparing agents and runs: per-agent aggregates with intervals, pairwise tests, run-to-run changes.
+
+Plain modules that know nothing of pytest: :mod:`.stats` (the formulas), :mod:`.agents`
+(aggregates, ranking and pairwise comparisons from a run's JSON results). docs/compare.md
+says how each figure is computed and what it does not show.
+"""
+
+from __future__ import annotations
+
+from .agents import (
+    CONFIDENCE,
+    RESAMPLES,
+    SEED,
+    AgentAggregate,
+    Comparison,
+    CostAxis,
+    Estimate,
+    Leaderboard,
+    Trial,
+    aggregate,
+    trial_from_result,
+)
+
+__all__ = [
+    "CONFIDENCE",
+    "RESAMPLES",
+    "SEED",
+    "AgentAggregate",
+    "Comparison",
+    "CostAxis",
+    "Estimate",
+    "Leaderboard",
+    "Trial",
+    "aggregate",
+    "trial_from_result",
+]
