@@ -394,16 +394,17 @@ def listed_comparisons(board: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]
 
 
 def comparison_text(c: Mapping[str, Any]) -> str:
-    """``a vs b: +0.25 [-0.10, +0.60] on 4 tasks (a better on 2, b on 1, same on 1), p = 0.625 ...``."""
+    """``a vs b: +0.25 [-0.10, +0.60] on 4 tasks (a better on 2, b on 1, same on 1); p = 0.625 (...)``."""
     d = c["difference"]
     bounds = d.get("interval") or [None, None]
     interval = f" [{bounds[0]:+.2f}, {bounds[1]:+.2f}]" if None not in bounds else ""
     p = "-" if c.get("p_value") is None else f"{c['p_value']:.3f}"
     holm = "" if c.get("p_holm") is None or c.get("p_holm") == c.get("p_value") else f", Holm {c['p_holm']:.3f}"
+    differ = c["a_better"] + c["b_better"]
     return (
         f"{c['a']} vs {c['b']}: {d['value']:+.2f}{interval} on {c['tasks']} task(s) "
         f"({c['a']} better on {c['a_better']}, {c['b']} on {c['b_better']}, same on {c['same']}); "
-        f"p = {p}{holm} ({c['test']}; the smallest p {c['tasks']} task(s) can give: {c['smallest_p']:.3g})"
+        f"p = {p}{holm} ({c['test']}; with {differ} task(s) that differ, p cannot be below {c['smallest_p']:.3g})"
     )
 
 

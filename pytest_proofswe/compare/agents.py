@@ -590,7 +590,7 @@ def _compare(
         difference=Estimate(mean, low, high, len(pairs), "bootstrap"),
         p_value=p_value,
         p_holm=None,
-        test=f"sign-flip ({how})",
+        test=f"sign-flip, {how}",
         smallest_p=smallest_p(sum(1 for d in differences if d != 0)),
     )
 
