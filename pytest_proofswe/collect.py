@@ -624,7 +624,7 @@ class BehaviourItem(_VerdictItem):
         if b.status == "resolved":
             return
         head = f"{self.result.task}::{self.result.submission}: {b.status}"
-        if b.status in ("partial", "unresolved"):
+        if b.status in ("partial", "unresolved") and b.oracle == "tests":
             head += (
                 f" (FAIL_TO_PASS {len(b.fail_to_pass.passed)}/{b.fail_to_pass.total}, "
                 f"PASS_TO_PASS {len(b.pass_to_pass.passed)}/{b.pass_to_pass.total})"
@@ -762,6 +762,12 @@ class ReviewItem(GradeItem):
             for ev in crit["evidence"][:3]:
                 mark = "" if ev["verified"] else " [not in the diff]"
                 lines.append(f"      {ev['path']}:{ev['line']} {ev['quote'][:100]!r}{mark}")
+        for item in review.checklist:
+            lines.append(
+                f"  checklist {item['id']}: {'met' if item['met'] else 'NOT met'} ({item['answer']}) {item['item']}"
+            )
+            if not item["met"] and item["rationale"]:
+                lines.append(f"      {item['rationale']}")
         for finding in review.findings:
             where = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "<review>")
             lines.append(f"  {where} {finding.rule} {finding.message}")

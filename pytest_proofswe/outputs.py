@@ -195,6 +195,43 @@ def _leaderboard(results: Sequence[dict[str, Any]], agents: Mapping[str, Any] | 
         )
     if sessions:
         lines += ["", f"`cost` is the review's; `agent cost` the session's. {SESSION_LEGEND}; ❌ = the session failed."]
+    lines += _checklists_markdown(results)
+    return lines
+
+
+def _checklists_markdown(results: Sequence[dict[str, Any]]) -> list[str]:
+    """Each answered checklist, item by item: ✅ met (with the first quote found in the diff), ❌ not met."""
+    lines: list[str] = []
+    for r in results:
+        items = (r.get("review") or {}).get("checklist") or []
+        if not items:
+            continue
+        if not lines:
+            lines += [
+                "",
+                "### Checklists",
+                "",
+                "The reviewer's yes/no per item; met = yes, with a quote that is in the diff.",
+            ]
+        met = sum(1 for c in items if c.get("met"))
+        lines += [
+            "",
+            f"**{_escape_md(r.get('task'))} / {_escape_md(r.get('submission'))}**: {met} of {len(items)} met",
+            "",
+        ]
+        for c in items:
+            quotes = [e for e in c.get("evidence", []) if e.get("verified")]
+            if c.get("met"):
+                shown = (
+                    f" (`{_escape_md(quotes[0]['path'])}`: `{_escape_md(str(quotes[0]['quote'])[:80])}`)"
+                    if quotes
+                    else ""
+                )
+                lines.append(f"- ✅ {_escape_md(c.get('item'))}{shown}")
+            else:
+                why = "yes, but its quotes are not in the diff" if c.get("answer") == "yes" else "no"
+                rationale = f": {_escape_md(c['rationale'])}" if c.get("rationale") else ""
+                lines.append(f"- ❌ {_escape_md(c.get('item'))} ({why}){rationale}")
     return lines
 
 

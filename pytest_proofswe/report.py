@@ -280,6 +280,24 @@ def session_lines(results: Sequence[dict[str, Any]], per_metric: int = 3) -> lis
     return out
 
 
+def checklist_lines(results: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per submission whose review answered a checklist: how many items were met, and which were not."""
+    out = []
+    for r in results:
+        items = (r.get("review") or {}).get("checklist") or []
+        if not items:
+            continue
+        met = sum(1 for c in items if c.get("met"))
+        line = f"  {r.get('task')}::{r.get('submission')} {met}/{len(items)} met"
+        unmet = [
+            f"{c.get('item')!r} ({c.get('answer')}{', its quotes are not in the diff' if c.get('answer') == 'yes' else ''})"
+            for c in items
+            if not c.get("met")
+        ]
+        out.append(line + ("; not met: " + "; ".join(unmet) if unmet else ""))
+    return out
+
+
 def session_costs(results: Sequence[dict[str, Any]]) -> str | None:
     """One line: transcripts graded, how many failed, and what the agents' sessions cost."""
     graded = [r["session"] for r in results if (r.get("session") or {}).get("status") == "scored"]
@@ -467,6 +485,12 @@ def terminal_summary(
         if lines:
             tr.write_line("")
             tr.write_line("taste findings (the largest penalties of each submission):")
+            for text in lines:
+                tr.write_line(text)
+        lines = checklist_lines(results)
+        if lines:
+            tr.write_line("")
+            tr.write_line("checklists (the reviewer's yes/no per item; met = yes with a quote that is in the diff):")
             for text in lines:
                 tr.write_line(text)
         lines = session_lines(results)

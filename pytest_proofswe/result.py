@@ -70,10 +70,12 @@ class BehaviourResult:
     environment_reused: bool | None = None
     tests_run: int | None = None  # how many of the selected tests have an outcome
     canaries: tuple[CanaryCheck, ...] = ()  # the canary tests' expected and actual outcomes
+    oracle: str = "tests"  # what decided the status: "tests", or "checklist" for a task without hidden tests
 
     def to_json(self) -> dict[str, Any]:
         return {
             "status": self.status,
+            "oracle": self.oracle,
             "reason": self.reason,
             "fail_to_pass": self.fail_to_pass.to_json(),
             "pass_to_pass": self.pass_to_pass.to_json(),
