@@ -29,6 +29,7 @@ from .task import Submission, Task, find_submissions, is_task_dir, load_task
 
 if TYPE_CHECKING:  # the grading machinery is imported when something is graded
     from .compare import Leaderboard
+    from .compare.runs import OldReport, RunComparison
     from .grading import Grader, GradeRequest
     from .result import GradeResult
     from .sandbox import Sandbox
@@ -61,6 +62,16 @@ class ProofsweSession:
 
             try:
                 self.replay_old = load_report(settings.replay)
+            except UsageError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        self.compare_old: OldReport | None = None
+        self._comparison: RunComparison | None = None
+        if settings.compare is not None and not _is_worker(config):
+            from .compare.runs import load_old_report
+            from .errors import UsageError
+
+            try:
+                self.compare_old = load_old_report(settings.compare)
             except UsageError as exc:
                 raise pytest.UsageError(str(exc)) from None
         self.change_s = 0.0
@@ -300,13 +311,34 @@ class ProofsweSession:
             reportmod.diff_summary(terminalreporter, rows)
             if rows:
                 print_github_annotations(terminalreporter, rows[0], os.environ)
+            self._compare_summary(terminalreporter)
             return
         rows = [self.results[k] for k in self.order]
         reportmod.terminal_summary(terminalreporter, rows, kept=self.kept, unmatched=self.unmatched_predictions())
         board = self.leaderboard()
         if board is not None and board.has_repeats:
             reportmod.agents_summary(terminalreporter, board.to_json())
+        self._compare_summary(terminalreporter)
         self._sandbox_line(terminalreporter)
+
+    def comparison(self) -> RunComparison | None:
+        """This run against --proofswe-compare's old report (docs/compare.md#run-to-run), computed once."""
+        if self.compare_old is None:
+            return None
+        if self._comparison is None:
+            from .compare.runs import compare_runs
+
+            self._comparison = compare_runs(self.compare_old, [self.results[k] for k in self.order])
+        return self._comparison
+
+    def _compare_summary(self, terminalreporter: Any) -> None:
+        found = self.comparison()
+        if found is None:
+            return
+        data = found.to_json()
+        reportmod.compare_summary(terminalreporter, data)
+        if self.settings.fail_on_regression and found.regressed:
+            terminalreporter.write_line(reportmod.regression_line(data), red=True, bold=True)
 
     def leaderboard(self) -> Leaderboard | None:
         """The per-agent aggregates of a task run (docs/compare.md), computed once; None for other runs."""
@@ -439,6 +471,10 @@ class ProofsweSession:
             return
         self._ensure_diff_result()
         rows = [self.results[k] for k in self.order]
+        found = self.comparison()
+        regressed = found is not None and bool(found.regressed) and self.settings.fail_on_regression
+        if regressed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the line saying why is in the summary
         from .outputs import write_ci_outputs
 
         board = self.leaderboard()
@@ -459,6 +495,8 @@ class ProofsweSession:
         )
         if board is not None:
             document.update(board.to_json())  # agents, comparisons, aggregation
+        if found is not None:
+            document["compare"] = found.to_json()
         if self.calibration:
             document["calibration"] = reportmod.calibration_document(self.calibration)
         if self.replay_old is not None:

@@ -18,6 +18,7 @@ __all__ = [
     "agents_summary",
     "append_partial",
     "build_report",
+    "compare_summary",
     "partial_path",
     "terminal_summary",
     "write_json_atomic",
@@ -451,6 +452,65 @@ def agents_summary(tr: Any, board: Mapping[str, Any]) -> None:
             tr.write_line(
                 f"  (agents next in the ranking only; all {len(board['comparisons'])} pairs are in the JSON report)"
             )
+
+
+def _change_text(change: Mapping[str, Any]) -> str:
+    def show(value: Any) -> str:
+        return "-" if value is None else (f"{value:g}" if isinstance(value, (int, float)) else str(value))
+
+    delta = f" ({change['delta']:+g})" if change.get("delta") is not None else ""
+    mark = " REGRESSION" if change.get("regression") else ""
+    return f"{change['field']} {show(change.get('old'))} -> {show(change.get('new'))}{delta}{mark}"
+
+
+def compare_summary(tr: Any, comparison: Mapping[str, Any], *, listed: int = 50) -> None:
+    """--proofswe-compare: the counts, then each changed submission on one line (docs/compare.md)."""
+    tr.write_sep("-", "proofswe compare")
+    s = comparison["summary"]
+    generator = f" ({comparison['old_generator']})" if comparison.get("old_generator") else ""
+    tr.write_line(
+        f"against {comparison['old']}{generator}: {s['changed']} changed, {s['unchanged']} unchanged, "
+        f"{s['new']} new, {s['missing']} missing; {s['regressed']} regressed "
+        f"(resolved -> not resolved, taste down by more than {comparison['thresholds']['taste_drop']:g}, "
+        f"review down by more than {comparison['thresholds']['review_drop']:g}, session passed -> failed)"
+    )
+    changed = sorted(comparison["changed"], key=lambda c: not c["regressed"])  # regressions first
+    for c in changed[:listed]:
+        tr.write_line(f"  {c['task']}::{c['submission']}: " + "; ".join(_change_text(x) for x in c["changes"]))
+    if len(changed) > listed:
+        tr.write_line(f"  ... and {len(changed) - listed} more (every change is in the JSON report's compare)")
+    for label, key in (("new in this run", "new"), ("missing from this run", "missing")):
+        keys = [f"{k['task']}::{k['submission']}" for k in comparison[key]]
+        if keys:
+            more = f" (+{len(keys) - 10} more)" if len(keys) > 10 else ""
+            tr.write_line(f"{label}: {', '.join(keys[:10])}{more}")
+    shifts = [
+        a
+        for a in comparison.get("agents", [])
+        if a["old"]["resolved"] != a["new"]["resolved"] or a["old"]["tasks"] != a["new"]["tasks"]
+    ]
+    if shifts:
+
+        def rate(side: Mapping[str, Any]) -> str:
+            return "-" if side["resolved"] is None else f"{side['resolved']:.2f} ({side['tasks']} tasks)"
+
+        tr.write_line(
+            "agents' resolved rate, old -> new: "
+            + "; ".join(f"{a['agent']} {rate(a['old'])} -> {rate(a['new'])}" for a in shifts)
+        )
+    for problem in comparison.get("problems", []):
+        tr.write_line(f"old report: {problem}")
+
+
+def regression_line(comparison: Mapping[str, Any]) -> str:
+    """The line saying why --proofswe-fail-on-regression fails the run."""
+    regressed = comparison["regressions"]
+    shown = "; ".join(f"{r['task']}::{r['submission']} ({', '.join(r['what'])})" for r in regressed[:5])
+    more = f" and {len(regressed) - 5} more" if len(regressed) > 5 else ""
+    return (
+        f"proofswe: --proofswe-fail-on-regression: {len(regressed)} submission(s) regressed against "
+        f"{comparison['old']}: {shown}{more}"
+    )
 
 
 def terminal_summary(
