@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -167,3 +169,36 @@ def test_json_shape() -> None:
         doc["comparisons"][0]
     )
     json.dumps(doc)  # JSON-ready as it is
+
+
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "external" / "swebench_sample.jsonl"
+
+
+@pytest.mark.skipif(not SAMPLE.is_file(), reason="needs ../shared/external/swebench_sample.jsonl")
+def test_real_recorded_verdicts_cannot_rank_five_agents_on_eight_tasks() -> None:
+    """SWE-bench Lite's recorded verdicts of 30 real predictions (8 instances): AutoCodeRover's runs
+    1-3 are its trials. Eight tasks cannot tell these agents apart: every one shares rank 1."""
+    results = []
+    for line in SAMPLE.read_text().splitlines():
+        instance = json.loads(line)
+        for pred in instance["predictions"]:
+            run = re.fullmatch(r"AutoCodeRover \(acr-run-(\d)\)", pred["agent"])
+            name = f"AutoCodeRover@{run[1]}" if run else pred["agent"]
+            status = "resolved" if pred["resolved"] else "unresolved"
+            results.append(result(instance["instance_id"], name, status))
+    board = aggregate(results)
+    acr = board.agent("AutoCodeRover")
+    assert (acr.tasks, acr.trials, acr.min_trials) == (8, 9, 1)  # two runs on pytest-5227, one elsewhere
+    assert acr.resolved.value == pytest.approx(4 / 8)
+    assert {a.rank for a in board.agents} == {1}
+    best, swe = (
+        "Moatless Tools (20240617_moatless_gpt-4o-2024-05-13)",
+        "SWE-agent (cost_2_1, re-run by AutoCodeRover authors)",
+    )
+    assert board.agent(best).resolved.value == pytest.approx(4 / 6) and board.agent(
+        swe
+    ).resolved.value == pytest.approx(1 / 7)
+    pair = board.comparison(best, swe)
+    assert (pair.tasks, pair.a_better, pair.b_better, pair.p_value, pair.smallest_p) == (6, 3, 0, 0.25, 0.25)
+    lonely = board.comparison("Moatless Tools (20240623_moatless_claude-3.5-sonnet)", best)
+    assert (lonely.tasks, lonely.p_value, lonely.difference.value) == (0, None, None)  # never on the same task
