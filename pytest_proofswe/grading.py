@@ -487,7 +487,9 @@ def _grade_behaviour(
                 oracle="checklist",
             )
             proof = dataclasses.replace(proof, commands=applied.commands)
-            return _Behaviour(pending, proof, applied.summary, paths, change)
+            return _Behaviour(
+                pending, proof, applied.summary, paths, change, workspace=str(workspace) if keep else None
+            )
         setup = stages.call("environment", _environment, task, grader.envs, base)
         guarded = stages.call("guard", _guard, task, workspace, applied.changed, setup.env, base.tree)
         change = None if parsed is None else _Change(parsed, applied.texts, guarded.neutralised, guarded.test_files)

@@ -147,13 +147,20 @@ def test_the_checklist_decides_a_task_without_tests(pytester: pytest.Pytester, l
 
 def test_without_a_model_the_checklist_task_is_an_error_saying_how_to_fix_it(pytester: pytest.Pytester) -> None:
     task = _project(pytester, None, "no-model")
-    report = pytester.path / "r.json"
+    report, kept = pytester.path / "r.json", pytester.mkdir("workspaces")
     run = pytester.runpytest_subprocess(
-        "--proofswe", str(task), "-k", "full and behaviour", f"--proofswe-report={report}"
+        "--proofswe",
+        str(task),
+        "-k",
+        "full and behaviour",
+        f"--proofswe-report={report}",
+        "--proofswe-keep-workspaces",
+        f"--proofswe-workspace-dir={kept}",
     )
     run.assert_outcomes(errors=1)
     (result,) = json.loads(report.read_text())["results"]
     assert result["behaviour"]["status"] == "error"
+    assert (Path(result["workspace"]) / "README.md").read_text() == README  # the patched workspace, kept
     assert "no reviewer model is configured (fix: set --proofswe-model" in result["behaviour"]["reason"]
     assert "its [review] checklist decides" in run.stdout.str()
 
