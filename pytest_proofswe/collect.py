@@ -29,6 +29,8 @@ from .settings import Settings
 from .task import Submission, Task, find_submissions, is_task_dir, load_task
 
 if TYPE_CHECKING:  # the grading machinery is imported when something is graded
+    from .compare import Leaderboard
+    from .compare.runs import OldReport, RunComparison
     from .grading import Grader, GradeRequest
     from .result import GradeResult
     from .resultcache import ResultCache
@@ -70,6 +72,16 @@ class ProofsweSession:
                 self.replay_old = load_report(settings.replay)
             except UsageError as exc:
                 raise pytest.UsageError(str(exc)) from None
+        self.compare_old: OldReport | None = None
+        self._comparison: RunComparison | None = None
+        if settings.compare is not None and not _is_worker(config):
+            from .compare.runs import load_old_report
+            from .errors import UsageError
+
+            try:
+                self.compare_old = load_old_report(settings.compare)
+            except UsageError as exc:
+                raise pytest.UsageError(str(exc)) from None
         self.change_s = 0.0
         self._diff_result: dict[str, Any] | None = None
         self.collect_errors: list[str] = []  # "<node id>: <last line of the error>", for the report
@@ -86,6 +98,7 @@ class ProofsweSession:
         self._executor: ThreadPoolExecutor | None = None
         self._grader: Grader | None = None
         self._result_cache: ResultCache | None = None
+        self._leaderboard: tuple[int, Leaderboard] | None = None  # (results it was made from, the aggregates)
         if not _is_worker(config):
             # One id for the whole run, inherited by xdist workers: "rebuild once per run".
             os.environ.setdefault("PROOFSWE_RUN_ID", uuid.uuid4().hex)
@@ -98,11 +111,11 @@ class ProofsweSession:
                 self.sandbox = choose(settings.sandbox, hidden=_grader_folders(config, settings))
             except UsageError as exc:
                 raise pytest.UsageError(str(exc)) from None
-        if settings.predictions is not None:
-            from .swebench import load_predictions
+        if settings.predictions:
+            from .swebench import load_prediction_files
 
             try:
-                self.predictions = load_predictions(settings.predictions)
+                self.predictions = load_prediction_files(settings.predictions)
             except ValueError as exc:
                 raise pytest.UsageError(str(exc)) from None
 
@@ -341,10 +354,47 @@ class ProofsweSession:
             reportmod.diff_summary(terminalreporter, rows)
             if rows:
                 print_github_annotations(terminalreporter, rows[0], os.environ)
+            self._compare_summary(terminalreporter)
             return
         rows = [self.results[k] for k in self.order]
         reportmod.terminal_summary(terminalreporter, rows, kept=self.kept, unmatched=self.unmatched_predictions())
+        board = self.leaderboard()
+        if board is not None and board.has_repeats:
+            reportmod.agents_summary(terminalreporter, board.to_json())
+        self._compare_summary(terminalreporter)
         self._sandbox_line(terminalreporter)
+
+    def comparison(self) -> RunComparison | None:
+        """This run against --proofswe-compare's old report (docs/compare.md#run-to-run), computed once."""
+        if self.compare_old is None:
+            return None
+        if self._comparison is None:
+            from .compare.runs import compare_runs
+
+            self._comparison = compare_runs(self.compare_old, [self.results[k] for k in self.order])
+        return self._comparison
+
+    def _compare_summary(self, terminalreporter: Any) -> None:
+        found = self.comparison()
+        if found is None:
+            return
+        data = found.to_json()
+        reportmod.compare_summary(terminalreporter, data)
+        if self.settings.fail_on_regression and found.regressed:
+            terminalreporter.write_line(reportmod.regression_line(data), red=True, bold=True)
+
+    def leaderboard(self) -> Leaderboard | None:
+        """The per-agent aggregates of a task run (docs/compare.md), computed once; None for other runs."""
+        if not self.settings.tasks or self.settings.validate or self.settings.calibrate is not None:
+            return None
+        graded = [self.results[k] for k in self.order if k[1] is not None and "change" not in self.results[k]]
+        if not graded:
+            return None
+        if self._leaderboard is None or self._leaderboard[0] != len(graded):
+            from .compare import aggregate
+
+            self._leaderboard = (len(graded), aggregate(graded))
+        return self._leaderboard[1]
 
     def _sandbox_line(self, terminalreporter: Any) -> None:
         """Say where the hidden tests ran; loudly when auto found no working sandbox."""
@@ -464,9 +514,20 @@ class ProofsweSession:
             return
         self._ensure_diff_result()
         rows = [self.results[k] for k in self.order]
+        found = self.comparison()
+        regressed = found is not None and bool(found.regressed) and self.settings.fail_on_regression
+        if regressed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the line saying why is in the summary
         from .outputs import write_ci_outputs
 
-        write_ci_outputs(rows, markdown_path=self.settings.markdown, sarif_path=self.settings.sarif, environ=os.environ)
+        board = self.leaderboard()
+        write_ci_outputs(
+            rows,
+            markdown_path=self.settings.markdown,
+            sarif_path=self.settings.sarif,
+            environ=os.environ,
+            agents=board.to_json() if board is not None and board.has_repeats else {},
+        )
         if self.settings.report is None:
             return
         document = reportmod.build_report(
@@ -475,6 +536,10 @@ class ProofsweSession:
             validate=self.settings.validate,
             interruption=self._interruption(session, exitstatus),
         )
+        if board is not None:
+            document.update(board.to_json())  # agents, comparisons, aggregation
+        if found is not None:
+            document["compare"] = found.to_json()
         if self.calibration:
             document["calibration"] = reportmod.calibration_document(self.calibration)
         if self.replay_old is not None:
@@ -528,7 +593,7 @@ class TaskDirectory(pytest.Directory):
                     sub = Submission(
                         name=sub.name,
                         origin="predictions",
-                        problem=f"{plugin.settings.predictions}: prediction {sub.name!r} for {task.id} "
+                        problem=f"{sub.meta.get('source')}: prediction {sub.name!r} for {task.id} "
                         "has the name of a submission in the task folder (fix: rename one)",
                     )
                 taken.add(sub.name)
@@ -636,7 +701,7 @@ class BehaviourItem(_VerdictItem):
         if b.status == "resolved":
             return
         head = f"{self.result.task}::{self.result.submission}: {b.status}"
-        if b.status in ("partial", "unresolved"):
+        if b.status in ("partial", "unresolved") and b.oracle == "tests":
             head += (
                 f" (FAIL_TO_PASS {len(b.fail_to_pass.passed)}/{b.fail_to_pass.total}, "
                 f"PASS_TO_PASS {len(b.pass_to_pass.passed)}/{b.pass_to_pass.total})"
@@ -774,6 +839,12 @@ class ReviewItem(GradeItem):
             for ev in crit["evidence"][:3]:
                 mark = "" if ev["verified"] else " [not in the diff]"
                 lines.append(f"      {ev['path']}:{ev['line']} {ev['quote'][:100]!r}{mark}")
+        for item in review.checklist:
+            lines.append(
+                f"  checklist {item['id']}: {'met' if item['met'] else 'NOT met'} ({item['answer']}) {item['item']}"
+            )
+            if not item["met"] and item["rationale"]:
+                lines.append(f"      {item['rationale']}")
         for finding in review.findings:
             where = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "<review>")
             lines.append(f"  {where} {finding.rule} {finding.message}")

@@ -286,7 +286,52 @@ def _review(request: GradeRequest, grader: Grader, parsed: patch.ParsedPatch, ta
     issue = task.issue_path.read_text(encoding="utf-8", errors="replace") if task.issue_path else task.title
     static = [f.render() for f in taste.findings if f.penalty > 0]
     config = grader.taste_config.merged(task.taste, str(task.toml_path))
-    return grader.reviewer.review(rubric, issue, parsed.files, static, exclude=config.excluded)
+    review = grader.reviewer.review(
+        rubric, issue, parsed.files, static, exclude=config.excluded, checklist=task.checklist
+    )
+    unmet = review.checklist_unmet
+    if unmet and not task.checklist_only and review.passed:
+        # With hidden tests the checklist is part of the review: an item not met fails it.
+        # (Without them it is the behaviour's oracle instead: see _checklist_verdict.)
+        why = f"checklist: {len(unmet)} of {len(review.checklist)} item(s) not met: " + "; ".join(
+            repr(c["item"]) for c in unmet
+        )
+        review = dataclasses.replace(review, passed=False, reason="; ".join(filter(None, [review.reason, why])))
+    return review
+
+
+def _checklist_verdict(request: GradeRequest, behaviour: _Behaviour, review: ReviewResult | None) -> _Behaviour:
+    """Stage verdict of a task without hidden tests: its checklist, answered by the reviewer, decides.
+
+    ``resolved`` when every item is met (yes, with a quote that is in the diff), ``partial``
+    when some are, ``unresolved`` when none is; ``error`` when the checklist could not be
+    answered (no reviewer model, a failed or unscorable review): the harness's failure, not the
+    agent's. A patch that did not apply stays ``patch_failed``.
+    """
+    result = behaviour.result
+    if result.status == "patch_failed":
+        return behaviour
+    status: Status
+    if request.submission.origin == "empty" or behaviour.change is None:
+        status, reason = "unresolved", "the empty patch: the checklist has nothing to find in it"
+    elif review is None or review.status not in ("scored", "unstable"):
+        why = review.reason if review is not None else "no review was made"
+        if review is not None and review.status == "skipped" and review.reason == NO_MODEL:
+            why = "no reviewer model is configured (fix: set --proofswe-model, or model in [tool.proofswe])"
+        status = "error"
+        reason = (
+            f"this task has no hidden tests: its [review] checklist decides, and could not be answered: "
+            f"review {review.status if review is not None else 'missing'}: {why}"
+        )
+    else:
+        met = [c for c in review.checklist if c["met"]]
+        status = "resolved" if len(met) == len(review.checklist) else ("partial" if met else "unresolved")
+        lines = [f"checklist: {len(met)} of {len(review.checklist)} item(s) met (the reviewer's yes/no, with evidence)"]
+        for c in review.checklist_unmet:
+            unverified = " (its quotes are not in the diff)" if c["answer"] == "yes" else ""
+            lines.append(f"  not met: {c['item']}: {c['answer']}{unverified}: {c['rationale']}".rstrip(": "))
+        reason = "\n".join(lines) if status != "resolved" else ""
+    return dataclasses.replace(behaviour, result=dataclasses.replace(result, status=status, reason=reason))
 
 
 def _failure_text(verdict_f2p: TestGroup, verdict_p2p: TestGroup) -> str:
@@ -414,6 +459,8 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
     if change is not None and not request.probe and sub.origin != "empty":
         taste = stages.call("taste", _grade_taste, request, grader, base, change)
         review = stages.call("review", _review, request, grader, change.parsed, taste)
+    if request.task.checklist_only:
+        behaviour = stages.call("verdict", _checklist_verdict, request, behaviour, review)
     session = stages.call("session", _session, request, grader, behaviour.paths)
     return _result(request, stages, behaviour, taste=taste, review=review, session=session)
 
@@ -430,6 +477,20 @@ def _grade_behaviour(
     workspace = stages.call("workspace", new_workspace, base, grader.workspace_parent, label=label)
     try:
         applied = stages.call("patch", _apply, parsed, workspace, base.tree, proof.patch_sha256)
+        if task.checklist_only:  # no test run: the review's checklist decides (grade, _checklist_verdict)
+            guarded = stages.call("guard", _guard, task, workspace, applied.changed, None, base.tree)
+            change = None if parsed is None else _Change(parsed, applied.texts, guarded.neutralised, guarded.test_files)
+            pending = BehaviourResult(
+                "error",
+                reason="decided by the checklist",
+                neutralised=tuple(n.to_json() for n in guarded.neutralised),
+                test_files_edited=guarded.test_files,
+                oracle="checklist",
+            )
+            proof = dataclasses.replace(proof, commands=applied.commands)
+            return _Behaviour(
+                pending, proof, applied.summary, paths, change, workspace=str(workspace) if keep else None
+            )
         setup = stages.call("environment", _environment, task, grader.envs, base)
         guarded = stages.call("guard", _guard, task, workspace, applied.changed, setup.env, base.tree)
         change = None if parsed is None else _Change(parsed, applied.texts, guarded.neutralised, guarded.test_files)

@@ -12,14 +12,23 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from . import __version__
-from .report import SESSION_LEGEND, has_sessions, ratio, session_cell, session_cost, write_json_atomic
+from .report import (
+    AGENTS_LEGEND,
+    SESSION_LEGEND,
+    agents_rows,
+    has_sessions,
+    listed_comparisons,
+    ratio,
+    session_cell,
+    session_cost,
+    write_json_atomic,
+)
 from .taste.model import RULES
 
 __all__ = ["github_annotations", "markdown", "print_github_annotations", "sarif", "write_ci_outputs"]
@@ -124,39 +133,51 @@ def _diff_markdown(result: dict[str, Any], top: int) -> list[str]:
     return lines
 
 
-def _agent(result: dict[str, Any]) -> str:
-    meta = result.get("meta") or {}
-    return str(meta.get("agent") or meta.get("model_name_or_path") or result.get("submission") or "?")
+def _agents_markdown(board: Mapping[str, Any]) -> list[str]:
+    """The per-agent table with intervals, and the pairwise comparisons (docs/compare.md)."""
+    header, rows = agents_rows(board, intervals=True)
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    lines += ["| " + " | ".join(_escape_md(cell) for cell in row) + " |" for row in rows]
+    lines += ["", AGENTS_LEGEND + "."]
+    pairs, cut = listed_comparisons(board)
+    if pairs:
+        lines += [
+            "",
+            "| A | B | tasks | A better / B better / same | A - B (95% CI) | p | p (Holm) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for c in pairs:
+            d = c["difference"]
+            bounds = d.get("interval")
+            interval = f" [{bounds[0]:+.2f}, {bounds[1]:+.2f}]" if bounds else ""
+            p = "-" if c.get("p_value") is None else f"{c['p_value']:.3f}"
+            holm = "-" if c.get("p_holm") is None else f"{c['p_holm']:.3f}"
+            lines.append(
+                f"| {_escape_md(c['a'])} | {_escape_md(c['b'])} | {c['tasks']} | "
+                f"{c['a_better']} / {c['b_better']} / {c['same']} | {d['value']:+.2f}{interval} | {p} | {holm} |"
+            )
+        lines += [
+            "",
+            "Paired on the tasks both agents attempted; p from an exact sign-flip test on the per-task differences"
+            + (
+                f" (agents next in the ranking only; all {len(board['comparisons'])} pairs are in the JSON report)."
+                if cut
+                else "."
+            ),
+        ]
+    return [*lines, ""]
 
 
-def _leaderboard(results: Sequence[dict[str, Any]]) -> list[str]:
+def _leaderboard(results: Sequence[dict[str, Any]], agents: Mapping[str, Any] | None) -> list[str]:
     lines = ["## pytest-proofswe leaderboard", ""]
     sessions = has_sessions(results)
-    tasks = {r.get("task") for r in results}
-    if len(tasks) > 1:
-        by_agent: dict[str, list[dict[str, Any]]] = {}
-        for r in results:
-            by_agent.setdefault(_agent(r), []).append(r)
-        head = "| agent | resolved | tasks | mean taste | mean review | cost |"
-        lines += [head + (" agent cost |" if sessions else ""), "|---" * (7 if sessions else 6) + "|"]
-        rows = []
-        for agent, rs in by_agent.items():
-            resolved = sum(1 for r in rs if (r.get("behaviour") or {}).get("status") == "resolved")
-            tastes = [r["taste"]["score"] for r in rs if (r.get("taste") or {}).get("score") is not None]
-            reviews = [r["review"]["score"] for r in rs if (r.get("review") or {}).get("score") is not None]
-            costs = [r["review"]["cost_usd"] for r in rs if (r.get("review") or {}).get("cost_usd") is not None]
-            spent = [_session_cost(r) for r in rs if (r.get("session") or {}).get("status") == "scored"]
-            rows.append((resolved, agent, len(rs), tastes, reviews, costs, spent))
-        for resolved, agent, n, tastes, reviews, costs, spent in sorted(rows, key=lambda x: (-x[0], x[1])):
-            mean_taste = f"{statistics.mean(tastes):.1f}" if tastes else "-"
-            mean_review = f"{statistics.mean(reviews):.2f}" if reviews else "-"
-            known = [c for c in spent if c is not None]
-            agent_cost = (_cost(sum(known)) + (" (some unknown)" if len(known) < len(spent) else "")) if known else "-"
-            lines.append(
-                f"| {_escape_md(agent)} | {resolved} | {n} | {mean_taste} | {mean_review} | "
-                f"{_cost(sum(costs)) if costs else '-'} |" + (f" {agent_cost} |" if sessions else "")
-            )
-        lines.append("")
+    if agents is None:
+        from .compare import aggregate
+
+        board = aggregate(r for r in results if r.get("submission") is not None and "change" not in r)
+        agents = board.to_json() if board.has_repeats else None
+    if agents:
+        lines += _agents_markdown(agents)
     head = "| task | submission | status | F2P | P2P | taste | review | cost |"
     lines += [head + (" session | agent cost |" if sessions else ""), "|---" * (10 if sessions else 8) + "|"]
     for r in results:
@@ -174,12 +195,44 @@ def _leaderboard(results: Sequence[dict[str, Any]]) -> list[str]:
         )
     if sessions:
         lines += ["", f"`cost` is the review's; `agent cost` the session's. {SESSION_LEGEND}; ❌ = the session failed."]
+    lines += _checklists_markdown(results)
     return lines
 
 
-def _session_cost(result: dict[str, Any]) -> float | None:
-    value = ((result.get("session") or {}).get("metrics") or {}).get("cost_usd")
-    return float(value) if value is not None else None
+def _checklists_markdown(results: Sequence[dict[str, Any]]) -> list[str]:
+    """Each answered checklist, item by item: ✅ met (with the first quote found in the diff), ❌ not met."""
+    lines: list[str] = []
+    for r in results:
+        items = (r.get("review") or {}).get("checklist") or []
+        if not items:
+            continue
+        if not lines:
+            lines += [
+                "",
+                "### Checklists",
+                "",
+                "The reviewer's yes/no per item; met = yes, with a quote that is in the diff.",
+            ]
+        met = sum(1 for c in items if c.get("met"))
+        lines += [
+            "",
+            f"**{_escape_md(r.get('task'))} / {_escape_md(r.get('submission'))}**: {met} of {len(items)} met",
+            "",
+        ]
+        for c in items:
+            quotes = [e for e in c.get("evidence", []) if e.get("verified")]
+            if c.get("met"):
+                shown = (
+                    f" (`{_escape_md(quotes[0]['path'])}`: `{_escape_md(str(quotes[0]['quote'])[:80])}`)"
+                    if quotes
+                    else ""
+                )
+                lines.append(f"- ✅ {_escape_md(c.get('item'))}{shown}")
+            else:
+                why = "yes, but its quotes are not in the diff" if c.get("answer") == "yes" else "no"
+                rationale = f": {_escape_md(c['rationale'])}" if c.get("rationale") else ""
+                lines.append(f"- ❌ {_escape_md(c.get('item'))} ({why}){rationale}")
+    return lines
 
 
 def _session_md(session: dict[str, Any] | None) -> str:
@@ -188,14 +241,21 @@ def _session_md(session: dict[str, Any] | None) -> str:
     return cell[:-1] + " ❌" if cell.endswith("!") else cell
 
 
-def markdown(results: Sequence[dict[str, Any]], *, top: int = MAX_MARKDOWN_FINDINGS) -> str:
-    """The summary for a PR comment or ``$GITHUB_STEP_SUMMARY``: a diff run lists every finding, up to ``top``."""
+def markdown(
+    results: Sequence[dict[str, Any]], *, top: int = MAX_MARKDOWN_FINDINGS, agents: Mapping[str, Any] | None = None
+) -> str:
+    """The summary for a PR comment or ``$GITHUB_STEP_SUMMARY``: a diff run lists every finding, up to ``top``.
+
+    A task run's leaderboard starts with the per-agent table (``agents``: the report's
+    ``agents``/``comparisons``/``aggregation``, computed from ``results`` when not given)
+    when an agent has more than one result.
+    """
     if len(results) == 1 and results[0].get("task") == "diff":
         lines = _diff_markdown(results[0], top)
     elif not results:
         lines = ["## pytest-proofswe", "", "Nothing was graded."]
     else:
-        lines = _leaderboard(results)
+        lines = _leaderboard(results, agents)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -348,11 +408,12 @@ def write_ci_outputs(
     markdown_path: Path | None,
     sarif_path: Path | None,
     environ: Mapping[str, str],
+    agents: Mapping[str, Any] | None = None,
 ) -> None:
     """The Markdown summary, the SARIF log, and the GitHub step summary when running in Actions."""
     step_summary = environ.get("GITHUB_STEP_SUMMARY") if environ.get("GITHUB_ACTIONS") == "true" else None
     if markdown_path is not None or step_summary:
-        text = markdown(results)
+        text = markdown(results, agents=agents)
         if markdown_path is not None:
             markdown_path.parent.mkdir(parents=True, exist_ok=True)
             markdown_path.write_text(text, encoding="utf-8")

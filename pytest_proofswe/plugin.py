@@ -33,9 +33,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--proofswe-predictions",
         metavar="FILE",
+        action="append",
         default=None,
         help="grade SWE-bench predictions (JSONL: instance_id, model_name_or_path, model_patch) "
-        "against the collected tasks. Implies --proofswe.",
+        "against the collected tasks. Implies --proofswe. Given several times, the k-th file holds "
+        "trial k of each model (or set a 'trial' field per line).",
     )
     group.addoption(
         "--proofswe-validate",
@@ -64,6 +66,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="grade again the results of a JSON report and say which reproduce and which differ. "
         "Implies --proofswe; give the task folders as usual.",
+    )
+    group.addoption(
+        "--proofswe-compare",
+        metavar="OLD.json",
+        default=None,
+        help="say what changed since an older JSON report, submission by submission (status, scores, "
+        "cost), and which submissions are new or missing. Implies --proofswe.",
+    )
+    group.addoption(
+        "--proofswe-fail-on-regression",
+        action="store_true",
+        default=False,
+        help="with --proofswe-compare: the run fails (exit status 1) when a submission regressed: resolved "
+        "before and not now, taste down by more than 5 points, review down by more than 0.5, session "
+        "passed before and failed now.",
     )
     group.addoption(
         "--proofswe-markdown",
@@ -190,6 +207,8 @@ def pytest_configure(config: pytest.Config) -> None:
         or opt.proofswe_diff
         or opt.proofswe_diff_only
         or opt.proofswe_replay
+        or opt.proofswe_compare
+        or opt.proofswe_fail_on_regression
     ):
         return
     from .collect import ProofsweSession

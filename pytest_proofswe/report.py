@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 
-__all__ = ["SCHEMA", "append_partial", "build_report", "partial_path", "terminal_summary", "write_json_atomic"]
+__all__ = [
+    "SCHEMA",
+    "agents_summary",
+    "append_partial",
+    "build_report",
+    "compare_summary",
+    "partial_path",
+    "terminal_summary",
+    "write_json_atomic",
+]
 
 SCHEMA = "proofswe-report/1"
 
@@ -272,6 +282,24 @@ def session_lines(results: Sequence[dict[str, Any]], per_metric: int = 3) -> lis
     return out
 
 
+def checklist_lines(results: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per submission whose review answered a checklist: how many items were met, and which were not."""
+    out = []
+    for r in results:
+        items = (r.get("review") or {}).get("checklist") or []
+        if not items:
+            continue
+        met = sum(1 for c in items if c.get("met"))
+        line = f"  {r.get('task')}::{r.get('submission')} {met}/{len(items)} met"
+        unmet = [
+            f"{c.get('item')!r} ({c.get('answer')}{', its quotes are not in the diff' if c.get('answer') == 'yes' else ''})"
+            for c in items
+            if not c.get("met")
+        ]
+        out.append(line + ("; not met: " + "; ".join(unmet) if unmet else ""))
+    return out
+
+
 def session_costs(results: Sequence[dict[str, Any]]) -> str | None:
     """One line: transcripts graded, how many failed, and what the agents' sessions cost."""
     graded = [r["session"] for r in results if (r.get("session") or {}).get("status") == "scored"]
@@ -318,6 +346,175 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[s
     return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
+#: With more agents than this, the summaries list only the comparisons of agents next in the ranking.
+MAX_LISTED_PAIRS = 10
+
+
+def rank_cell(agent: Mapping[str, Any]) -> str:
+    """``3``, or ``=1`` for a rank shared with tied agents; ``-`` when not ranked (no graded trial)."""
+    if agent.get("rank") is None:
+        return "-"
+    return ("=" if agent.get("tied_with") else "") + str(agent["rank"])
+
+
+def estimate_cell(estimate: Mapping[str, Any] | None, *, digits: int = 2, interval: bool = True) -> str:
+    """``0.92 [0.67, 1.00]`` (the interval only when asked); ``-`` without a value."""
+    if not estimate or estimate.get("value") is None:
+        return "-"
+    text = f"{estimate['value']:.{digits}f}"
+    bounds = estimate.get("interval")
+    if interval and bounds:
+        text += f" [{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
+    return text
+
+
+def cost_cell(axis: Mapping[str, Any] | None, kind: str) -> str:
+    """A cost axis's mean per trial (``$0.0400``, ``12,000``, ``41.0``), ``*`` when some trials do not know it."""
+    if not axis or axis.get("mean") is None:
+        return "-"
+    mean = float(axis["mean"])
+    text = {"usd": f"${mean:.4f}", "tokens": f"{mean:,.0f}", "s": f"{mean:.1f}"}[kind]
+    return text + ("*" if axis.get("unknown") else "")
+
+
+def agents_rows(board: Mapping[str, Any], *, intervals: bool = False) -> tuple[list[str], list[list[str]]]:
+    """The per-agent table (header, rows): outcome figures first, then the costs, each its own column."""
+    k = int(board.get("aggregation", {}).get("k") or 1)
+    header = ["rank", "agent", "tasks", "trials", "resolved (95% CI)"]
+    if k > 1:
+        header += [f"pass@{k}", f"pass^{k}"]
+    header += ["taste", "review", "session ok", "$/trial", "tokens/trial", "s/trial"]
+    rows = []
+    for a in board.get("agents", []):
+        row = [rank_cell(a), str(a["agent"]), str(a["tasks"]), str(a["trials"]), estimate_cell(a.get("resolved"))]
+        if k > 1:
+            row += [
+                estimate_cell(a.get("pass_at_k", {}).get(str(k)), interval=intervals),
+                estimate_cell(a.get("pass_hat_k", {}).get(str(k)), interval=intervals),
+            ]
+        row += [
+            estimate_cell(a.get("taste"), digits=1, interval=intervals),
+            estimate_cell(a.get("review"), interval=intervals),
+            estimate_cell(a.get("session_passed"), interval=intervals),
+            cost_cell(a.get("cost_usd"), "usd"),
+            cost_cell(a.get("tokens"), "tokens"),
+            cost_cell(a.get("wall_s"), "s"),
+        ]
+        rows.append(row)
+    return header, rows
+
+
+def listed_comparisons(board: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], bool]:
+    """The comparisons the summaries show: every pair, or only neighbours in the ranking when there are many."""
+    pairs = [c for c in board.get("comparisons", []) if c.get("tasks")]
+    if len(pairs) <= MAX_LISTED_PAIRS:
+        return pairs, False
+    order = [a["agent"] for a in board.get("agents", [])]
+    neighbours = {frozenset(p) for p in itertools.pairwise(order)}
+    return [c for c in pairs if frozenset((c["a"], c["b"])) in neighbours], True
+
+
+def comparison_text(c: Mapping[str, Any]) -> str:
+    """``a vs b: +0.25 [-0.10, +0.60] on 4 tasks (a better on 2, b on 1, same on 1); p = 0.625 (...)``."""
+    d = c["difference"]
+    bounds = d.get("interval") or [None, None]
+    interval = f" [{bounds[0]:+.2f}, {bounds[1]:+.2f}]" if None not in bounds else ""
+    p = "-" if c.get("p_value") is None else f"{c['p_value']:.3f}"
+    holm = "" if c.get("p_holm") is None or c.get("p_holm") == c.get("p_value") else f", Holm {c['p_holm']:.3f}"
+    differ = c["a_better"] + c["b_better"]
+    return (
+        f"{c['a']} vs {c['b']}: {d['value']:+.2f}{interval} on {c['tasks']} task(s) "
+        f"({c['a']} better on {c['a_better']}, {c['b']} on {c['b_better']}, same on {c['same']}); "
+        f"p = {p}{holm} ({c['test']}; with {differ} task(s) that differ, p cannot be below {c['smallest_p']:.3g})"
+    )
+
+
+AGENTS_LEGEND = (
+    "ranked by resolved rate; =N: tied, their 95% intervals overlap (bootstrap clustered by task); "
+    "outcomes and costs are separate columns, never combined; * = unknown for some trials (docs/compare.md)"
+)
+
+
+def agents_summary(tr: Any, board: Mapping[str, Any]) -> None:
+    """The per-agent table and the pairwise comparisons (docs/compare.md)."""
+    tr.write_sep("-", "proofswe agents")
+    header, rows = agents_rows(board)
+    for text in format_table(header, rows):
+        tr.write_line(text)
+    tr.write_line(AGENTS_LEGEND)
+    pairs, cut = listed_comparisons(board)
+    if pairs:
+        tr.write_line("")
+        tr.write_line(
+            "pairwise, on the tasks both attempted (difference of resolved rates, 95% interval, paired test):"
+        )
+        for c in pairs:
+            tr.write_line("  " + comparison_text(c))
+        if cut:
+            tr.write_line(
+                f"  (agents next in the ranking only; all {len(board['comparisons'])} pairs are in the JSON report)"
+            )
+
+
+def _change_text(change: Mapping[str, Any]) -> str:
+    def show(value: Any) -> str:
+        return "-" if value is None else (f"{value:g}" if isinstance(value, (int, float)) else str(value))
+
+    delta = f" ({change['delta']:+g})" if change.get("delta") is not None else ""
+    mark = " REGRESSION" if change.get("regression") else ""
+    return f"{change['field']} {show(change.get('old'))} -> {show(change.get('new'))}{delta}{mark}"
+
+
+def compare_summary(tr: Any, comparison: Mapping[str, Any], *, listed: int = 50) -> None:
+    """--proofswe-compare: the counts, then each changed submission on one line (docs/compare.md)."""
+    tr.write_sep("-", "proofswe compare")
+    s = comparison["summary"]
+    generator = f" ({comparison['old_generator']})" if comparison.get("old_generator") else ""
+    tr.write_line(
+        f"against {comparison['old']}{generator}: {s['changed']} changed, {s['unchanged']} unchanged, "
+        f"{s['new']} new, {s['missing']} missing; {s['regressed']} regressed "
+        f"(resolved -> not resolved, taste down by more than {comparison['thresholds']['taste_drop']:g}, "
+        f"review down by more than {comparison['thresholds']['review_drop']:g}, session passed -> failed)"
+    )
+    changed = sorted(comparison["changed"], key=lambda c: not c["regressed"])  # regressions first
+    for c in changed[:listed]:
+        tr.write_line(f"  {c['task']}::{c['submission']}: " + "; ".join(_change_text(x) for x in c["changes"]))
+    if len(changed) > listed:
+        tr.write_line(f"  ... and {len(changed) - listed} more (every change is in the JSON report's compare)")
+    for label, key in (("new in this run", "new"), ("missing from this run", "missing")):
+        keys = [f"{k['task']}::{k['submission']}" for k in comparison[key]]
+        if keys:
+            more = f" (+{len(keys) - 10} more)" if len(keys) > 10 else ""
+            tr.write_line(f"{label}: {', '.join(keys[:10])}{more}")
+    shifts = [
+        a
+        for a in comparison.get("agents", [])
+        if a["old"]["resolved"] != a["new"]["resolved"] or a["old"]["tasks"] != a["new"]["tasks"]
+    ]
+    if shifts:
+
+        def rate(side: Mapping[str, Any]) -> str:
+            return "-" if side["resolved"] is None else f"{side['resolved']:.2f} ({side['tasks']} tasks)"
+
+        tr.write_line(
+            "agents' resolved rate, old -> new: "
+            + "; ".join(f"{a['agent']} {rate(a['old'])} -> {rate(a['new'])}" for a in shifts)
+        )
+    for problem in comparison.get("problems", []):
+        tr.write_line(f"old report: {problem}")
+
+
+def regression_line(comparison: Mapping[str, Any]) -> str:
+    """The line saying why --proofswe-fail-on-regression fails the run."""
+    regressed = comparison["regressions"]
+    shown = "; ".join(f"{r['task']}::{r['submission']} ({', '.join(r['what'])})" for r in regressed[:5])
+    more = f" and {len(regressed) - 5} more" if len(regressed) > 5 else ""
+    return (
+        f"proofswe: --proofswe-fail-on-regression: {len(regressed)} submission(s) regressed against "
+        f"{comparison['old']}: {shown}{more}"
+    )
+
+
 def terminal_summary(
     tr: Any, results: Sequence[dict[str, Any]], *, kept: Sequence[str] = (), unmatched: Sequence[str] = ()
 ) -> None:
@@ -359,6 +556,12 @@ def terminal_summary(
         if lines:
             tr.write_line("")
             tr.write_line("taste findings (the largest penalties of each submission):")
+            for text in lines:
+                tr.write_line(text)
+        lines = checklist_lines(results)
+        if lines:
+            tr.write_line("")
+            tr.write_line("checklists (the reviewer's yes/no per item; met = yes with a quote that is in the diff):")
             for text in lines:
                 tr.write_line(text)
         lines = session_lines(results)

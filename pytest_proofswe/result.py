@@ -8,6 +8,7 @@ from typing import Any
 
 from .review.reviewer import ReviewResult
 from .session import SessionResult
+from .task import agent_of, split_trial
 from .taste.model import TasteResult
 from .verdict import CanaryCheck, Status, TestGroup
 
@@ -69,10 +70,12 @@ class BehaviourResult:
     environment_reused: bool | None = None
     tests_run: int | None = None  # how many of the selected tests have an outcome
     canaries: tuple[CanaryCheck, ...] = ()  # the canary tests' expected and actual outcomes
+    oracle: str = "tests"  # what decided the status: "tests", or "checklist" for a task without hidden tests
 
     def to_json(self) -> dict[str, Any]:
         return {
             "status": self.status,
+            "oracle": self.oracle,
             "reason": self.reason,
             "fail_to_pass": self.fail_to_pass.to_json(),
             "pass_to_pass": self.pass_to_pass.to_json(),
@@ -108,6 +111,8 @@ class GradeResult:
         return {
             "task": self.task,
             "submission": self.submission,
+            "agent": agent_of(self.submission, self.meta),
+            "trial": split_trial(self.submission)[1] or 1,
             "behaviour": self.behaviour.to_json(),
             "taste": self.taste.to_json()
             if self.taste is not None

@@ -74,7 +74,7 @@ def read_tool_table(rootpath: Path) -> dict[str, Any]:
 class Settings:
     enabled: bool
     report: Path | None
-    predictions: Path | None
+    predictions: tuple[Path, ...]  # --proofswe-predictions, in the order given (file k holds trial k)
     validate: bool
     keep_workspaces: bool
     rebuild_envs: bool
@@ -95,6 +95,8 @@ class Settings:
     tasks: bool = True  # collect task folders (--proofswe, --proofswe-validate, --proofswe-predictions)
     sandbox: str = "auto"  # --proofswe-sandbox: auto, bwrap or none (see .sandbox)
     no_cache: bool = False  # --proofswe-no-cache or --cache-clear: stored results are not served
+    compare: Path | None = None  # --proofswe-compare: the old JSON report this run is compared with
+    fail_on_regression: bool = False  # --proofswe-fail-on-regression
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -161,9 +163,17 @@ class Settings:
                 f"--proofswe-sandbox (or sandbox in [tool.proofswe], proofswe_sandbox in the ini file, "
                 f"$PROOFSWE_SANDBOX) must be one of {', '.join(MODES)}, got {sandbox!r}"
             )
-        predictions = opt.proofswe_predictions
-        if predictions is not None and not Path(predictions).is_file():
-            raise UsageError(f"--proofswe-predictions: {predictions} is not a file")
+        compare = getattr(opt, "proofswe_compare", None)
+        fail_on_regression = bool(getattr(opt, "proofswe_fail_on_regression", False))
+        if fail_on_regression and compare is None:
+            raise UsageError(
+                "--proofswe-fail-on-regression fails the run when a submission regressed since an older report "
+                "(fix: name that report with --proofswe-compare=OLD.json)"
+            )
+        predictions = opt.proofswe_predictions or []
+        for given in predictions:
+            if not Path(given).is_file():
+                raise UsageError(f"--proofswe-predictions: {given} is not a file")
         return cls(
             enabled=bool(
                 opt.proofswe
@@ -172,9 +182,10 @@ class Settings:
                 or calibrate
                 or opt.proofswe_diff
                 or opt.proofswe_replay
+                or compare
             ),
             report=Path(report) if report else None,
-            predictions=Path(predictions) if predictions else None,
+            predictions=tuple(Path(p) for p in predictions),
             validate=bool(opt.proofswe_validate),
             keep_workspaces=bool(opt.proofswe_keep_workspaces),
             rebuild_envs=bool(opt.proofswe_rebuild_envs),
@@ -192,10 +203,18 @@ class Settings:
             diff_only=diff_only,
             markdown=Path(pick("markdown")) if pick("markdown") else None,
             sarif=Path(pick("sarif")) if pick("sarif") else None,
-            tasks=bool(opt.proofswe or opt.proofswe_validate or predictions or opt.proofswe_replay),
+            tasks=bool(
+                opt.proofswe
+                or opt.proofswe_validate
+                or predictions
+                or opt.proofswe_replay
+                or (compare and not opt.proofswe_diff)
+            ),
             replay=Path(opt.proofswe_replay) if opt.proofswe_replay else None,
             session=session,
             sandbox=str(sandbox),
+            compare=Path(compare) if compare else None,
+            fail_on_regression=fail_on_regression,
         )
 
 

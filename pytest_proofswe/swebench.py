@@ -15,14 +15,14 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .task import Submission
 
-__all__ = ["ImportedTask", "import_instances", "load_predictions", "parse_id_list"]
+__all__ = ["ImportedTask", "import_instances", "load_prediction_files", "load_predictions", "parse_id_list"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9._+@=,-]+")
 DEFAULT_SETUP = ("python -m pip install -e .",)
@@ -32,8 +32,12 @@ def _safe_name(name: str) -> str:
     return _SAFE.sub("_", name.replace("/", "__")).strip("_") or "_"
 
 
-def load_predictions(path: Path) -> dict[str, list[Submission]]:
-    """instance_id -> the submissions predicted for it. Raises ValueError naming file:line."""
+def load_predictions(path: Path, *, trial: int | None = None) -> dict[str, list[Submission]]:
+    """instance_id -> the submissions predicted for it. Raises ValueError naming file:line.
+
+    A prediction's ``trial`` field (a whole number), else ``trial``, makes it a trial of its
+    model: the submission is named ``<model>@<trial>`` (docs/compare.md#agents-and-trials).
+    """
     found: dict[str, dict[str, Submission]] = {}
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
@@ -67,6 +71,14 @@ def load_predictions(path: Path) -> dict[str, list[Submission]]:
                 "(fix: each prediction needs instance_id, model_name_or_path, model_patch)"
             )
         name = _safe_name(record["model_name_or_path"])
+        given = record.get("trial", trial)
+        if given is not None:
+            if not isinstance(given, int) or isinstance(given, bool) or given < 0:
+                raise ValueError(
+                    f"{path}:{lineno}: trial must be a whole number, got {given!r} "
+                    '(fix: "trial": 1 for the first attempt of this model at this instance, 2 for the second, ...)'
+                )
+            name = f"{name}@{given}"
         patch = record.get("model_patch") or ""
         if not isinstance(patch, str):
             raise ValueError(f"{path}:{lineno}: model_patch must be a string")
@@ -80,10 +92,30 @@ def load_predictions(path: Path) -> dict[str, list[Submission]]:
         if name in per:
             raise ValueError(
                 f"{path}:{lineno}: a second prediction of {record['model_name_or_path']!r} "
-                f"for {record['instance_id']} (fix: keep one per model and instance)"
+                f"for {record['instance_id']}{' in trial ' + str(given) if given is not None else ''} "
+                '(fix: keep one per model and instance, or tell the attempts apart with a "trial" field)'
             )
         per[name] = sub
     return {iid: list(subs.values()) for iid, subs in found.items()}
+
+
+def load_prediction_files(paths: Sequence[Path]) -> dict[str, list[Submission]]:
+    """Several predictions files: the k-th (from 1) holds trial k of each model, unless a line sets its own ``trial``.
+
+    One file alone keeps its names as they are (no trial suffix) unless its lines set ``trial``.
+    """
+    merged: dict[str, dict[str, Submission]] = {}
+    for number, path in enumerate(paths, 1):
+        for iid, subs in load_predictions(path, trial=number if len(paths) > 1 else None).items():
+            per = merged.setdefault(iid, {})
+            for sub in subs:
+                if sub.name in per:
+                    raise ValueError(
+                        f"{sub.meta['source']}: prediction {sub.name!r} for {iid} is also in "
+                        f"{per[sub.name].meta['source']} (fix: give each attempt its own trial number)"
+                    )
+                per[sub.name] = sub
+    return {iid: list(subs.values()) for iid, subs in merged.items()}
 
 
 def parse_id_list(value: Any) -> list[str]:

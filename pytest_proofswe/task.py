@@ -28,10 +28,12 @@ __all__ = [
     "Submission",
     "Task",
     "TestsSpec",
+    "agent_of",
     "find_submissions",
     "is_task_dir",
     "load_task",
     "read_toml",
+    "split_trial",
 ]
 
 TASK_FILE = "task.toml"
@@ -40,6 +42,7 @@ DEFAULT_MAX_PATCH_MB = 10.0  # a submission's patch is not parsed past this size
 DEFAULT_MAX_JUNIT_MB = 50.0  # nor the JUnit XML its test run wrote
 SUBMISSION_PATCH_SUFFIXES = (".diff", ".patch")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=,-]*$")
+_TRIAL_RE = re.compile(r"^(?P<agent>.+)@(?P<trial>[0-9]+)$")
 
 # The schema of task.toml: a type, or a nested table. ``dict`` means a free-form table
 # whose keys are validated by the stage that owns it (taste, review, session).
@@ -149,10 +152,18 @@ class Task:
     review: Mapping[str, Any] = field(default_factory=dict)
     session: Mapping[str, Any] = field(default_factory=dict)
     sandbox: SandboxSpec = field(default_factory=SandboxSpec)
+    # [review] checklist: yes/no items the reviewer answers with evidence from the diff. A task
+    # without fail_to_pass is graded by it alone (docs/task-format.md#checklists).
+    checklist: tuple[str, ...] = ()
 
     @property
     def toml_path(self) -> Path:
         return self.root / TASK_FILE
+
+    @property
+    def checklist_only(self) -> bool:
+        """No hidden tests: the checklist is the oracle of the behaviour verdict."""
+        return not self.tests.fail_to_pass
 
 
 @dataclass(frozen=True)
@@ -180,6 +191,27 @@ class Submission:
         if self.patch_path is None:
             return ""
         return self.patch_path.read_bytes().decode("utf-8", errors="surrogateescape")
+
+
+def split_trial(name: str) -> tuple[str, int | None]:
+    """``"claude@3"`` -> ``("claude", 3)``; a name without ``@<n>`` -> ``(name, None)``."""
+    match = _TRIAL_RE.match(name)
+    if match is None:
+        return name, None
+    return match["agent"], int(match["trial"])
+
+
+def agent_of(name: str, meta: Mapping[str, Any] | None = None) -> str:
+    """The agent a submission is a trial of (docs/compare.md#agents-and-trials).
+
+    ``agent`` in its meta.toml when that is a non-empty string; else the prediction's
+    ``model_name_or_path``; else the submission's name without its ``@<n>`` trial suffix.
+    """
+    for key in ("agent", "model_name_or_path"):
+        value = (meta or {}).get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return split_trial(name)[0]
 
 
 def is_task_dir(path: Path) -> bool:
@@ -349,22 +381,28 @@ def load_task(root: Path) -> Task:
         env=tuple(sorted(env_table.get("env", {}).items())),
     )
 
+    checklist = _checklist(data.get("review", {}), toml_path)
     tests_table = data.get("tests")
-    if tests_table is None:
+    if tests_table is None and not checklist:
         raise TaskError(
             toml_path,
             "the [tests] section is missing",
             key="tests",
-            fix='add [tests] with fail_to_pass = ["path/to/test_x.py::test_y"]',
+            fix='add [tests] with fail_to_pass = ["path/to/test_x.py::test_y"], '
+            'or a [review] checklist = ["..."] for a task without tests (docs/task-format.md#checklists)',
         )
+    tests_table = tests_table or {}
     f2p = tuple(tests_table.get("fail_to_pass", ()))
-    if not f2p:
+    if not f2p and not checklist:
         raise TaskError(
             toml_path,
             "'tests.fail_to_pass' is missing or empty",
             key="tests.fail_to_pass",
-            fix="list at least one test id that fails before the fix and passes after it",
+            fix="list at least one test id that fails before the fix and passes after it, "
+            'or give the task a [review] checklist = ["..."] instead (docs/task-format.md#checklists)',
         )
+    if not f2p:
+        _check_checklist_only(root, toml_path, tests_table)
     timeout = float(tests_table.get("timeout", DEFAULT_TIMEOUT_S))
     if timeout <= 0:
         raise TaskError(
@@ -437,14 +475,6 @@ def load_task(root: Path) -> Task:
         ) from None
 
     review_table = data.get("review", {})
-    unknown_review = set(review_table) - {"rubric"}
-    if unknown_review:
-        raise TaskError(
-            toml_path,
-            f"unknown key(s) in [review]: {', '.join(sorted(unknown_review))}",
-            key=f"review.{sorted(unknown_review)[0]}",
-            fix='[review] takes rubric = "NAME_OR_PATH"',
-        )
     if "rubric" in review_table:
         from .review.rubric import RubricError, load_rubric
 
@@ -483,7 +513,59 @@ def load_task(root: Path) -> Task:
         review=data.get("review", {}),
         session=data.get("session", {}),
         sandbox=sandbox_spec,
+        checklist=checklist,
     )
+
+
+def _checklist(review_table: Mapping[str, Any], toml_path: Path) -> tuple[str, ...]:
+    """``[review] checklist``, validated: non-empty, distinct strings (and ``[review]``'s keys checked)."""
+    unknown_review = set(review_table) - {"rubric", "checklist"}
+    if unknown_review:
+        raise TaskError(
+            toml_path,
+            f"unknown key(s) in [review]: {', '.join(sorted(unknown_review))}",
+            key=f"review.{sorted(unknown_review)[0]}",
+            fix='[review] takes rubric = "NAME_OR_PATH" and checklist = ["a yes/no question about the diff", ...]',
+        )
+    items = review_table.get("checklist", [])
+    example = 'checklist = ["The README documents the new --verbose flag", "No function grows beyond 40 lines"]'
+    if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+        raise TaskError(
+            toml_path,
+            f"'review.checklist' must be a list of non-empty strings, got {items!r}",
+            key="review.checklist",
+            fix=f"write it as {example}",
+        )
+    stripped = [i.strip() for i in items]
+    twice = sorted({i for i in stripped if stripped.count(i) > 1})
+    if twice:
+        raise TaskError(
+            toml_path, f"'review.checklist' has {twice[0]!r} twice", key="review.checklist", fix="keep each item once"
+        )
+    if "checklist" in review_table and not stripped:
+        raise TaskError(
+            toml_path, "'review.checklist' is empty", key="review.checklist", fix=f"remove it, or write it as {example}"
+        )
+    return tuple(stripped)
+
+
+def _check_checklist_only(root: Path, toml_path: Path, tests_table: Mapping[str, Any]) -> None:
+    """A task graded by its checklist runs no tests: nothing may say otherwise."""
+    if tests_table:
+        raise TaskError(
+            toml_path,
+            f"[tests] has {', '.join(sorted(tests_table))} but no fail_to_pass: a task graded by its checklist "
+            "runs no tests",
+            key="tests",
+            fix="remove [tests] (the [review] checklist decides the verdict), or list fail_to_pass",
+        )
+    for name in ("hidden_tests", "hidden_tests.diff"):
+        if (root / name).exists():
+            raise TaskError(
+                root / name,
+                "hidden tests, but task.toml names no fail_to_pass test: they would never decide anything",
+                fix="list the tests in [tests] fail_to_pass, or remove them to grade the task by its [review] checklist",
+            )
 
 
 def _folder_submission(folder: Path) -> Submission:

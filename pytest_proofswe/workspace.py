@@ -202,5 +202,3 @@ def new_workspace(base: Base, parent: Path | None = None, *, label: str = "") ->
     # test that chmods and writes its workspace's git pack would change every later workspace.
     shutil.copytree(base.tree, ws, symlinks=True)
     return ws
-
-

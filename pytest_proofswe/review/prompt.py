@@ -21,13 +21,14 @@ from typing import Any
 from ..patch import FileChange
 from ..process import is_secret_name
 from ..taste.secrets import find_secrets
-from .rubric import Rubric
+from .rubric import CHECKLIST_KEY, Rubric
 
 __all__ = [
     "FAILING_RULES",
     "Prompt",
     "ReviewFinding",
     "build_prompt",
+    "checklist_ids",
     "find_injections",
     "redact",
     "render_file",
@@ -114,6 +115,7 @@ class Prompt:
     # path -> the text of that file's diff as sent (for evidence checks)
     sent_text: Mapping[str, str] = field(default_factory=dict)
     tokens: int = 0
+    checklist: tuple[str, ...] = ()  # the task's checklist items, asked in this prompt
 
 
 def _env_secrets(environ: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -182,34 +184,61 @@ def render_file(f: FileChange, environ: Mapping[str, str] | None = None) -> tupl
     return "\n".join(out), findings
 
 
-def response_schema(rubric: Rubric) -> dict[str, Any]:
-    """The JSON schema of a reply: one required property per criterion id."""
+def checklist_ids(checklist: Sequence[str]) -> list[str]:
+    """The keys the reply answers a task's checklist items under: ``item_1``, ``item_2``, ..."""
+    return [f"item_{number}" for number in range(1, len(checklist) + 1)]
+
+
+_EVIDENCE = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "quote": {"type": "string"},
+            "path": {"type": "string"},
+            "line": {"type": ["integer", "null"]},
+        },
+        "required": ["quote", "path", "line"],
+        "additionalProperties": False,
+    },
+}
+
+
+def response_schema(rubric: Rubric, checklist: Sequence[str] = ()) -> dict[str, Any]:
+    """The JSON schema of a reply: one required property per criterion id (and the checklist's answers)."""
     criterion = {
         "type": "object",
         "properties": {
             "score": {"type": "integer", "minimum": 1, "maximum": 5},
             "rationale": {"type": "string"},
-            "evidence": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "quote": {"type": "string"},
-                        "path": {"type": "string"},
-                        "line": {"type": ["integer", "null"]},
-                    },
-                    "required": ["quote", "path", "line"],
-                    "additionalProperties": False,
-                },
-            },
+            "evidence": _EVIDENCE,
         },
         "required": ["score", "rationale", "evidence"],
         "additionalProperties": False,
     }
+    properties: dict[str, Any] = {c.id: criterion for c in rubric.criteria}
+    if checklist:
+        answer = {
+            "type": "object",
+            "properties": {
+                "answer": {"type": "string", "enum": ["yes", "no"]},
+                "rationale": {"type": "string"},
+                "evidence": _EVIDENCE,
+            },
+            "required": ["answer", "rationale", "evidence"],
+            "additionalProperties": False,
+        }
+        ids = checklist_ids(checklist)
+        properties[CHECKLIST_KEY] = {
+            "type": "object",
+            "properties": dict.fromkeys(ids, answer),
+            "required": ids,
+            "additionalProperties": False,
+        }
     return {
         "type": "object",
-        "properties": {c.id: criterion for c in rubric.criteria},
-        "required": [c.id for c in rubric.criteria],
+        "properties": properties,
+        "required": list(properties),
         "additionalProperties": False,
     }
 
@@ -225,6 +254,15 @@ Rules:
   and the line number shown at the start of the diff line (null for a removed line).
 - Answer with one JSON object and nothing else, with exactly these keys: {keys}. Each value is
   {{"score": <1-5>, "rationale": "<one or two sentences>", "evidence": [{{"quote": "...", "path": "...", "line": <n or null>}}]}}.
+"""
+
+
+CHECKLIST_RULES = """
+The task also has a checklist: requirements, each a yes/no question about the change, between
+<proofswe:checklist> and </proofswe:checklist>. Add one more key to the object, "{key}", whose value
+answers every item: {{{items}}}, each {{"answer": "yes" or "no", "rationale": "<one sentence>", "evidence": [...]}}.
+Answer "yes" only when the diff itself shows the requirement met, and quote the lines that show
+it as evidence (as for the criteria); answer "no" when it does not, or when the diff cannot tell.
 """
 
 
@@ -248,19 +286,31 @@ def build_prompt(
     count_tokens: Callable[[str], int],
     environ: Mapping[str, str] | None = None,
     excluded: Sequence[str] = (),
+    checklist: Sequence[str] = (),
 ) -> Prompt:
-    """The messages for one review, packed into ``max_input_tokens``; ``excluded`` files are named only."""
+    """The messages for one review, packed into ``max_input_tokens``; ``excluded`` files are named only.
+
+    ``checklist``: the task's yes/no items, answered in the same reply (docs/reviewer.md#checklists).
+    """
     files = list(files)
     findings: list[ReviewFinding] = find_injections(files)
     issue_text, issue_kinds = redact(issue, environ)
     for kind in issue_kinds:
         findings.append(ReviewFinding("review-secret-redacted", "issue.md", None, f"{kind} redacted from the issue"))
     system = SYSTEM.format(keys=", ".join(json.dumps(c.id) for c in rubric.criteria))
+    if checklist:
+        ids = checklist_ids(checklist)
+        system += CHECKLIST_RULES.format(key=CHECKLIST_KEY, items=", ".join(f'"{i}": {{...}}' for i in ids))
     static = [neutralise(redact(s, environ)[0]) for s in static_findings][:25]
-    head = f"{_rubric_text(rubric)}\n<proofswe:issue>\n{neutralise(issue_text).strip()}\n</proofswe:issue>\n\n" + (
-        "Static analysis found (context, not a verdict):\n" + "\n".join(f"- {s}" for s in static) + "\n\n"
-        if static
-        else ""
+    listed = "".join(f"{i}: {neutralise(item)}\n" for i, item in zip(checklist_ids(checklist), checklist, strict=True))
+    asked = f"<proofswe:checklist>\n{listed}</proofswe:checklist>\n\n" if checklist else ""
+    head = (
+        f"{_rubric_text(rubric)}\n<proofswe:issue>\n{neutralise(issue_text).strip()}\n</proofswe:issue>\n\n{asked}"
+        + (
+            "Static analysis found (context, not a verdict):\n" + "\n".join(f"- {s}" for s in static) + "\n\n"
+            if static
+            else ""
+        )
     )
     used = count_tokens(system) + count_tokens(head) + 200
     rendered: list[tuple[FileChange, str]] = []
@@ -300,4 +350,5 @@ def build_prompt(
         findings=tuple(findings),
         sent_text=sent,
         tokens=used,
+        checklist=tuple(checklist),
     )

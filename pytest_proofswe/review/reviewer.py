@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..patch import FileChange
-from .parse import CriterionScore, Unscored, parse_reply
-from .prompt import FAILING_RULES, Prompt, ReviewFinding, build_prompt, response_schema
+from .parse import ChecklistAnswer, CriterionScore, Unscored, parse_checklist, parse_reply
+from .prompt import FAILING_RULES, Prompt, ReviewFinding, build_prompt, checklist_ids, response_schema
 from .rubric import Rubric
 
 __all__ = ["UNSTABLE_MARGIN", "CostBudget", "ReviewConfig", "ReviewResult", "Reviewer"]
@@ -64,6 +64,12 @@ class ReviewResult:
     raw: tuple[str, ...] = ()  # the replies, kept when a review is unscored
     files_omitted: tuple[str, ...] = ()
     files_excluded: tuple[str, ...] = ()  # left out by the taste configuration's exclude: never sent
+    # The task's checklist, item by item: id, item, answer, met, samples, rationale, evidence.
+    checklist: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def checklist_unmet(self) -> tuple[dict[str, Any], ...]:
+        return tuple(c for c in self.checklist if not c["met"])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +88,7 @@ class ReviewResult:
             "raw": list(self.raw),
             "files_omitted": list(self.files_omitted),
             "files_excluded": list(self.files_excluded),
+            "checklist": list(self.checklist),
         }
 
 
@@ -217,7 +224,7 @@ class Reviewer:
             "drop_params": True,
             "response_format": {
                 "type": "json_schema",
-                "json_schema": {"name": "review", "schema": response_schema(rubric), "strict": True},
+                "json_schema": {"name": "review", "schema": response_schema(rubric, prompt.checklist), "strict": True},
             },
         }
         if c.api_base:
@@ -241,8 +248,12 @@ class Reviewer:
         static_findings: Sequence[str] = (),
         *,
         exclude: Callable[[str], bool] | None = None,
+        checklist: Sequence[str] = (),
     ) -> ReviewResult:
-        """Review ``files``; those ``exclude`` matches (vendored, generated) are never sent, only named."""
+        """Review ``files``; those ``exclude`` matches (vendored, generated) are never sent, only named.
+
+        ``checklist``: the task's yes/no items, answered in the same reply and reported item by item.
+        """
         c = self.config
         excluded = tuple(f.path for f in files if exclude is not None and exclude(f.path))
         files = [f for f in files if f.path not in excluded]
@@ -262,6 +273,7 @@ class Reviewer:
                 count_tokens=count,
                 environ=self.environ,
                 excluded=excluded,
+                checklist=checklist,
             )
         except Exception as exc:
             return ReviewResult("error", reason=_error_reason(exc, c), **base)
@@ -311,9 +323,13 @@ class Reviewer:
         }
         extra: dict[str, Any] = dict(cost_usd=cost, tokens=tokens, cached=cached, samples=len(samples), **common)
         parsed: list[dict[str, CriterionScore]] = []
+        answered: list[tuple[ChecklistAnswer, ...]] = []
+        ids = checklist_ids(prompt.checklist)
         for sample in samples:
             try:
                 parsed.append(parse_reply(sample.get("content"), rubric, prompt.sent_text))
+                if ids:
+                    answered.append(parse_checklist(sample.get("content"), ids, prompt.sent_text))
             except Unscored as exc:
                 return ReviewResult(
                     "unscored",
@@ -344,6 +360,7 @@ class Reviewer:
             )
         score = rubric.weighted(medians)
         findings = list(extra.pop("findings"))
+        checklist = _checklist(prompt.checklist, answered, unstable, findings)
         for entry in criteria:
             if entry["unverified"]:
                 findings.append(
@@ -374,8 +391,53 @@ class Reviewer:
             reason="; ".join(reasons),
             criteria=tuple(criteria),
             findings=tuple(findings),
+            checklist=checklist,
             **extra,
         )
+
+
+def _checklist(
+    items: Sequence[str],
+    answered: list[tuple[ChecklistAnswer, ...]],
+    unstable: list[str],
+    findings: list[ReviewFinding],
+) -> tuple[dict[str, Any], ...]:
+    """Each checklist item's answer over the samples (the majority; a tie is "no"), as the report gives it.
+
+    An item is met when most samples answered yes with a quote that is in the diff. Samples
+    that disagree make the review unstable, as criteria do; a yes whose quotes are all missing
+    from the diff is not met, and gives a ``review-checklist-unverified`` finding.
+    """
+    out = []
+    for index, item in enumerate(items):
+        answers = [sample[index] for sample in answered]
+        yes = sum(1 for a in answers if a.answer == "yes")
+        met = sum(1 for a in answers if a.met) * 2 > len(answers)
+        answer = "yes" if yes * 2 > len(answers) else "no"
+        if 0 < yes < len(answers):
+            unstable.append(f"checklist {answers[0].id} ({yes} yes, {len(answers) - yes} no)")
+        chosen = next((a for a in answers if a.met == met and a.answer == answer), answers[0])
+        if answer == "yes" and not met:
+            findings.append(
+                ReviewFinding(
+                    "review-checklist-unverified",
+                    "",
+                    None,
+                    f"checklist {chosen.id} ({item!r}): answered yes, but no quote of its evidence is in the diff: not met",
+                )
+            )
+        out.append(
+            {
+                "id": chosen.id,
+                "item": item,
+                "answer": answer,
+                "met": met,
+                "samples": [a.answer for a in answers],
+                "rationale": chosen.rationale,
+                "evidence": [e.to_json() for e in chosen.evidence],
+            }
+        )
+    return tuple(out)
 
 
 def _sum(values: list[Any]) -> int | None:

@@ -26,6 +26,7 @@ else:  # pragma: no cover
 
 __all__ = [
     "BUILTIN_DIR",
+    "CHECKLIST_KEY",
     "Criterion",
     "Rubric",
     "RubricError",
@@ -37,6 +38,8 @@ __all__ = [
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "rubrics"
 SCALE = (1, 2, 3, 4, 5)
+#: The key of the reviewer's reply that holds a task's checklist answers: no criterion may use it.
+CHECKLIST_KEY = "checklist"
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _TOP_KEYS = {"name", "version", "description", "pass_threshold", "criteria"}
 _CRITERION_KEYS = {"id", "title", "weight", "look_for", "scale"}
@@ -148,6 +151,14 @@ def parse_rubric(data: dict[str, Any], path: Path, raw: bytes) -> Rubric:
             )
         if any(c.id == cid for c in criteria):
             raise RubricError(path, "the id is used twice", criterion=cid, key="id")
+        if cid == CHECKLIST_KEY:
+            raise RubricError(
+                path,
+                f"the id {cid!r} is reserved: the reviewer's reply holds a task's checklist answers under it",
+                criterion=cid,
+                key="id",
+                fix="rename the criterion",
+            )
         for key in ("title", "look_for"):
             if not isinstance(item.get(key), str) or not item[key].strip():
                 raise RubricError(path, f"'{key}' must be a non-empty string", criterion=cid, key=key)

@@ -42,3 +42,14 @@ def test_imports_go_one_way(module: str, must_not_import: str) -> None:
 
 def test_the_import_reader_sees_lazy_imports() -> None:
     assert "pytest_proofswe.outputs" in imported("collect.py")  # imported inside a hook
+
+
+@pytest.mark.parametrize("module", sorted(p.name for p in (PACKAGE / "compare").glob("*.py")))
+def test_the_comparisons_know_nothing_of_pytest(module: str) -> None:
+    """compare/ is plain modules (issue 13): the report, the terminal and the HTML report build on it, not back."""
+    tree = ast.parse((PACKAGE / "compare" / module).read_text(encoding="utf-8"))
+    modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    modules |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and not node.level}
+    assert not {m for m in modules if m.split(".")[0] in ("pytest", "_pytest", "pluggy")}
+    wiring = ("collect", "plugin", "report", "outputs", "settings")
+    assert not {m for m in imported(f"compare/{module}") if m.split(".")[1:2] and m.split(".")[1] in wiring}

@@ -63,9 +63,11 @@ def test_leaderboard_groups_by_agent_when_several_tasks() -> None:
         ]
     )
     assert md.startswith("## pytest-proofswe leaderboard")
-    assert "| beta | 2 | 2 | 85.0 | - | - |" in md  # most resolved first
-    assert "| alpha | 1 | 2 | 80.0 | 3.75 | $0.0300 |" in md
+    # Two tasks cannot tell the agents apart: their intervals overlap, so they share rank 1, most resolved first.
+    assert "| =1 | beta | 2 | 2 | 1.00 [0.16, 1.00] | 85.0 [80.0, 90.0] | - |" in md
+    assert "| =1 | alpha | 2 | 2 | 0.50 [0.00, 1.00] | 80.0 [60.0, 100.0] | 3.75 [3.00, 4.50] |" in md
     assert md.index("| beta |") < md.index("| alpha |")
+    assert "| beta | alpha | 2 | 1 / 0 / 1 | +0.50 [+0.00, +1.00] | 1.000 | 1.000 |" in md
     assert "| t2 | a-run | unresolved | 0/1 | 1/1 | 60 ❌ | 3.00/5 | $0.0200 |" in md
 
 

@@ -100,9 +100,9 @@ def test_markdown_leaderboard_has_the_session_and_its_cost() -> None:
     ok = {"status": "scored", "passed": True, "failures": [], "signals": [], "metrics": {"cost_usd": None}}
     rows = [result("a", failed), result("b", ok), {**result("b", None), "task": "other"}]
     md = markdown(rows)
-    assert "| agent | resolved | tasks | mean taste | mean review | cost | agent cost |" in md
-    assert "| a | 1 | 1 | 90.0 | - | - | $0.2500 |" in md
-    assert "| b | 2 | 2 | 90.0 | - | - | - |" in md  # its one session's cost is unknown
+    assert "| session ok | $/trial | tokens/trial | s/trial |" in md
+    assert "| =1 | a | 1 | 1 | 1.00 [0.03, 1.00] | 90.0 [90.0, 90.0] | - | 0.00 [0.00, 0.97] | $0.2500 | - | - |" in md
+    assert "| =1 | b | 2 | 2 | 1.00 [0.16, 1.00] | 90.0 [90.0, 90.0] | - | 1.00 [0.03, 1.00] | - | - | - |" in md
     assert "| calc | a | resolved | 1/1 | - | 90 | - | - | loop 3>2, corr 1 ❌ | $0.2500 |" in md
     assert "| calc | b | resolved | 1/1 | - | 90 | - | - | ok | ? |" in md
     assert "| other | b | resolved | 1/1 | - | 90 | - | - | - | - |" in md

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_proofswe.__main__ import main
-from pytest_proofswe.swebench import load_predictions, parse_id_list
+from pytest_proofswe.swebench import load_prediction_files, load_predictions, parse_id_list
 from pytest_proofswe.task import find_submissions, load_task
 from tests.conftest import ROOT, make_git_repo
 
@@ -44,6 +44,36 @@ def test_bad_predictions(tmp_path: Path, lines: list[str], words: str) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        load_predictions(path)
+
+
+def _write(path: Path, *records: dict[str, object]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_trials_from_a_trial_field_or_from_several_files(tmp_path: Path) -> None:
+    """Issue 13: trial k of a model is the submission <model>@<k>; its agent is the model."""
+    pred = {"instance_id": "x", "model_name_or_path": "org/m", "model_patch": "d"}
+    one = _write(
+        tmp_path / "one.jsonl", {**pred, "trial": 1}, {**pred, "trial": 2}, {**pred, "model_name_or_path": "n"}
+    )
+    assert [s.name for s in load_predictions(one)["x"]] == ["org__m@1", "org__m@2", "n"]
+    first = _write(tmp_path / "run1.jsonl", pred)
+    second = _write(tmp_path / "run2.jsonl", pred, {**pred, "instance_id": "y"})
+    got = load_prediction_files([first, second])
+    assert [s.name for s in got["x"]] == ["org__m@1", "org__m@2"] and [s.name for s in got["y"]] == ["org__m@2"]
+    assert got["x"][1].meta == {"model_name_or_path": "org/m", "source": f"{second}:1"}
+    assert [s.name for s in load_prediction_files([first])["x"]] == ["org__m"]  # one file: names as they were
+    clash = _write(tmp_path / "run3.jsonl", {**pred, "trial": 1})
+    with pytest.raises(ValueError, match=r"run3.jsonl:1: prediction 'org__m@1' for x is also in .*run1.jsonl:1"):
+        load_prediction_files([first, clash])
+
+
+@pytest.mark.parametrize("trial", ["2", -1, True, 1.5])
+def test_a_trial_must_be_a_whole_number(tmp_path: Path, trial: object) -> None:
+    path = _write(tmp_path / "p.jsonl", {"instance_id": "x", "model_name_or_path": "m", "trial": trial})
+    with pytest.raises(ValueError, match=r"p.jsonl:1: trial must be a whole number, got"):
         load_predictions(path)
 
 

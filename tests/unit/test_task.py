@@ -166,3 +166,60 @@ def test_size_limits_default_and_override(tmp_path: Path) -> None:
     with pytest.raises(TaskError) as err:
         load_task(_task(tmp_path / "c", GOOD + "max_junit_mb = 0\n"))
     assert "'tests.max_junit_mb' must be positive" in str(err.value) and "max_junit_mb = 50" in str(err.value)
+
+
+def test_trials_and_agents_of_submission_names() -> None:
+    """Issue 13: ``<agent>@<n>`` is trial n of agent; meta.toml's agent (or a prediction's model) names the agent."""
+    from pytest_proofswe.task import agent_of, split_trial
+
+    assert split_trial("claude@3") == ("claude", 3)
+    assert split_trial("a@b@07") == ("a@b", 7)
+    assert split_trial("minimal") == ("minimal", None) and split_trial("x@y") == ("x@y", None)
+    assert agent_of("claude@3") == "claude" and agent_of("minimal") == "minimal"
+    assert agent_of("run-b", {"agent": "alpha"}) == "alpha"
+    assert agent_of("org__m@2", {"model_name_or_path": "org/m"}) == "org/m"
+    assert agent_of("x@1", {"agent": "  "}) == "x"  # a blank agent in meta.toml names nothing
+
+
+CHECKLIST_ONLY = 'title = "t"\n[review]\nchecklist = ["The README documents --verbose", "main() prints a greeting"]\n'
+
+
+def test_a_checklist_task_needs_no_tests(tmp_path: Path) -> None:
+    """Issue 13, item 4: a task without hidden tests is graded by its [review] checklist."""
+    task = load_task(_task(tmp_path, CHECKLIST_ONLY))
+    assert task.checklist == ("The README documents --verbose", "main() prints a greeting")
+    assert task.checklist_only and task.tests.fail_to_pass == ()
+    both = load_task(_task(tmp_path / "b", GOOD + '[review]\nchecklist = ["  A CHANGELOG line  "]\n'))
+    assert both.checklist == ("A CHANGELOG line",) and not both.checklist_only
+    assert not load_task(_task(tmp_path / "c", GOOD)).checklist
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "words"),
+    [
+        ('[review]\nchecklist = "README"\n', "review.checklist", "must be a list of non-empty strings, got 'README'"),
+        ('[review]\nchecklist = ["a", " "]\n', "review.checklist", "must be a list of non-empty strings"),
+        ('[review]\nchecklist = ["a", "a "]\n', "review.checklist", "has 'a' twice"),
+        ("[review]\nchecklist = []\n", "review.checklist", "'review.checklist' is empty"),
+        ('[review]\nchecks = ["a"]\n', "review.checks", "unknown key(s) in [review]: checks"),
+        (
+            '[tests]\npass_to_pass = ["tests/test_a.py::test_a"]\n[review]\nchecklist = ["a"]\n',
+            "tests",
+            "[tests] has pass_to_pass but no fail_to_pass: a task graded by its checklist runs no tests",
+        ),
+    ],
+)
+def test_bad_checklists(tmp_path: Path, toml: str, key: str, words: str) -> None:
+    root = _task(tmp_path, 'title = "t"\n' + toml)
+    with pytest.raises(TaskError) as info:
+        load_task(root)
+    assert info.value.key == key and words in str(info.value) and "fix:" in str(info.value)
+
+
+def test_hidden_tests_without_fail_to_pass_is_an_error(tmp_path: Path) -> None:
+    root = _task(tmp_path, CHECKLIST_ONLY, **{"hidden_tests/tests/test_a.py": "def test_a(): pass\n"})
+    with pytest.raises(TaskError, match=r"hidden tests, but task\.toml names no fail_to_pass test"):
+        load_task(root)
+    root = _task(tmp_path / "b", 'title = "t"\n')
+    with pytest.raises(TaskError, match=r"or a \[review\] checklist"):
+        load_task(root)
