@@ -21,7 +21,7 @@ TASKS = FIXTURES / "tasks"
 
 pytest_plugins = ["pytester"]
 
-# tests/data holds other projects' files (PR shapes for benchmarks/taste_validity.py): data, not tests.
+# tests/data holds made-up projects' files (PR shapes for benchmarks/taste_validity.py): data, not tests.
 collect_ignore = ["data"]
 
 

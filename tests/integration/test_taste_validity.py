@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 SCRIPT = ROOT / "benchmarks" / "taste_validity.py"
 SHAPES = ROOT / "tests" / "data" / "taste_validity"
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+TASTE, LINES = "taste score", "fewer lines changed, alone"
 
 
 def harness() -> ModuleType:
@@ -52,13 +53,17 @@ def test_every_shape_is_rebuilt_and_graded(shapes: tuple[dict[str, Any], str]) -
     assert document["meta"]["subset"] == "fixtures"
     assert document["meta"]["grader"]["commit"]
     summary = document["summary"]
-    assert (summary["merged"], summary["closed"], summary["graded"], summary["skipped"]) == (4, 3, 7, {})
+    assert (summary["merged"], summary["closed"], summary["graded"], summary["skipped"]) == (5, 4, 9, {})
     for result in document["results"]:
         assert result["status"] == "graded", result
         assert {"id", "merged", "score", "lines_changed", "metrics", "rules", "findings"} <= set(result)
         meta = json.loads((SHAPES / _folder(result) / "pr.json").read_text())
-        # The change graded is the PR's whole diff: the line counts the sample recorded.
+        # The change graded is the PR's whole diff: the line counts recorded with the shape.
         assert result["lines_changed"] == meta["lines_added"] + meta["lines_deleted"]
+    # One shape only adds files: it has no base/, and the harness starts from an empty commit.
+    assert [_folder(r) for r in document["results"] if not (SHAPES / _folder(r) / "base").exists()] == [
+        "merged-ledger-9"
+    ]
 
 
 def _folder(result: dict[str, Any]) -> str:
@@ -67,19 +72,26 @@ def _folder(result: dict[str, Any]) -> str:
 
 
 def test_lines_alone_auc_is_the_figure_computed_by_hand(shapes: tuple[dict[str, Any], str]) -> None:
-    """Merged: 2, 6, 20, 36 lines; closed: 10, 54, 98. Pairs where the merged PR is smaller:
-    2 -> 3, 6 -> 3, 20 -> 2, 36 -> 2, so 10 of 12."""
+    """Merged: 2, 4, 10, 22, 30 lines; closed: 10, 51, 64, 140. Pairs where the merged PR is smaller,
+    a tie counting one half: 2 -> 4, 4 -> 4, 10 -> 3 + 0.5 (the closed 10), 22 -> 3, 30 -> 3, so 17.5 of 20
+    (0.85 if ties counted nothing, 0.9 if they counted whole)."""
     summary = shapes[0]["summary"]
-    lines = by_signal(summary)["fewer lines changed, alone"]
-    assert lines["auc"] == round(10 / 12, 3)
+    lines = by_signal(summary)[LINES]
+    assert lines["auc"] == round(17.5 / 20, 3)
     low, high = lines["ci95"]
     assert 0 <= low <= lines["auc"] <= high <= 1
-    # Halves by lines: {2, 6 | 10} and {20, 36 | 54, 98}: size separates both perfectly.
+    # Halves by lines (9 PRs: the smaller 4, the larger 5): {2, 4, 10 | 10} and {22, 30 | 51, 64, 140}.
     smaller, larger = summary["halves"]["smaller"], summary["halves"]["larger"]
-    assert (smaller["lines_changed_range"], larger["lines_changed_range"]) == ([2, 10], [20, 98])
-    assert (smaller["merged"], smaller["closed"], larger["merged"], larger["closed"]) == (2, 1, 2, 2)
-    assert by_signal(smaller)["fewer lines changed, alone"]["auc"] == 1.0
-    assert by_signal(larger)["fewer lines changed, alone"]["auc"] == 1.0
+    assert (smaller["lines_changed_range"], larger["lines_changed_range"]) == ([2, 10], [22, 140])
+    assert (smaller["merged"], smaller["closed"], larger["merged"], larger["closed"]) == (3, 1, 2, 3)
+    assert by_signal(smaller)[LINES]["auc"] == round(2.5 / 3, 3)
+    assert by_signal(larger)[LINES]["auc"] == 1.0
+    # Pairs from the same repository only: inkwell {2, 22 | 51} 2 of 2, orchard {4, 10 | 10, 64} 3.5 of 4,
+    # ledger {30 | 140} 1 of 1: 6.5 of 7. One agent for all: the 20 pairs of the whole.
+    repo, agent = summary["within"]["repo"], summary["within"]["agent"]
+    assert (repo["groups_with_both"], agent["groups_with_both"]) == (3, 1)
+    assert (by_signal(repo)[LINES]["auc"], by_signal(repo)[LINES]["pairs"]) == (round(6.5 / 7, 3), 7)
+    assert (by_signal(agent)[LINES]["auc"], by_signal(agent)[LINES]["pairs"]) == (round(17.5 / 20, 3), 20)
 
 
 def test_score_and_rule_figures_agree_with_the_per_pr_grades(shapes: tuple[dict[str, Any], str]) -> None:
@@ -91,7 +103,13 @@ def test_score_and_rule_figures_agree_with_the_per_pr_grades(shapes: tuple[dict[
         1.0 if m["score"] > c["score"] else 0.5 if m["score"] == c["score"] else 0.0 for m in merged for c in closed
     )
     rows = by_signal(document["summary"])
-    assert rows["taste score"]["auc"] == round(wins / (len(merged) * len(closed)), 3)
+    assert rows[TASTE]["auc"] == round(wins / (len(merged) * len(closed)), 3)
+    assert document["summary"]["taste_minus_lines"]["auc"] == round(rows[TASTE]["auc"] - rows[LINES]["auc"], 3)
+    # Within a repository: the same count over pairs of the same repository only.
+    same = [(m, c) for m in merged for c in closed if m["repo"] == c["repo"]]
+    wins_within = sum(1.0 if m["score"] > c["score"] else 0.5 if m["score"] == c["score"] else 0.0 for m, c in same)
+    within = by_signal(document["summary"]["within"]["repo"])[TASTE]
+    assert (within["auc"], within["pairs"]) == (round(wins_within / len(same), 3), len(same))
     rules = [row for row in document["summary"]["signals"] if row["kind"] == "rule"]
     assert rules, "no rule fired on any shape"
     for row in rules:
@@ -101,7 +119,7 @@ def test_score_and_rule_figures_agree_with_the_per_pr_grades(shapes: tuple[dict[
         # A penalty's absence pointing to merged: 0.5 + (share of closed - share of merged) / 2.
         if row["direction"] == "absent = merged":
             assert row["auc"] == round(0.5 + (fires_c / len(closed) - fires_m / len(merged)) / 2, 3)
-    assert "| taste score |" in stdout and "| fewer lines changed, alone | 0.83 |" in stdout
+    assert "| taste score |" in stdout and "| fewer lines changed, alone | 0.88 |" in stdout
 
 
 def test_auc_counts_ties_as_one_half_and_the_bootstrap_is_seeded() -> None:
@@ -210,23 +228,25 @@ def test_a_file_the_snapshot_lacks_is_a_placeholder_when_the_pr_leaves_it_alone(
 def test_weights_given_per_repository_are_the_ones_its_prs_are_graded_with(
     shapes: tuple[dict[str, Any], str], tmp_path: Path
 ) -> None:
-    default = next(r for r in shapes[0]["results"] if r["repo"] == "567-labs/instructor")
-    cost = sum(f[3] for f in default["findings"] if f[0] == "complexity-increase")
-    assert cost > 0, "the shape no longer shows a complexity increase: pick another rule for this test"
+    repo = "proofswe-shapes/inkwell"  # a fix, a fix with its test, a complex function made more complex
+    default = {r["id"]: r for r in shapes[0]["results"] if r["repo"] == repo}
+    cost = {i: sum(f[3] for f in r["findings"] if f[0] == "complexity-increase") for i, r in default.items()}
+    assert cost[f"{repo}#47"] > 0, "the shape no longer shows a complexity increase: pick another rule for this test"
+    assert 0 in cost.values(), "one shape without the rule shows that only the rule's weight changed"
     weights = tmp_path / "weights.json"
-    weights.write_text(json.dumps({"folds": {"567-labs/instructor": {"weights": {"complexity-increase": 0}}}}))
+    weights.write_text(json.dumps({"folds": {repo: {"weights": {"complexity-increase": 0}}}}))
     out = tmp_path / "out.json"
-    only = ["--only", "567-labs/instructor"]
-    proc = run("--fixtures", SHAPES, *only, "--weights", weights, "--out", out, "--bootstrap", "0")
+    proc = run("--fixtures", SHAPES, "--only", repo, "--weights", weights, "--out", out, "--bootstrap", "0")
     assert proc.returncode == 0, proc.stderr
     document = json.loads(out.read_text())
-    (result,) = document["results"]
-    assert result["score"] == min(100.0, round(default["score"] + cost, 1))
+    assert {r["id"]: r["score"] for r in document["results"]} == {
+        i: min(100.0, round(r["score"] + cost[i], 1)) for i, r in default.items()
+    }
     assert document["meta"]["weights"]["folds"] is True
     assert "cross-validated" in proc.stdout
     weights.write_text(json.dumps({"folds": {"someone/else": {"weights": {}}}}))
-    missing = run("--fixtures", SHAPES, *only, "--weights", weights, "--bootstrap", "0")
-    assert missing.returncode != 0 and "no fold for 567-labs/instructor" in missing.stderr
+    missing = run("--fixtures", SHAPES, "--only", repo, "--weights", weights, "--bootstrap", "0")
+    assert missing.returncode != 0 and f"no fold for {repo}" in missing.stderr
 
 
 def test_results_are_summarised_again_and_compared_without_grading(
@@ -241,5 +261,5 @@ def test_results_are_summarised_again_and_compared_without_grading(
     fresh.write_text(json.dumps(document))
     proc = run("--from-results", fresh, "--compare", old, "--bootstrap", "100")
     assert proc.returncode == 0, proc.stderr
-    assert "1 of 7 PRs changed score" in proc.stdout
+    assert "1 of 9 PRs changed score" in proc.stdout
     assert f"{document['results'][0]['id']} " in proc.stdout.split("Largest moves:")[1]
