@@ -303,7 +303,8 @@ def test_validate_says_how_to_switch_canaries_off(pytester: pytest.Pytester) -> 
     run = pytester.runpytest_subprocess("--proofswe-validate", str(task))
     # The canaries never ran: at the base state (its F2P test fails) that is not tampering, with gold it is.
     run.assert_outcomes(failed=1, passed=1)
-    out = run.stdout.str()
+    # Only the failure itself: the short summary repeats the message in full when the CI variable is set.
+    out = run.stdout.str().split("short test summary info")[0]
     assert "checks: the gold patch does not resolve the task (tampered)" in out
     assert out.count("set [tests] canaries = false in task.toml") == 1
     toml = task / "task.toml"
