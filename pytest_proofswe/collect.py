@@ -62,6 +62,8 @@ class ProofsweSession:
                 self.replay_old = load_report(settings.replay)
             except UsageError as exc:
                 raise pytest.UsageError(str(exc)) from None
+        self.history_run: Any = None  # .historyitems.HistoryRun, with --proofswe-history
+        self.history_doc: dict[str, Any] | None = None  # the report's history object, once known
         self.change_s = 0.0
         self._diff_result: dict[str, Any] | None = None
         self.collect_errors: list[str] = []  # "<node id>: <last line of the error>", for the report
@@ -174,7 +176,9 @@ class ProofsweSession:
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
         # --proofswe-diff-only: nothing of the repository is collected (its tests may not
         # even import in a lint-only job); the diff items are added after collection.
-        return True if self.settings.diff_only else None
+        # --proofswe-history grades commits, not the working copy: its tests are not collected either.
+        only_ours = self.settings.diff_only or (self.settings.history is not None and not self.settings.tasks)
+        return True if only_ours else None
 
     @pytest.hookimpl
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -225,6 +229,22 @@ class ProofsweSession:
             self.change_s = time.monotonic() - started
             node = DiffCollector.from_parent(session, name="diff", nodeid="diff")
             items.extend(node.collect())
+        if self.settings.history is not None:
+            from .historyitems import HistoryCollector
+
+            self.history_run = self._history_run()
+            items.extend(HistoryCollector.from_parent(session, name="history", nodeid="history").collect())
+
+    def _history_run(self) -> Any:
+        from .errors import UsageError
+        from .history import resolve_history
+        from .historyitems import HistoryRun
+
+        assert self.settings.history is not None
+        try:
+            return HistoryRun(resolve_history(Path(self.config.rootpath), self.settings.history), self.settings)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -241,6 +261,16 @@ class ProofsweSession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
+        if self.history_run is not None and call.when == "call" and self.history_doc is None:
+            from .errors import ProofsweError
+            from .historyitems import HistoryItem
+
+            if isinstance(item, HistoryItem):
+                try:
+                    self.history_doc = self.history_run.document()
+                    report.proofswe_history = self.history_doc
+                except ProofsweError:
+                    pass  # the item's own failure says what went wrong
         if isinstance(item, DiffItem) and self._diff_result is not None and not item.reported:
             if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
                 setattr(report, _RESULT_ATTR, self._diff_result)
@@ -264,6 +294,9 @@ class ProofsweSession:
         calibration = getattr(report, "proofswe_calibration", None)
         if calibration and not _is_worker(self.config):
             self.calibration.append(calibration)
+        history = getattr(report, "proofswe_history", None)
+        if history and not _is_worker(self.config):
+            self.history_doc = history
         data = getattr(report, _RESULT_ATTR, None)
         if not data or _is_worker(self.config):
             return
@@ -291,6 +324,12 @@ class ProofsweSession:
 
             self.replay_outcome = compare(self.replay_old, [self.results[k] for k in self.order])
             reportmod.replay_summary(terminalreporter, self.replay_outcome)
+        if self.history_doc is not None:
+            from .historyitems import history_summary
+
+            history_summary(terminalreporter, self.history_doc)
+            if not self.settings.tasks and self.settings.diff_base is None:
+                return
         if self.settings.diff_base is not None:
             from .outputs import print_github_annotations
 
@@ -396,6 +435,24 @@ class ProofsweSession:
         self.order.append(key)
         self.results[key] = data
 
+    def _ensure_history(self) -> None:
+        """The range's grade for the report and the summary, even when no history item ran here (xdist, -x).
+
+        Only a Ctrl-C or --co leaves it out, as for the change of --proofswe-diff.
+        """
+        if self.settings.history is None or self.history_doc is not None or self.keyboard_interrupt:
+            return
+        if self.config.option.collectonly:
+            return
+        from .errors import ProofsweError
+
+        try:
+            if self.history_run is None:  # the controller of an xdist run collects nothing itself
+                self.history_run = self._history_run()
+            self.history_doc = self.history_run.document()
+        except (ProofsweError, pytest.UsageError):
+            return  # said where it happened: collection, or the items' errors
+
     def _interruption(self, session: pytest.Session, exitstatus: int | pytest.ExitCode) -> str | None:
         """Why the run stopped before running every item, in one line (None when it did not)."""
         if self.keyboard_interrupt:
@@ -420,6 +477,7 @@ class ProofsweSession:
         if _is_worker(self.config):
             return
         self._ensure_diff_result()
+        self._ensure_history()
         rows = [self.results[k] for k in self.order]
         from .outputs import write_ci_outputs
 
@@ -434,6 +492,8 @@ class ProofsweSession:
         )
         if self.calibration:
             document["calibration"] = reportmod.calibration_document(self.calibration)
+        if self.history_doc is not None:
+            document["history"] = self.history_doc
         if self.replay_old is not None:
             from .replay import compare
 

@@ -540,23 +540,29 @@ def _session_lines(folder: Path) -> tuple[str, dict[str, list[str]]]:
 
 def measure_durability(
     top: Path,
-    base: str,
+    base: str | None,
     head: str,
     selector: AgentSelector,
     *,
     after: int | None = None,
     agent_commits: Iterable[str] = (),
 ) -> Durability:
-    """The durability of the agent's lines added in ``base..head`` (observed N commits later, or at ``head``)."""
+    """The durability of the agent's lines added in ``base..head`` (observed N commits later, or at ``head``).
+
+    ``base`` None: every ancestor of ``head``.
+    """
     started = time.monotonic()
     if after is not None and after < 1:
         raise UsageError(f"--proofswe-durability-after must be at least 1, got {after}")
     notes: list[str] = []
     try:
-        base, head = (gitmod.output(["rev-parse", "--verify", f"{r}^{{commit}}"], top).strip() for r in (base, head))
+        head = gitmod.output(["rev-parse", "--verify", f"{head}^{{commit}}"], top).strip()
+        if base is not None:
+            base = gitmod.output(["rev-parse", "--verify", f"{base}^{{commit}}"], top).strip()
     except gitmod.GitError as exc:
         raise UsageError(f"durability: {base}..{head}: {exc} (fix: name commits of this repository)") from None
-    commits = _commits(top, ["--reverse", "--topo-order", "--no-merges", f"{base}..{head}"])
+    span = head if base is None else f"{base}..{head}"
+    commits = _commits(top, ["--reverse", "--topo-order", "--no-merges", span])
     per_commit: dict[str, dict[str, list[tuple[int, str]]]] = {}
     uncommitted: list[tuple[str, str]] = []
     if selector.kind == "session":
@@ -616,7 +622,7 @@ def measure_durability(
         results.append(CommitDurability(c.id, c.subject, c.who, target, later, tuple(fates), count - len(fates)))
     return Durability(
         selector=str(selector),
-        base=base,
+        base=base or "",
         head=head,
         after=after,
         commits=tuple(results),

@@ -38,6 +38,9 @@ _TOOL_KEYS = {
     "samples",
     "max_cost_usd",
     "sandbox",
+    "max_decay",
+    "durability",
+    "durability_after",
 }
 _REVIEW_KEYS = {"api_base", "temperature", "max_tokens", "timeout", "num_retries"}
 
@@ -94,6 +97,10 @@ class Settings:
     replay: Path | None = None
     tasks: bool = True  # collect task folders (--proofswe, --proofswe-validate, --proofswe-predictions)
     sandbox: str = "auto"  # --proofswe-sandbox: auto, bwrap or none (see .sandbox)
+    history: str | None = None  # --proofswe-history=BASE..HEAD
+    max_decay: float | None = None  # --proofswe-max-decay: decay points a range (or a stepped task) may lose
+    durability: str | None = None  # --proofswe-durability=SELECTOR: whose lines' durability history mode measures
+    durability_after: int | None = None  # --proofswe-durability-after=N: observed N commits later (None: at HEAD)
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -160,6 +167,28 @@ class Settings:
                 f"--proofswe-sandbox (or sandbox in [tool.proofswe], proofswe_sandbox in the ini file, "
                 f"$PROOFSWE_SANDBOX) must be one of {', '.join(MODES)}, got {sandbox!r}"
             )
+        history = getattr(opt, "proofswe_history", None)
+        max_decay = _number(pick("max_decay"), "--proofswe-max-decay (or max_decay in [tool.proofswe])")
+        durability = pick("durability")
+        durability_after = pick("durability_after")
+        if durability_after is not None:
+            try:
+                durability_after = int(durability_after)
+            except (TypeError, ValueError):
+                raise UsageError(
+                    f"--proofswe-durability-after must be a whole number, got {durability_after!r}"
+                ) from None
+            if durability_after < 1:
+                raise UsageError(f"--proofswe-durability-after must be at least 1, got {durability_after}")
+        if getattr(opt, "proofswe_durability", None) and not history:
+            raise UsageError(
+                "--proofswe-durability measures the agent's lines over the range --proofswe-history names "
+                "(fix: add --proofswe-history=BASE..HEAD, or run python -m pytest_proofswe durability)"
+            )
+        if durability is not None:
+            from .durability import AgentSelector
+
+            AgentSelector.parse(str(durability))  # a bad selector is a usage error now
         predictions = opt.proofswe_predictions
         if predictions is not None and not Path(predictions).is_file():
             raise UsageError(f"--proofswe-predictions: {predictions} is not a file")
@@ -171,6 +200,7 @@ class Settings:
                 or calibrate
                 or opt.proofswe_diff
                 or opt.proofswe_replay
+                or history
             ),
             report=Path(report) if report else None,
             predictions=Path(predictions) if predictions else None,
@@ -193,7 +223,24 @@ class Settings:
             replay=Path(opt.proofswe_replay) if opt.proofswe_replay else None,
             session=session,
             sandbox=str(sandbox),
+            history=history,
+            max_decay=max_decay,
+            durability=str(durability) if durability else None,
+            durability_after=durability_after,
         )
+
+
+def _number(value: Any, where: str) -> float | None:
+    """A finite number, or None; anything else is a usage error naming ``where``."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{where} must be a number of decay points (docs/decay.md), got {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise UsageError(f"{where} must be a finite number of decay points, got {value!r}")
+    return number
 
 
 def _rubric(config: Any, tool: dict[str, Any]) -> str:
