@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the grading machinery is imported when something is graded
     from .grading import Grader, GradeRequest
     from .result import GradeResult
     from .sandbox import Sandbox
+    from .steps import SteppedResult
 
 _RESULT_ATTR = "proofswe_result"
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9._+@=,-]")
@@ -64,6 +65,8 @@ class ProofsweSession:
                 raise pytest.UsageError(str(exc)) from None
         self.history_run: Any = None  # .historyitems.HistoryRun, with --proofswe-history
         self.history_doc: dict[str, Any] | None = None  # the report's history object, once known
+        self.stepped_docs: dict[tuple[str, str], dict[str, Any]] = {}  # stepped tasks: (task, submission) -> decay
+        self._stepped: dict[tuple[str, str], Future[SteppedResult]] = {}
         self.change_s = 0.0
         self._diff_result: dict[str, Any] | None = None
         self.collect_errors: list[str] = []  # "<node id>: <last line of the error>", for the report
@@ -162,6 +165,31 @@ class ProofsweSession:
                 raise
         return future
 
+    def submit_stepped(self, task: Task, submission: Submission) -> Future[SteppedResult]:
+        """Every step of a stepped task's submission, graded once (the steps follow one another)."""
+        from .steps import grade_stepped
+
+        key = (task.id, submission.name)
+        with self._lock:
+            future = self._stepped.get(key)
+            if future is None:
+                if self._executor is not None:
+                    future = self._executor.submit(grade_stepped, task, submission, self.grader)
+                else:
+                    future = Future()
+                    future.set_running_or_notify_cancel()
+                self._stepped[key] = future
+                run_here = self._executor is None
+            else:
+                run_here = False
+        if run_here:
+            try:
+                future.set_result(grade_stepped(task, submission, self.grader))
+            except BaseException as exc:
+                future.set_exception(exc)
+                raise
+        return future
+
     # -- hooks ---------------------------------------------------------------------------
     @pytest.hookimpl
     def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -256,7 +284,7 @@ class ProofsweSession:
         self._executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="proofswe")
         for item in session.items:
             if isinstance(item, GradeItem):
-                self.submit(item.request)
+                item.schedule()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -285,8 +313,10 @@ class ProofsweSession:
         result = getattr(item, "result", None)
         final_phase = call.when == "call" or (call.when == "setup" and report.outcome != "passed")
         if isinstance(item, GradeItem) and result is not None and final_phase and not item.reported:
-            setattr(report, _RESULT_ATTR, result.to_json() | {"check": item.name})
+            setattr(report, _RESULT_ATTR, result.to_json() | {"check": item.name} | item.extra_json())
             item.reported = True
+        if isinstance(item, SteppedDecayItem) and item.stepped is not None and final_phase:
+            report.proofswe_stepped = item.stepped.to_json(self.settings.max_decay)  # type: ignore[attr-defined]
         return report
 
     @pytest.hookimpl
@@ -297,6 +327,9 @@ class ProofsweSession:
         history = getattr(report, "proofswe_history", None)
         if history and not _is_worker(self.config):
             self.history_doc = history
+        stepped = getattr(report, "proofswe_stepped", None)
+        if stepped and not _is_worker(self.config):
+            self.stepped_docs[(stepped["task"], stepped["submission"])] = stepped
         data = getattr(report, _RESULT_ATTR, None)
         if not data or _is_worker(self.config):
             return
@@ -340,6 +373,10 @@ class ProofsweSession:
             return
         rows = [self.results[k] for k in self.order]
         reportmod.terminal_summary(terminalreporter, rows, kept=self.kept, unmatched=self.unmatched_predictions())
+        if self.stepped_docs:
+            from .historyitems import stepped_summary
+
+            stepped_summary(terminalreporter, list(self.stepped_docs.values()))
         self._sandbox_line(terminalreporter)
 
     def _sandbox_line(self, terminalreporter: Any) -> None:
@@ -494,6 +531,8 @@ class ProofsweSession:
             document["calibration"] = reportmod.calibration_document(self.calibration)
         if self.history_doc is not None:
             document["history"] = self.history_doc
+        if self.stepped_docs:
+            document["stepped"] = list(self.stepped_docs.values())
         if self.replay_old is not None:
             from .replay import compare
 
@@ -518,6 +557,9 @@ class TaskDirectory(pytest.Directory):
             task = load_task(self.path)
         except TaskError as exc:
             yield TaskErrorItem.from_parent(self, name="task", error=exc)
+            return
+        if plugin.settings.validate and task.steps:
+            yield _stepped_gold(self, task)
             return
         if plugin.settings.validate:
             gold = (
@@ -569,8 +611,20 @@ class SubmissionNode(pytest.Collector):
         if self.config.pluginmanager.hasplugin("xdist"):
             self.add_marker(pytest.mark.xdist_group(f"{task.id}::{submission.name}"))
 
-    def collect(self) -> Iterator[pytest.Item]:
-        if self.validate_expect is not None:
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        if self.task.steps and self.submission.problem is None:
+            for index, step in enumerate(self.task.steps):
+                yield StepNode.from_parent(
+                    self,
+                    name=step.id,
+                    task=self.task,
+                    submission=self.submission,
+                    index=index,
+                    validate=bool(self.validate_expect),
+                )
+            if not self.validate_expect:
+                yield SteppedDecayItem.from_parent(self, name="decay")
+        elif self.validate_expect is not None:
             yield ValidateItem.from_parent(self, name="validate", expect=self.validate_expect)
         else:
             yield BehaviourItem.from_parent(self, name="behaviour")
@@ -594,9 +648,20 @@ class GradeItem(pytest.Item):
             self.parent.task, self.parent.submission, allow_empty=self.parent.submission.origin == "empty"
         )
 
+    def schedule(self) -> Any:
+        """Start the grading this item waits for (``--proofswe-jobs``); the future of its result."""
+        return _plugin(self).submit(self.request)
+
+    def fetch_result(self) -> GradeResult:
+        future: Future[GradeResult] = self.schedule()
+        return future.result()
+
+    def extra_json(self) -> dict[str, Any]:
+        """What this item's row of the report has beside the grading result."""
+        return {}
+
     def setup(self) -> None:
-        future = _plugin(self).submit(self.request)
-        self.result = future.result()
+        self.result = self.fetch_result()
 
     def behaviour_properties(self) -> None:
         assert self.result is not None
@@ -709,6 +774,128 @@ class ValidateItem(_VerdictItem):
                 raise BehaviourFailure(f"{task}: PASS_TO_PASS tests fail at the base state:\n{listed}")
 
 
+def _stepped_gold(parent: TaskDirectory, task: Task) -> SubmissionNode:
+    """--proofswe-validate of a stepped task: the steps' gold.diff, one after the other, must resolve each step."""
+    missing = [s.id for s in task.steps if s.gold_diff is None]
+    gold = Submission(
+        name="gold",
+        origin="gold",
+        step_patches=tuple((s.id, s.gold_diff) for s in task.steps if s.gold_diff is not None),
+        problem=(
+            f"{task.root}: no gold.diff for step(s) {', '.join(missing)} "
+            "(fix: add each step's reference solution as steps/<step id>/gold.diff)"
+        )
+        if missing
+        else None,
+    )
+    node = SubmissionNode.from_parent(parent, name="gold", task=task, submission=gold)
+    node.validate_expect = "resolved"
+    return node
+
+
+class StepNode(pytest.Collector):
+    """One step of a stepped task's submission: its checks, graded on top of the previous steps."""
+
+    def __init__(
+        self, *, task: Task, submission: Submission, index: int, validate: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.stepped_task = task
+        self.index = index
+        self.step = task.steps[index]
+        # What the items' names and report rows use: the step as a task of its own (``<task>/<step>``).
+        self.task = dataclasses.replace(task, id=f"{task.id}.{self.step.id}")
+        self.submission = submission
+        self.validate = validate
+
+    def collect(self) -> Iterator[pytest.Item]:
+        if self.validate:
+            yield StepValidateItem.from_parent(self, name="validate", expect="resolved")
+            return
+        yield StepBehaviourItem.from_parent(self, name="behaviour")
+        yield StepTasteItem.from_parent(self, name="taste")
+        yield StepReviewItem.from_parent(self, name="review")
+        yield StepDecayItem.from_parent(self, name="decay")
+
+
+class _StepResult:
+    """For the items of a step: the result comes from the whole submission's stepped grading."""
+
+    parent: StepNode
+    config: pytest.Config
+
+    def schedule(self) -> Any:
+        return _plugin(self).submit_stepped(self.parent.stepped_task, self.parent.submission)  # type: ignore[arg-type]
+
+    def stepped(self) -> SteppedResult:
+        future: Future[SteppedResult] = self.schedule()
+        return future.result()
+
+    def fetch_result(self) -> GradeResult:
+        return self.stepped().results[self.parent.index]
+
+    def extra_json(self) -> dict[str, Any]:
+        return self.stepped().step_json(self.parent.index)
+
+
+class StepBehaviourItem(_StepResult, BehaviourItem):  # type: ignore[misc]
+    """A step's hidden tests, on top of the submission's previous steps."""
+
+
+class StepValidateItem(_StepResult, ValidateItem):  # type: ignore[misc]
+    """--proofswe-validate: the step's gold patch, on top of the previous steps' gold patches, resolves the step."""
+
+
+class StepDecayItem(_StepResult, GradeItem):  # type: ignore[misc]
+    """A step's decay points; fails when the submission's decay passes max_decay and this step did most of it."""
+
+    def setup(self) -> None:
+        self.result = self.fetch_result()
+
+    def runtest(self) -> None:
+        stepped = self.stepped()
+        index = self.parent.index
+        if stepped.trend is None or index >= len(stepped.trend.steps):
+            pytest.skip("this step's patch, or an earlier one, did not apply: no state to measure")
+        step = stepped.trend.steps[index]
+        self.user_properties += [("proofswe_decay_points", f"{step.total:g}")]
+        gate = stepped.gate(_plugin(self).settings.max_decay)
+        if gate is not None and any(c.index == step.index for c in gate.culprits):
+            raise BehaviourFailure(
+                f"{stepped.task}::{stepped.submission}::{step.info.id}: {step.total:+g} decay points ({step.explain()}); "
+                f"one of the steps that took the submission past max_decay={gate.max_decay:g} ({gate.decay:g} points)"
+            )
+
+
+class SteppedDecayItem(pytest.Item):
+    """A stepped task's submission: the decay over its steps, against --proofswe-max-decay."""
+
+    parent: SubmissionNode
+    stepped: SteppedResult | None = None
+
+    def setup(self) -> None:
+        future = _plugin(self).submit_stepped(self.parent.task, self.parent.submission)
+        self.stepped = future.result()
+
+    def runtest(self) -> None:
+        assert self.stepped is not None
+        trend = self.stepped.trend
+        if trend is None:
+            pytest.skip("the first step's patch did not apply: nothing to measure")
+        self.user_properties += [("proofswe_decay", f"{trend.decay:g}")]
+        gate = self.stepped.gate(_plugin(self).settings.max_decay)
+        if gate is not None and not gate.passed:
+            raise BehaviourFailure(f"{self.stepped.task}::{self.stepped.submission}: {gate.message()}")
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.parent.task.toml_path, 0, f"{self.parent.task.id}::{self.parent.submission.name}::decay"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, BehaviourFailure):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+
 class TasteItem(GradeItem):
     """Passes when the static grade of the diff is within the thresholds (skips if it did not apply)."""
 
@@ -799,6 +986,14 @@ class ReviewItem(GradeItem):
             where = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "<review>")
             lines.append(f"  {where} {finding.rule} {finding.message}")
         raise BehaviourFailure("\n".join(lines))
+
+
+class StepTasteItem(_StepResult, TasteItem):  # type: ignore[misc]
+    """The taste of a step's patch, against the state it was made on."""
+
+
+class StepReviewItem(_StepResult, ReviewItem):  # type: ignore[misc]
+    """The review of a step's patch, with the step's issue."""
 
 
 class DiffCollector(pytest.Collector):

@@ -947,16 +947,17 @@ def _new_clones(
                 wanted[h] = (path, f.sig_lines[i])
     if not wanted:
         return []
-    # Merge consecutive windows into one clone: keep the first window of each run.
-    firsts: list[tuple[int, str, int]] = []
-    for h, (path, line) in wanted.items():
-        firsts.append((h, path, line))
-    firsts.sort(key=lambda t: (t[1], t[2]))
+    # Overlapping or adjacent windows of one file are one clone: keep the first window of each run.
     kept: list[tuple[int, str, int]] = []
-    for h, path, line in firsts:
-        if kept and kept[-1][1] == path and line - kept[-1][2] < WINDOW:
+    run_end: tuple[str, int] | None = None  # (path, significant index) where the current run's last window starts
+    index_of = {(path, line): i for path in paths for i, line in enumerate(m.facts(path, after[path]).sig_lines)}
+    for h, (path, line) in sorted(wanted.items(), key=lambda kv: kv[1]):
+        i = index_of[(path, line)]
+        if run_end is not None and run_end[0] == path and i - run_end[1] <= WINDOW:
+            run_end = (path, i)
             continue
         kept.append((h, path, line))
+        run_end = (path, i)
     kept = kept[:limit]
     hashes = {h for h, _p, _l in kept}
     seen: dict[int, list[tuple[str, int]]] = {h: [] for h in hashes}

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .history import History
     from .settings import Settings
 
-__all__ = ["HistoryCollector", "HistoryItem", "HistoryRun", "history_summary"]
+__all__ = ["HistoryCollector", "HistoryItem", "HistoryRun", "history_summary", "stepped_summary"]
 
 
 class HistoryFailure(Exception):
@@ -179,22 +179,14 @@ def _delta(before: float | int | None, after: float | int | None) -> str:
     return "0" if change == 0 else f"{change:+g}"
 
 
-def history_summary(tr: Any, document: dict[str, Any]) -> None:
-    """The terminal section: the steps that moved, the range's decay, the gate, durability."""
-    decay = document["decay"]
-    steps = decay["steps"]
-    tr.write_sep("=", "proofswe history")
-    end = decay["end"]
-    tr.write_line(
-        f"{document['range']}: {len(steps)} commit(s), {end['python_files']} Python file(s) at the end; "
-        f"measured in {decay['duration_s']:.1f} s (lint: {decay['lint_tool'] or 'none'}, rules {decay['lint_rules']})"
-    )
+def _steps_table(tr: Any, steps: list[dict[str, Any]], *, label: str = "commit", width: int = 10) -> None:
+    """One row per step that gained or lost points: the points, and each figure's change."""
     moved = [s for s in steps if s["points"] != 0]
     if moved:
-        header = ["commit", "points", "cplx", "lint", "dup", "wrap", "1-use", "tests", "subject"]
+        header = [label, "points", "cplx", "lint", "dup", "wrap", "1-use", "tests", "subject"]
         rows = [
             [
-                s["id"][:10],
+                s["id"][:width],
                 f"{s['points']:+g}",
                 _delta(s["complexity"]["excess_before"], s["complexity"]["excess_after"]),
                 _delta(s["lint"]["before"], s["lint"]["after"]),
@@ -209,20 +201,41 @@ def history_summary(tr: Any, document: dict[str, Any]) -> None:
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         for row in [header, ["-" * w for w in widths], *rows]:
             tr.write_line("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        if len(moved) < len(steps):
-            tr.write_line(f"({len(steps) - len(moved)} commit(s) with 0 points not shown)")
+    if len(moved) < len(steps):
+        tr.write_line(f"({len(steps) - len(moved)} {label}(s) with 0 points not shown)")
+
+
+def _decay_line(decay: dict[str, Any], unit: str) -> str:
     categories = ", ".join(f"{k} {v:+g}" for k, v in decay["by_category"].items() if v)
     trend = decay["trend"]
-    tr.write_line(
-        f"decay {decay['decay']:+g} points over {len(steps)} commit(s)" + (f" ({categories})" if categories else "")
+    steps = len(decay["steps"])
+    return (
+        f"decay {decay['decay']:+g} points over {steps} {unit}(s)" + (f" ({categories})" if categories else "")
         + f"; {trend['worse_steps']} worse, {trend['better_steps']} better"
     )  # fmt: skip
+
+
+def _gate_line(tr: Any, gate: dict[str, Any] | None, width: int = 10) -> None:
+    if gate is not None:
+        verdict = "passed" if gate["passed"] else f"FAILED (steps: {', '.join(c[:width] for c in gate['culprits'])})"
+        tr.write_line(f"gate max_decay={gate['max_decay']:g}: {verdict}", red=not gate["passed"])
+
+
+def history_summary(tr: Any, document: dict[str, Any]) -> None:
+    """The terminal section: the steps that moved, the range's decay, the gate, durability."""
+    decay = document["decay"]
+    steps = decay["steps"]
+    tr.write_sep("=", "proofswe history")
+    end = decay["end"]
+    tr.write_line(
+        f"{document['range']}: {len(steps)} commit(s), {end['python_files']} Python file(s) at the end; "
+        f"measured in {decay['duration_s']:.1f} s (lint: {decay['lint_tool'] or 'none'}, rules {decay['lint_rules']})"
+    )
+    _steps_table(tr, steps)
+    tr.write_line(_decay_line(decay, "commit"))
     for note in decay["notes"]:
         tr.write_line(f"note: {note}")
-    gate = document.get("gate")
-    if gate is not None:
-        verdict = "passed" if gate["passed"] else f"FAILED (steps: {', '.join(c[:10] for c in gate['culprits'])})"
-        tr.write_line(f"gate max_decay={gate['max_decay']:g}: {verdict}", red=not gate["passed"])
+    _gate_line(tr, document.get("gate"))
     durability = document.get("durability")
     if durability is not None:
         share = durability["share_standing"]
@@ -236,3 +249,18 @@ def history_summary(tr: Any, document: dict[str, Any]) -> None:
         )
         for who, fates in list(durability["by_author"].items())[:5]:
             tr.write_line(f"  {who}: " + ", ".join(f"{n} {fate}" for fate, n in fates.items()))
+
+
+def stepped_summary(tr: Any, documents: list[dict[str, Any]]) -> None:
+    """The terminal section of stepped tasks: each submission's decay from step to step."""
+    tr.write_sep("=", "proofswe steps")
+    for doc in documents:
+        decay = doc["decay"]
+        statuses = ", ".join(f"{s['id']} {s['status']}" for s in doc["steps"])
+        tr.write_line(f"{doc['task']}::{doc['submission']}: {statuses}")
+        if decay is None:
+            tr.write_line("  no decay: the first step's patch did not apply")
+            continue
+        _steps_table(tr, decay["steps"], label="step", width=30)
+        tr.write_line(_decay_line(decay, "step"))
+        _gate_line(tr, doc.get("gate"), width=30)
