@@ -41,6 +41,7 @@ __all__ = [
     "added_lines",
     "measure_durability",
     "non_trivial",
+    "session_base",
 ]
 
 Fate = Literal["standing", "moved", "rewritten", "deleted", "reverted"]
@@ -498,6 +499,11 @@ def _observe(
         fates.append(LineFate(orig_path, orig_line, text, fate, "", killer_id, killer.who, by_agent))
     fates.sort(key=lambda f: (f.path, f.line))
     return fates
+
+
+def session_base(folder: Path) -> str:
+    """The base commit of a captured session's task (or submission) folder."""
+    return _session_lines(folder)[0]
 
 
 def _session_lines(folder: Path) -> tuple[str, dict[str, list[str]]]:
