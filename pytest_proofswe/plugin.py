@@ -216,6 +216,8 @@ def pytest_configure(config: pytest.Config) -> None:
         or opt.proofswe_diff_only
         or opt.proofswe_replay
         or opt.proofswe_history
+        or opt.proofswe_durability  # alone: a usage error (Settings says what it needs)
+        or opt.proofswe_max_decay is not None
     ):
         return
     from .collect import ProofsweSession

@@ -185,6 +185,12 @@ class Settings:
                 "--proofswe-durability measures the agent's lines over the range --proofswe-history names "
                 "(fix: add --proofswe-history=BASE..HEAD, or run python -m pytest_proofswe durability)"
             )
+        tasks = bool(opt.proofswe or opt.proofswe_validate or opt.proofswe_predictions or opt.proofswe_replay)
+        if getattr(opt, "proofswe_max_decay", None) is not None and not (history or tasks):
+            raise UsageError(
+                "--proofswe-max-decay is a gate on --proofswe-history or on stepped tasks "
+                "(fix: add --proofswe-history=BASE..HEAD, or --proofswe with the task folders)"
+            )
         if durability is not None:
             from .durability import AgentSelector
 
@@ -219,7 +225,7 @@ class Settings:
             diff_only=diff_only,
             markdown=Path(pick("markdown")) if pick("markdown") else None,
             sarif=Path(pick("sarif")) if pick("sarif") else None,
-            tasks=bool(opt.proofswe or opt.proofswe_validate or predictions or opt.proofswe_replay),
+            tasks=tasks,
             replay=Path(opt.proofswe_replay) if opt.proofswe_replay else None,
             session=session,
             sandbox=str(sandbox),
