@@ -201,3 +201,26 @@ def test_the_durability_command(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and "--range is needed" in bad.stderr
+
+
+def test_stepped_validation_and_a_step_that_does_not_apply(tmp_path: Path, cache_dir: Path) -> None:
+    task = tmp_path / "pricing-steps"
+    shutil.copytree(PRICING, task)
+    good = run_grader(tmp_path, cache_dir, "--proofswe-validate", "pricing-steps", "-rA")
+    assert good.returncode == 0, good.output[-3000:]
+    assert all(f"PASSED pricing-steps::gold::{step}::validate" in good.output for step in STEPS)
+    # Step 2's gold is step 1's patch again: it does not apply, and step 3 has no state to go on.
+    shutil.copy(task / "steps" / "1-discount" / "gold.diff", task / "steps" / "2-tax" / "gold.diff")
+    bad = run_grader(tmp_path, cache_dir, "--proofswe-validate", "pricing-steps", "-rA")
+    assert bad.returncode == 1
+    rows = {r["task"]: r["behaviour"] for r in bad.report["results"]}
+    assert rows["pricing-steps.1-discount"]["status"] == "resolved"
+    assert rows["pricing-steps.2-tax"]["status"] == "patch_failed"
+    assert rows["pricing-steps.3-coupons"] == {
+        **rows["pricing-steps.3-coupons"],
+        "status": "patch_failed",
+        "reason": "an earlier step's patch did not apply: no state to apply this one to",
+    }
+    (task / "steps" / "3-coupons" / "gold.diff").unlink()
+    missing = run_grader(tmp_path, cache_dir, "--proofswe-validate", "pricing-steps")
+    assert "no gold.diff for step(s) 3-coupons" in missing.output

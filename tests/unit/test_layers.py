@@ -33,6 +33,13 @@ def imported(module: str) -> set[str]:
         ("pysource.py", "pytest_proofswe.taste"),  # the harness and the checks both use it
         ("guard.py", "pytest_proofswe.taste"),  # the harness does not reach into the checks
         ("taste/pyparse.py", "pytest_proofswe.guard"),
+        # decay: the measures know nothing of where the states come from, nor of pytest's items
+        ("decay.py", "pytest_proofswe.history"),
+        ("decay.py", "pytest_proofswe.steps"),
+        ("decay.py", "pytest_proofswe.historyitems"),
+        ("history.py", "pytest_proofswe.historyitems"),
+        ("durability.py", "pytest_proofswe.historyitems"),
+        ("steps.py", "pytest_proofswe.collect"),
     ],
 )
 def test_imports_go_one_way(module: str, must_not_import: str) -> None:
@@ -42,3 +49,11 @@ def test_imports_go_one_way(module: str, must_not_import: str) -> None:
 
 def test_the_import_reader_sees_lazy_imports() -> None:
     assert "pytest_proofswe.outputs" in imported("collect.py")  # imported inside a hook
+
+
+@pytest.mark.parametrize("module", ["decay.py", "history.py", "durability.py", "steps.py"])
+def test_plain_modules_do_not_import_pytest(module: str) -> None:
+    tree = ast.parse((PACKAGE / module).read_text(encoding="utf-8"))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level}
+    assert not {n for n in names if n == "pytest" or n.startswith(("pytest.", "_pytest"))}, module
