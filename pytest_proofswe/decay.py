@@ -171,7 +171,10 @@ def _facts(text: str | None, path: str) -> _Facts:
     test = is_test_path(path)
     if text is None:  # not read (too large, not text): measured as an empty file
         return _Facts(parsed=True, test=test)
-    tree = tree_of(text)
+    try:
+        tree = tree_of(text)
+    except (RecursionError, MemoryError):  # nesting deeper than the parser goes: it does not parse here
+        tree = None
     if tree is None:
         return _Facts(parsed=False, test=test)
     from radon.complexity import cc_visit_ast  # type: ignore[import-untyped]

@@ -361,7 +361,7 @@ def _porcelain(text: str) -> list[tuple[str, int, int, str]]:
             out.append((commit, orig, final, filename))
             continue
         parts = line.split(" ")
-        if len(parts) >= 3 and len(parts[0]) == 40 and all(c in "0123456789abcdef" for c in parts[0]):
+        if len(parts) >= 3 and len(parts[0]) in (40, 64) and all(c in "0123456789abcdef" for c in parts[0]):
             commit, orig, final = parts[0], int(parts[1]), int(parts[2])
         elif line.startswith("filename "):
             filename = _unquote(line[len("filename ") :])
@@ -469,6 +469,9 @@ def _observe(
     work = [(commit.id, path, n, path, n, text, False) for path, wanted in lines.items() for n, text in wanted]
     while work:
         start, path, line, orig_path, orig_line, text, moved = work.pop()
+        if start == target:  # moved by the observation point itself: it is there
+            fates.append(LineFate(orig_path, orig_line, text, "moved" if moved else "standing", f"{path}:{line}"))
+            continue
         found = repo.reverse(start, target, path).get(line)
         if found is None:  # pragma: no cover - git blame annotates every line of the file
             raise HarnessError(f"git blame --reverse {start[:12]}..{target[:12]} gave no line {line} of {path}")

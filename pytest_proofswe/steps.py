@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .decay import DecayGate, DecayTrend, StepInfo, content_key, measure
+from .decay import MAX_FILE_BYTES, DecayGate, DecayTrend, StepInfo, content_key, measure
 from .environment import Environment
+from .errors import ProofsweError
 from .grading import Grader, GradeRequest
 from .patch import PatchRejected, apply_patch, parse_patch
 from .result import BehaviourResult, GradeResult, PatchSummary, Proof
 from .task import EnvironmentSpec, RepoSource, StepSpec, Submission, Task
+from .verdict import Status
 from .workspace import Base, new_workspace, remove_tree
 
 __all__ = ["SteppedResult", "grade_stepped", "step_task"]
@@ -114,7 +116,7 @@ def _python_files(root: Path, texts: dict[str, str], excluded: Callable[[str], b
                 continue
             full = Path(dirpath, name)
             rel = full.relative_to(root).as_posix()
-            if excluded(rel) or full.is_symlink():
+            if excluded(rel) or full.is_symlink() or full.stat().st_size > MAX_FILE_BYTES:
                 continue
             text = full.read_bytes().decode("utf-8", errors="replace")
             key = content_key(text)
@@ -123,11 +125,13 @@ def _python_files(root: Path, texts: dict[str, str], excluded: Callable[[str], b
     return out
 
 
-def _failed(task: Task, step: StepSpec, submission: Submission, reason: str) -> GradeResult:
+def _failed(
+    task: Task, step: StepSpec, submission: Submission, reason: str, status: Status = "patch_failed"
+) -> GradeResult:
     return GradeResult(
         task=f"{task.id}.{step.id}",
         submission=submission.name,
-        behaviour=BehaviourResult("patch_failed", reason=reason),
+        behaviour=BehaviourResult(status, reason=reason),
         patch=PatchSummary(sha256=""),
         proof=Proof(),
         duration_s=0.0,
@@ -140,7 +144,11 @@ def grade_stepped(task: Task, submission: Submission, grader: Grader) -> Stepped
     from .taste.repo import repo_facts
 
     started = time.monotonic()
-    base = grader.bases.base_for(task)
+    try:
+        base = grader.bases.base_for(task)
+    except ProofsweError as exc:  # the task's base cannot be built: every step is an error
+        errors = tuple(_failed(task, s, submission, str(exc), "error") for s in task.steps)
+        return SteppedResult(task.id, submission.name, task.steps, errors, None, time.monotonic() - started)
     step_grader = dataclasses.replace(grader, envs=_TaskEnvironment(grader.envs, base))
     config = grader.taste_config.merged(task.taste, str(task.toml_path))
     patches = dict(submission.step_patches)
@@ -164,12 +172,16 @@ def grade_stepped(task: Task, submission: Submission, grader: Grader) -> Stepped
             sub = dataclasses.replace(submission, origin="folder", patch_text=text, patch_path=patches[step.id])
             results.append(step_grader(GradeRequest(this, sub)))
             # The state the next step starts from: this patch applied to this step's base, as the agent left it.
-            workspace = new_workspace(step_grader.bases.base_for(this), scratch, label=step.id)
             try:
+                workspace = new_workspace(step_grader.bases.base_for(this), scratch, label=step.id)
                 apply_patch(parse_patch(text, max_mb=task.tests.max_patch_mb), workspace)
             except PatchRejected:
                 state = None
                 continue
+            except ProofsweError as exc:  # the harness could not make the state: the next steps cannot run
+                state, broken = None, str(exc)
+                results += [_failed(task, s, submission, broken, "error") for s in task.steps[len(results) :]]
+                break
             state = workspace
             states.append(_python_files(workspace, texts, config.excluded))
             infos.append(StepInfo(step.id, step.title, submission.name))

@@ -93,6 +93,17 @@ def test_durability_n_commits_later(agent_repo: tuple[Path, dict[str, str]]) -> 
     assert four.share_standing == round(5 / 7, 4)
 
 
+def test_a_move_made_by_the_observation_point_itself(agent_repo: tuple[Path, dict[str, str]]) -> None:
+    repo, ids = agent_repo
+    # c1 is observed at c4, the very commit that moved div() (git blame --reverse c4..c4 is an error).
+    three = measure_durability(repo, ids["c0"], "HEAD", CLAUDE, after=3)
+    assert [c.observed_at for c in three.commits] == [ids["c4"], ids["c8"]]
+    assert three.counts() == {"standing": 1, "moved": 4, "rewritten": 2, "deleted": 0, "reverted": 2}
+    assert sorted(f.where for f in three.commits[0].lines if f.fate == "moved") == [
+        f"division.py:{n}" for n in (4, 5, 6, 7)
+    ]
+
+
 def test_selectors_choose_the_same_commits(agent_repo: tuple[Path, dict[str, str]]) -> None:
     repo, ids = agent_repo
     by_author = measure_durability(repo, ids["c0"], "HEAD", AgentSelector.parse("author:AGENT smith"))
