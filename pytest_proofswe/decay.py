@@ -77,7 +77,9 @@ WEIGHTS: Mapping[str, float] = {
     "skips_added": 3.0,  # per skip or xfail more in the test files
     "test_files_removed": 5.0,  # per test file fewer
 }
-_SKIP_NAMES = frozenset({"skip", "skipif", "xfail", "skipIf", "skipUnless", "skipTest", "expectedFailure"})
+#: Skips that silence a test wherever it runs. A conditional one (skipif, skipIf, skipUnless)
+#: says where a test does not apply (a platform, a missing tool): not counted.
+_SKIP_NAMES = frozenset({"skip", "xfail", "skipTest", "expectedFailure"})
 _NOT_ABSTRACT_DECORATORS = frozenset({"overload", "abstractmethod", "abc.abstractmethod", "typing.overload"})
 
 

@@ -129,6 +129,17 @@ def test_test_health_never_earns_credit() -> None:
     assert trend.decay == 14
 
 
+def test_conditional_skips_are_not_counted() -> None:
+    marks = (
+        "import sys\nimport unittest\n\nimport pytest\n\n\n"
+        "@pytest.mark.skipif(sys.platform == 'win32', reason='posix only')\ndef test_a():\n    assert 1\n\n\n"
+        "@unittest.skipUnless(sys.platform == 'linux', 'linux')\ndef test_b():\n    assert 1\n\n\n"
+        "@pytest.mark.xfail\ndef test_c():\n    assert 1\n\n\n"
+        "def test_d():\n    pytest.skip('later')\n"
+    )
+    assert run({"tests/test_m.py": marks}).start.skips == 2  # the xfail mark and the skip() call
+
+
 def test_a_file_that_stops_parsing_costs_ten_points() -> None:
     trend = run({"m.py": "x = 1\n"}, {"m.py": "x = (\n"})
     assert trend.steps[0].points["syntax"] == 10
