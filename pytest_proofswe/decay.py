@@ -146,7 +146,8 @@ def is_wrapper(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
     ``return f(a, b)`` or ``f(a, b)``, where every argument is one of the function's own
     parameters (``*args`` and ``**kwargs`` included) and ``f`` is a name or an attribute
-    (``self._impl.run``). Dunder methods, overloads and abstract methods are not wrappers.
+    (``self._impl.run``). Dunder methods, overloads and abstract methods are not wrappers, nor
+    a method forwarding to the method of the same name of something it holds (an adapter).
     """
     if fn.name.startswith("__") and fn.name.endswith("__"):
         return False
@@ -162,6 +163,8 @@ def is_wrapper(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         return False
     if isinstance(call.func, ast.Name) and call.func.id == fn.name:
         return False  # recursion
+    if isinstance(call.func, ast.Attribute) and call.func.attr == fn.name:
+        return False  # an adapter forwarding the same operation (def flush(self): self._stream.flush())
     a = fn.args
     params = {p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
     params |= {p.arg for p in (a.vararg, a.kwarg) if p is not None}

@@ -56,6 +56,7 @@ def test_significant_lines() -> None:
         ("def f(a):\n    x = g(a)\n    return x\n", False),
         ("def f(a):\n    return f(a)\n", False),  # recursion
         ("def __len__(self):\n    return len(self)\n", False),  # dunder
+        ("def flush(self):\n    self._stream.flush()\n", False),  # an adapter: the same operation forwarded
         ("@overload\ndef f(a):\n    return g(a)\n", False),
     ],
 )
