@@ -516,9 +516,15 @@ class ProofsweSession:
         self._ensure_diff_result()
         self._ensure_history()
         rows = [self.results[k] for k in self.order]
-        from .outputs import write_ci_outputs
+        from .outputs import decay_markdown, write_ci_outputs
 
-        write_ci_outputs(rows, markdown_path=self.settings.markdown, sarif_path=self.settings.sarif, environ=os.environ)
+        write_ci_outputs(
+            rows,
+            markdown_path=self.settings.markdown,
+            sarif_path=self.settings.sarif,
+            environ=os.environ,
+            decay=decay_markdown(self.history_doc, list(self.stepped_docs.values())),
+        )
         if self.settings.report is None:
             return
         document = reportmod.build_report(

@@ -23,7 +23,14 @@ STEPS = ("1-discount", "2-tax", "3-coupons")
 def test_stepped_task_the_gate_fails_on_the_bloating_steps(tmp_path: Path, cache_dir: Path) -> None:
     shutil.copytree(PRICING, tmp_path / "pricing-steps")
     run = run_grader(
-        tmp_path, cache_dir, "--proofswe", "pricing-steps", "--proofswe-max-decay=5", "--junitxml=j.xml", "-rA"
+        tmp_path,
+        cache_dir,
+        "--proofswe",
+        "pricing-steps",
+        "--proofswe-max-decay=5",
+        "--junitxml=j.xml",
+        "--proofswe-markdown=summary.md",
+        "-rA",
     )
     out = run.output
     assert run.returncode == 1, out[-4000:]
@@ -62,6 +69,9 @@ def test_stepped_task_the_gate_fails_on_the_bloating_steps(tmp_path: Path, cache
     assert "code quality fell by 29.75 decay points over the range, more than max_decay=5" in out
     assert "gate max_decay=5: FAILED (steps: 3-coupons)" in out
     assert '<property name="proofswe_decay" value="29.75"' in (tmp_path / "j.xml").read_text()
+    summary = (tmp_path / "summary.md").read_text()
+    assert "### Decay of pricing-steps::bloat" in summary and "| `3-coupons` | +24.75 | +8 | +5 | +37 |" in summary
+    assert "Gate `max_decay=5`: **failed**; the steps that did most of it: `3-coupons`." in summary
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -126,6 +136,7 @@ def test_history_gate_names_the_commit_and_leaves_the_checkout_alone(bloat_repo:
         "--proofswe-durability=trailer:Co-Authored-By: Claude",
         f"--proofswe-report={report}",
         f"--junitxml={repo.parent / 'j.xml'}",
+        f"--proofswe-markdown={repo.parent / 'summary.md'}",
         "-rA",
     )
     out = proc.stdout + proc.stderr
@@ -151,6 +162,9 @@ def test_history_gate_names_the_commit_and_leaves_the_checkout_alone(bloat_repo:
     assert f'<property name="proofswe_commit" value="{ids[3]}"' in junit
     assert '<property name="proofswe_decay_points" value="24.75"' in junit
     assert "= proofswe history =" in out and f"gate max_decay=5: FAILED (steps: {ids[3][:10]})" in out
+    summary = (repo.parent / "summary.md").read_text()
+    assert f"Gate `max_decay=5`: **failed**; the steps that did most of it: `{short[3]}`." in summary
+    assert "Durability (`trailer:Co-Authored-By: Claude`)" in summary
 
 
 def test_history_items_can_be_selected_and_spread_over_xdist(bloat_repo: tuple[Path, list[str]]) -> None:
