@@ -809,9 +809,11 @@ class StepNode(pytest.Collector):
         self.stepped_task = task
         self.index = index
         self.step = task.steps[index]
-        # What the items' names and report rows use: the step as a task of its own (``<task>/<step>``).
-        self.task = dataclasses.replace(task, id=f"{task.id}.{self.step.id}")
-        self.submission = submission
+        # What the items' names, report rows and the review estimate use: the step as a task of its
+        # own (``<task>.<step>``, with the step's issue) and the submission as this step's patch.
+        self.task = dataclasses.replace(task, id=f"{task.id}.{self.step.id}", issue_path=self.step.issue_path)
+        self.stepped_submission = submission
+        self.submission = dataclasses.replace(submission, patch_path=dict(submission.step_patches).get(self.step.id))
         self.validate = validate
 
     def collect(self) -> Iterator[pytest.Item]:
@@ -831,7 +833,7 @@ class _StepResult:
     config: pytest.Config
 
     def schedule(self) -> Any:
-        return _plugin(self).submit_stepped(self.parent.stepped_task, self.parent.submission)  # type: ignore[arg-type]
+        return _plugin(self).submit_stepped(self.parent.stepped_task, self.parent.stepped_submission)  # type: ignore[arg-type]
 
     def stepped(self) -> SteppedResult:
         future: Future[SteppedResult] = self.schedule()

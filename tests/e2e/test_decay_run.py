@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import FIXTURES, run_grader
+from tests.conftest import FIXTURES, LLMServer, run_grader
 
 pytestmark = pytest.mark.slow
 
@@ -238,3 +239,25 @@ def test_stepped_validation_and_a_step_that_does_not_apply(tmp_path: Path, cache
     (task / "steps" / "3-coupons" / "gold.diff").unlink()
     missing = run_grader(tmp_path, cache_dir, "--proofswe-validate", "pricing-steps")
     assert "no gold.diff for step(s) 3-coupons" in missing.output
+
+
+def test_the_review_estimate_counts_each_steps_patch_and_issue(
+    tmp_path: Path, cache_dir: Path, llm_server: LLMServer
+) -> None:
+    shutil.copytree(PRICING, tmp_path / "pricing-steps")
+    base = f"http://127.0.0.1:{llm_server.server_address[1]}/v1"  # a local fake: nothing leaves the machine
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.proofswe]\nmodel = "openai/proofswe-test-stepped-estimate"\n[tool.proofswe.review]\napi_base = "{base}"\nnum_retries = 0\n'
+    )
+    run = run_grader(tmp_path, cache_dir, "--proofswe", "pricing-steps", "-k", "review")
+    line = next(ln for ln in run.output.splitlines() if ln.startswith("proofswe review: up to"))
+    patches = sum(len(p.read_text()) for p in (tmp_path / "pricing-steps" / "submissions").rglob("*.diff"))
+    issues = sum(p.stat().st_size for p in (tmp_path / "pricing-steps" / "steps").rglob("issue.md"))
+    tokens = int(line.split("about ")[1].split(" input tokens")[0].replace(",", ""))
+    assert "(6 review(s) x 1 sample(s))" in line
+    assert tokens == (patches + 2 * issues) // 4 + 6 * 1500  # each step's issue, once per submission
+    # One review per step and submission, each with its step's patch and issue; bloat's first patch is
+    # tidy's, so its review comes from the cache.
+    assert len(llm_server.requests) == 5
+    assert all("pricing/cart.py" in json.dumps(r) for r in llm_server.requests)
+    assert sum("applies after the discount and before the tax" in json.dumps(r) for r in llm_server.requests) == 2
