@@ -402,9 +402,8 @@ def load_task(root: Path) -> Task:
                     key=f"tests.{key}",
                     fix=f"list each step's tests in its [[steps]] table ({key} = [...]); [tests] holds what the steps share",
                 )
-        tests_table = {**tests_table, "fail_to_pass": ["<each step's own>"]}
     f2p = tuple(tests_table.get("fail_to_pass", ()))
-    if not f2p:
+    if not f2p and not stepped:  # a stepped task's are its steps' (_load_steps)
         raise TaskError(
             toml_path,
             "'tests.fail_to_pass' is missing or empty",
@@ -530,7 +529,6 @@ def load_task(root: Path) -> Task:
                 fix=f"move it into {STEPS_DIR}/<step id>/",
             )
         steps = _load_steps(root, toml_path, data["steps"], tests)
-        tests = dataclasses.replace(tests, fail_to_pass=(), pass_to_pass=())
     return Task(
         id=task_id,
         root=root,
