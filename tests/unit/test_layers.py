@@ -34,6 +34,7 @@ def imported(module: str) -> set[str]:
         ("guard.py", "pytest_proofswe.taste"),  # the harness does not reach into the checks
         ("taste/pyparse.py", "pytest_proofswe.guard"),
         # decay: the measures know nothing of where the states come from, nor of pytest's items
+        ("codefacts.py", "pytest_proofswe.decay"),  # the facts of a file know nothing of steps
         ("decay.py", "pytest_proofswe.history"),
         ("decay.py", "pytest_proofswe.steps"),
         ("decay.py", "pytest_proofswe.historyitems"),
@@ -51,7 +52,7 @@ def test_the_import_reader_sees_lazy_imports() -> None:
     assert "pytest_proofswe.outputs" in imported("collect.py")  # imported inside a hook
 
 
-@pytest.mark.parametrize("module", ["decay.py", "history.py", "durability.py", "steps.py"])
+@pytest.mark.parametrize("module", ["codefacts.py", "decay.py", "history.py", "durability.py", "steps.py"])
 def test_plain_modules_do_not_import_pytest(module: str) -> None:
     tree = ast.parse((PACKAGE / module).read_text(encoding="utf-8"))
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
