@@ -4,6 +4,7 @@ Commands:
   import-swebench  turn SWE-bench instances (JSONL) into task folders
   check-rubric     validate a rubric file
   capture          turn a real agent session into a task folder
+  durability       how much of an agent's code still stands in a repository's history
 """
 
 from __future__ import annotations
@@ -103,6 +104,48 @@ def _capture(args: argparse.Namespace) -> int:
     return 0
 
 
+def _durability(args: argparse.Namespace) -> int:
+    from . import git as gitmod
+    from .durability import AgentSelector, measure_durability
+    from .errors import UsageError
+
+    repo = Path(args.repo)
+    try:
+        selector = AgentSelector.parse(args.agent, where="--agent")
+        top = Path(gitmod.output(["rev-parse", "--show-toplevel"], repo).strip())
+        if args.range:
+            base, sep, head = args.range.partition("..")
+            if not sep or not base:
+                raise UsageError(f"--range {args.range!r}: expected BASE..HEAD (fix: e.g. --range v1.0..HEAD)")
+            head = head or "HEAD"
+        elif selector.kind == "session":
+            from .durability import session_base
+
+            base, head = session_base(Path(selector.value)), "HEAD"
+        else:
+            raise UsageError("--range is needed unless --agent is session:FOLDER (fix: e.g. --range v1.0..HEAD)")
+        found = measure_durability(top, base, head, selector, after=args.after)
+    except (UsageError, gitmod.GitError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(found.to_json(), indent=2))
+        return 0
+    print(found.summary())
+    for who, fates in found.by_author().items():
+        print(f"  {who}: " + ", ".join(f"{n} {fate}" for fate, n in fates.items()))
+    for c in found.commits:
+        counts = c.counts()
+        observed = len(c.lines)
+        share = f"{(counts['standing'] + counts['moved']) / observed:.0%}" if observed else "-"
+        print(f"{c.id[:12]} {share:>4} of {observed:>3} line(s) ({c.pending} pending) {c.subject[:60]}")
+    if found.uncommitted:
+        print(f"{len(found.uncommitted)} line(s) of the session were never committed in the range")
+    for note in found.notes:
+        print(f"note: {note}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pytest_proofswe", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -144,6 +187,18 @@ def main(argv: list[str] | None = None) -> int:
     cap.add_argument("--base", default=None, help="the commit the session started from (default: from the transcript)")
     cap.add_argument("--diff", default=None, help="the agent's final diff (default: the working tree's change)")
     cap.set_defaults(func=_capture)
+    dur = sub.add_parser("durability", help="how much of an agent's code still stands in a repository's history")
+    dur.add_argument("--repo", default=".", help="the repository (default: the current folder)")
+    dur.add_argument(
+        "--agent",
+        required=True,
+        help="whose lines: author:NAME, 'trailer:Co-Authored-By: Claude', commits:ID,ID, or session:TASK_FOLDER "
+        "(a folder written by capture)",
+    )
+    dur.add_argument("--range", default=None, help="BASE..HEAD (default with session:, its base commit..HEAD)")
+    dur.add_argument("--after", type=int, default=None, help="observe each line N commits later (default: at HEAD)")
+    dur.add_argument("--json", action="store_true", help="print the JSON (as in the report's history.durability)")
+    dur.set_defaults(func=_durability)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the grading machinery is imported when something is graded
     from .result import GradeResult
     from .resultcache import ResultCache
     from .sandbox import Sandbox
+    from .steps import SteppedResult
 
 _RESULT_ATTR = "proofswe_result"
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9._+@=,-]")
@@ -82,6 +83,10 @@ class ProofsweSession:
                 self.compare_old = load_old_report(settings.compare)
             except UsageError as exc:
                 raise pytest.UsageError(str(exc)) from None
+        self.history_run: Any = None  # .historyitems.HistoryRun, with --proofswe-history
+        self.history_doc: dict[str, Any] | None = None  # the report's history object, once known
+        self.stepped_docs: dict[tuple[str, str], dict[str, Any]] = {}  # stepped tasks: (task, submission) -> decay
+        self._stepped: dict[tuple[str, str], Future[SteppedResult]] = {}
         self.change_s = 0.0
         self._diff_result: dict[str, Any] | None = None
         self.collect_errors: list[str] = []  # "<node id>: <last line of the error>", for the report
@@ -216,6 +221,31 @@ class ProofsweSession:
                 raise
         return future
 
+    def submit_stepped(self, task: Task, submission: Submission) -> Future[SteppedResult]:
+        """Every step of a stepped task's submission, graded once (the steps follow one another)."""
+        from .steps import grade_stepped
+
+        key = (task.id, submission.name)
+        with self._lock:
+            future = self._stepped.get(key)
+            if future is None:
+                if self._executor is not None:
+                    future = self._executor.submit(grade_stepped, task, submission, self.grader)
+                else:
+                    future = Future()
+                    future.set_running_or_notify_cancel()
+                self._stepped[key] = future
+                run_here = self._executor is None
+            else:
+                run_here = False
+        if run_here:
+            try:
+                future.set_result(grade_stepped(task, submission, self.grader))
+            except BaseException as exc:
+                future.set_exception(exc)
+                raise
+        return future
+
     # -- hooks ---------------------------------------------------------------------------
     @pytest.hookimpl
     def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -230,7 +260,9 @@ class ProofsweSession:
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
         # --proofswe-diff-only: nothing of the repository is collected (its tests may not
         # even import in a lint-only job); the diff items are added after collection.
-        return True if self.settings.diff_only else None
+        # --proofswe-history grades commits, not the working copy: its tests are not collected either.
+        only_ours = self.settings.diff_only or (self.settings.history is not None and not self.settings.tasks)
+        return True if only_ours else None
 
     @pytest.hookimpl
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -281,6 +313,22 @@ class ProofsweSession:
             self.change_s = time.monotonic() - started
             node = DiffCollector.from_parent(session, name="diff", nodeid="diff")
             items.extend(node.collect())
+        if self.settings.history is not None:
+            from .historyitems import HistoryCollector
+
+            self.history_run = self._history_run()
+            items.extend(HistoryCollector.from_parent(session, name="history", nodeid="history").collect())
+
+    def _history_run(self) -> Any:
+        from .errors import UsageError
+        from .history import resolve_history
+        from .historyitems import HistoryRun
+
+        assert self.settings.history is not None
+        try:
+            return HistoryRun(resolve_history(Path(self.config.rootpath), self.settings.history), self.settings)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -292,11 +340,21 @@ class ProofsweSession:
         self._executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="proofswe")
         for item in session.items:
             if isinstance(item, GradeItem):
-                self.submit(item.request)
+                item.schedule()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
+        if self.history_run is not None and call.when == "call" and self.history_doc is None:
+            from .errors import ProofsweError
+            from .historyitems import HistoryItem
+
+            if isinstance(item, HistoryItem):
+                try:
+                    self.history_doc = self.history_run.document()
+                    report.proofswe_history = self.history_doc
+                except ProofsweError:
+                    pass  # the item's own failure says what went wrong
         if isinstance(item, DiffItem) and self._diff_result is not None and not item.reported:
             if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
                 setattr(report, _RESULT_ATTR, self._diff_result)
@@ -311,8 +369,10 @@ class ProofsweSession:
         result = getattr(item, "result", None)
         final_phase = call.when == "call" or (call.when == "setup" and report.outcome != "passed")
         if isinstance(item, GradeItem) and result is not None and final_phase and not item.reported:
-            setattr(report, _RESULT_ATTR, result.to_json() | {"check": item.name})
+            setattr(report, _RESULT_ATTR, result.to_json() | {"check": item.name} | item.extra_json())
             item.reported = True
+        if isinstance(item, SteppedDecayItem) and item.stepped is not None and final_phase:
+            report.proofswe_stepped = item.stepped.to_json(self.settings.max_decay)  # type: ignore[attr-defined]
         return report
 
     @pytest.hookimpl
@@ -320,6 +380,12 @@ class ProofsweSession:
         calibration = getattr(report, "proofswe_calibration", None)
         if calibration and not _is_worker(self.config):
             self.calibration.append(calibration)
+        history = getattr(report, "proofswe_history", None)
+        if history and not _is_worker(self.config):
+            self.history_doc = history
+        stepped = getattr(report, "proofswe_stepped", None)
+        if stepped and not _is_worker(self.config):
+            self.stepped_docs[(stepped["task"], stepped["submission"])] = stepped
         data = getattr(report, _RESULT_ATTR, None)
         if not data or _is_worker(self.config):
             return
@@ -347,6 +413,12 @@ class ProofsweSession:
 
             self.replay_outcome = compare(self.replay_old, [self.results[k] for k in self.order])
             reportmod.replay_summary(terminalreporter, self.replay_outcome)
+        if self.history_doc is not None:
+            from .historyitems import history_summary
+
+            history_summary(terminalreporter, self.history_doc)
+            if not self.settings.tasks and self.settings.diff_base is None:
+                return
         if self.settings.diff_base is not None:
             from .outputs import print_github_annotations
 
@@ -362,6 +434,10 @@ class ProofsweSession:
         if board is not None and board.has_repeats:
             reportmod.agents_summary(terminalreporter, board.to_json())
         self._compare_summary(terminalreporter)
+        if self.stepped_docs:
+            from .historyitems import stepped_summary
+
+            stepped_summary(terminalreporter, list(self.stepped_docs.values()))
         self._sandbox_line(terminalreporter)
 
     def comparison(self) -> RunComparison | None:
@@ -489,6 +565,24 @@ class ProofsweSession:
         self.order.append(key)
         self.results[key] = data
 
+    def _ensure_history(self) -> None:
+        """The range's grade for the report and the summary, even when no history item ran here (xdist, -x).
+
+        Only a Ctrl-C or --co leaves it out, as for the change of --proofswe-diff.
+        """
+        if self.settings.history is None or self.history_doc is not None or self.keyboard_interrupt:
+            return
+        if self.config.option.collectonly:
+            return
+        from .errors import ProofsweError
+
+        try:
+            if self.history_run is None:  # the controller of an xdist run collects nothing itself
+                self.history_run = self._history_run()
+            self.history_doc = self.history_run.document()
+        except (ProofsweError, pytest.UsageError):
+            return  # said where it happened: collection, or the items' errors
+
     def _interruption(self, session: pytest.Session, exitstatus: int | pytest.ExitCode) -> str | None:
         """Why the run stopped before running every item, in one line (None when it did not)."""
         if self.keyboard_interrupt:
@@ -513,12 +607,13 @@ class ProofsweSession:
         if _is_worker(self.config):
             return
         self._ensure_diff_result()
+        self._ensure_history()
         rows = [self.results[k] for k in self.order]
         found = self.comparison()
         regressed = found is not None and bool(found.regressed) and self.settings.fail_on_regression
         if regressed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the line saying why is in the summary
-        from .outputs import write_ci_outputs
+        from .outputs import decay_markdown, write_ci_outputs
 
         board = self.leaderboard()
         write_ci_outputs(
@@ -527,6 +622,7 @@ class ProofsweSession:
             sarif_path=self.settings.sarif,
             environ=os.environ,
             agents=board.to_json() if board is not None and board.has_repeats else {},
+            decay=decay_markdown(self.history_doc, list(self.stepped_docs.values())),
         )
         if self.settings.report is None:
             return
@@ -542,6 +638,10 @@ class ProofsweSession:
             document["compare"] = found.to_json()
         if self.calibration:
             document["calibration"] = reportmod.calibration_document(self.calibration)
+        if self.history_doc is not None:
+            document["history"] = self.history_doc
+        if self.stepped_docs:
+            document["stepped"] = list(self.stepped_docs.values())
         if self.replay_old is not None:
             from .replay import compare
 
@@ -566,6 +666,9 @@ class TaskDirectory(pytest.Directory):
             task = load_task(self.path)
         except TaskError as exc:
             yield TaskErrorItem.from_parent(self, name="task", error=exc)
+            return
+        if plugin.settings.validate and task.steps:
+            yield _stepped_gold(self, task)
             return
         if plugin.settings.validate:
             gold = (
@@ -613,8 +716,20 @@ class SubmissionNode(pytest.Collector):
         self.submission = submission
         # Under pytest-xdist, xdist_scheduling.py sends a submission's items to one worker.
 
-    def collect(self) -> Iterator[pytest.Item]:
-        if self.validate_expect is not None:
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        if self.task.steps and self.submission.problem is None:
+            for index, step in enumerate(self.task.steps):
+                yield StepNode.from_parent(
+                    self,
+                    name=step.id,
+                    task=self.task,
+                    submission=self.submission,
+                    index=index,
+                    validate=bool(self.validate_expect),
+                )
+            if not self.validate_expect:
+                yield SteppedDecayItem.from_parent(self, name="decay")
+        elif self.validate_expect is not None:
             yield ValidateItem.from_parent(self, name="validate", expect=self.validate_expect)
         else:
             yield BehaviourItem.from_parent(self, name="behaviour")
@@ -638,9 +753,20 @@ class GradeItem(pytest.Item):
             self.parent.task, self.parent.submission, allow_empty=self.parent.submission.origin == "empty"
         )
 
+    def schedule(self) -> Any:
+        """Start the grading this item waits for (``--proofswe-jobs``); the future of its result."""
+        return _plugin(self).submit(self.request)
+
+    def fetch_result(self) -> GradeResult:
+        future: Future[GradeResult] = self.schedule()
+        return future.result()
+
+    def extra_json(self) -> dict[str, Any]:
+        """What this item's row of the report has beside the grading result."""
+        return {}
+
     def setup(self) -> None:
-        future = _plugin(self).submit(self.request)
-        self.result = future.result()
+        self.result = self.fetch_result()
 
     def behaviour_properties(self) -> None:
         assert self.result is not None
@@ -753,6 +879,130 @@ class ValidateItem(_VerdictItem):
                 raise BehaviourFailure(f"{task}: PASS_TO_PASS tests fail at the base state:\n{listed}")
 
 
+def _stepped_gold(parent: TaskDirectory, task: Task) -> SubmissionNode:
+    """--proofswe-validate of a stepped task: the steps' gold.diff, one after the other, must resolve each step."""
+    missing = [s.id for s in task.steps if s.gold_diff is None]
+    gold = Submission(
+        name="gold",
+        origin="gold",
+        step_patches=tuple((s.id, s.gold_diff) for s in task.steps if s.gold_diff is not None),
+        problem=(
+            f"{task.root}: no gold.diff for step(s) {', '.join(missing)} "
+            "(fix: add each step's reference solution as steps/<step id>/gold.diff)"
+        )
+        if missing
+        else None,
+    )
+    node = SubmissionNode.from_parent(parent, name="gold", task=task, submission=gold)
+    node.validate_expect = "resolved"
+    return node
+
+
+class StepNode(pytest.Collector):
+    """One step of a stepped task's submission: its checks, graded on top of the previous steps."""
+
+    def __init__(
+        self, *, task: Task, submission: Submission, index: int, validate: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.stepped_task = task
+        self.index = index
+        self.step = task.steps[index]
+        # What the items' names, report rows and the review estimate use: the step as a task of its
+        # own (``<task>.<step>``, with the step's issue) and the submission as this step's patch.
+        self.task = dataclasses.replace(task, id=f"{task.id}.{self.step.id}", issue_path=self.step.issue_path)
+        self.stepped_submission = submission
+        self.submission = dataclasses.replace(submission, patch_path=dict(submission.step_patches).get(self.step.id))
+        self.validate = validate
+
+    def collect(self) -> Iterator[pytest.Item]:
+        if self.validate:
+            yield StepValidateItem.from_parent(self, name="validate", expect="resolved")
+            return
+        yield StepBehaviourItem.from_parent(self, name="behaviour")
+        yield StepTasteItem.from_parent(self, name="taste")
+        yield StepReviewItem.from_parent(self, name="review")
+        yield StepDecayItem.from_parent(self, name="decay")
+
+
+class _StepResult:
+    """For the items of a step: the result comes from the whole submission's stepped grading."""
+
+    parent: StepNode
+    config: pytest.Config
+
+    def schedule(self) -> Any:
+        return _plugin(self).submit_stepped(self.parent.stepped_task, self.parent.stepped_submission)  # type: ignore[arg-type]
+
+    def stepped(self) -> SteppedResult:
+        future: Future[SteppedResult] = self.schedule()
+        return future.result()
+
+    def fetch_result(self) -> GradeResult:
+        return self.stepped().results[self.parent.index]
+
+    def extra_json(self) -> dict[str, Any]:
+        return self.stepped().step_json(self.parent.index)
+
+
+class StepBehaviourItem(_StepResult, BehaviourItem):  # type: ignore[misc]
+    """A step's hidden tests, on top of the submission's previous steps."""
+
+
+class StepValidateItem(_StepResult, ValidateItem):  # type: ignore[misc]
+    """--proofswe-validate: the step's gold patch, on top of the previous steps' gold patches, resolves the step."""
+
+
+class StepDecayItem(_StepResult, GradeItem):  # type: ignore[misc]
+    """A step's decay points; fails when the submission's decay passes max_decay and this step did most of it."""
+
+    def setup(self) -> None:
+        self.result = self.fetch_result()
+
+    def runtest(self) -> None:
+        stepped = self.stepped()
+        index = self.parent.index
+        if stepped.trend is None or index >= len(stepped.trend.steps):
+            pytest.skip("this step's patch, or an earlier one, did not apply: no state to measure")
+        step = stepped.trend.steps[index]
+        self.user_properties += [("proofswe_decay_points", f"{step.total:g}")]
+        gate = stepped.gate(_plugin(self).settings.max_decay)
+        if gate is not None and any(c.index == step.index for c in gate.culprits):
+            raise BehaviourFailure(
+                f"{stepped.task}::{stepped.submission}::{step.info.id}: {step.total:+g} decay points ({step.explain()}); "
+                f"one of the steps that took the submission past max_decay={gate.max_decay:g} ({gate.decay:g} points)"
+            )
+
+
+class SteppedDecayItem(pytest.Item):
+    """A stepped task's submission: the decay over its steps, against --proofswe-max-decay."""
+
+    parent: SubmissionNode
+    stepped: SteppedResult | None = None
+
+    def setup(self) -> None:
+        future = _plugin(self).submit_stepped(self.parent.task, self.parent.submission)
+        self.stepped = future.result()
+
+    def runtest(self) -> None:
+        assert self.stepped is not None
+        trend = self.stepped.trend
+        if trend is None:
+            pytest.skip("the first step's patch did not apply: nothing to measure")
+        self.user_properties += [("proofswe_decay", f"{trend.decay:g}")]
+        gate = self.stepped.gate(_plugin(self).settings.max_decay)
+        if gate is not None and not gate.passed:
+            raise BehaviourFailure(f"{self.stepped.task}::{self.stepped.submission}: {gate.message()}")
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.parent.task.toml_path, 0, f"{self.parent.task.id}::{self.parent.submission.name}::decay"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, BehaviourFailure):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+
 class TasteItem(GradeItem):
     """Passes when the static grade of the diff is within the thresholds (skips if it did not apply)."""
 
@@ -849,6 +1099,14 @@ class ReviewItem(GradeItem):
             where = f"{finding.path}:{finding.line}" if finding.line else (finding.path or "<review>")
             lines.append(f"  {where} {finding.rule} {finding.message}")
         raise BehaviourFailure("\n".join(lines))
+
+
+class StepTasteItem(_StepResult, TasteItem):  # type: ignore[misc]
+    """The taste of a step's patch, against the state it was made on."""
+
+
+class StepReviewItem(_StepResult, ReviewItem):  # type: ignore[misc]
+    """The review of a step's patch, with the step's issue."""
 
 
 class DiffCollector(pytest.Collector):

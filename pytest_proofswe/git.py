@@ -9,7 +9,7 @@ from pathlib import Path
 from . import process
 from .errors import HarnessError
 
-__all__ = ["GitError", "git", "git_env", "init_snapshot", "output", "resolve_commit"]
+__all__ = ["EMPTY_TREE", "GitError", "blobs", "git", "git_env", "init_snapshot", "output", "resolve_commit"]
 
 # A fixed identity and no user or system configuration: the same inputs give the same
 # commit ids on every machine, and no hook, template or alias of the user's runs.
@@ -25,6 +25,10 @@ _GIT_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "LC_ALL": "C",
 }
+
+
+#: The id of the empty tree: what a root commit is compared with.
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
 class GitError(HarnessError):
@@ -58,6 +62,45 @@ def output(args: Sequence[str], cwd: Path | str, *, env: dict[str, str] | None =
     if code != 0:
         raise GitError(err.strip() or out.strip())
     return out
+
+
+def blobs(repo: Path | str, ids: Sequence[str], *, max_bytes: int | None = None) -> dict[str, bytes]:
+    """The content of each blob in ``ids`` (read in one ``git cat-file --batch``); larger than ``max_bytes``: left out."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    argv = ["git", "-c", "core.quotepath=off", "cat-file"]
+    if max_bytes is not None:
+        code, out, err = process.output_bytes(
+            [*argv, "--batch-check"], cwd=repo, env=git_env(), input_bytes="\n".join(wanted).encode() + b"\n"
+        )
+        if code != 0:
+            raise GitError(err.strip())
+        sizes = {}
+        for line in out.decode("ascii", errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] == "blob":
+                sizes[parts[0]] = int(parts[2])
+        wanted = [i for i in wanted if i in sizes and sizes[i] <= max_bytes]
+        if not wanted:
+            return {}
+    code, out, err = process.output_bytes(
+        [*argv, "--batch"], cwd=repo, env=git_env(), input_bytes="\n".join(wanted).encode() + b"\n"
+    )
+    if code != 0:
+        raise GitError(err.strip())
+    found: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(out):
+        end = out.index(b"\n", pos)
+        header = out[pos:end].decode("ascii", errors="replace").split()
+        pos = end + 1
+        if len(header) != 3:  # "<id> missing"
+            continue
+        size = int(header[2])
+        found[header[0]] = out[pos : pos + size]
+        pos += size + 1
+    return found
 
 
 def resolve_commit(repo: str | Path, commit: str) -> str:

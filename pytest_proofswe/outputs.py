@@ -31,7 +31,7 @@ from .report import (
 )
 from .taste.model import RULES
 
-__all__ = ["github_annotations", "markdown", "print_github_annotations", "sarif", "write_ci_outputs"]
+__all__ = ["decay_markdown", "github_annotations", "markdown", "print_github_annotations", "sarif", "write_ci_outputs"]
 
 #: GitHub shows at most 10 error and 10 warning annotations of a step (50 per job).
 MAX_ERRORS = 10
@@ -242,21 +242,105 @@ def _session_md(session: dict[str, Any] | None) -> str:
 
 
 def markdown(
-    results: Sequence[dict[str, Any]], *, top: int = MAX_MARKDOWN_FINDINGS, agents: Mapping[str, Any] | None = None
+    results: Sequence[dict[str, Any]],
+    *,
+    top: int = MAX_MARKDOWN_FINDINGS,
+    agents: Mapping[str, Any] | None = None,
+    decay: Sequence[str] = (),
 ) -> str:
     """The summary for a PR comment or ``$GITHUB_STEP_SUMMARY``: a diff run lists every finding, up to ``top``.
 
     A task run's leaderboard starts with the per-agent table (``agents``: the report's
     ``agents``/``comparisons``/``aggregation``, computed from ``results`` when not given)
-    when an agent has more than one result.
+    when an agent has more than one result. ``decay``: the lines of :func:`decay_markdown`, after the rest.
     """
     if len(results) == 1 and results[0].get("task") == "diff":
         lines = _diff_markdown(results[0], top)
     elif not results:
-        lines = ["## pytest-proofswe", "", "Nothing was graded."]
+        lines = ["## pytest-proofswe"] + ([] if decay else ["", "Nothing was graded."])
     else:
         lines = _leaderboard(results, agents)
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join([*lines, *decay]).rstrip() + "\n"
+
+
+#: Steps listed in the Markdown's decay tables (those that gained or lost points, most first).
+MAX_DECAY_ROWS = 50
+
+
+def _change(before: float | None, after: float | None) -> str:
+    if before is None or after is None:
+        return "?"
+    return "0" if after == before else f"{after - before:+g}"
+
+
+def _decay_table(decay: dict[str, Any], label: str) -> list[str]:
+    steps = sorted((s for s in decay["steps"] if s["points"]), key=lambda s: (-abs(s["points"]), s["index"]))
+    by_category = ", ".join(f"{k} {v:+g}" for k, v in decay["by_category"].items() if v)
+    lines = [
+        f"**{decay['decay']:+g} decay points** over {len(decay['steps'])} {label}(s)"
+        + (f" ({by_category})" if by_category else "")
+    ]
+    if not steps:
+        return lines
+    lines += [
+        "",
+        f"| {label} | points | excess complexity | lint | duplicated lines | wrappers | single-use | tests | title |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for s in steps[:MAX_DECAY_ROWS]:
+        a = s["abstraction"]
+        lines.append(
+            f"| `{_escape_md(s['id'][:12])}` | {s['points']:+g} "
+            f"| {_change(s['complexity']['excess_before'], s['complexity']['excess_after'])} "
+            f"| {_change(s['lint']['before'], s['lint']['after'])} "
+            f"| {_change(s['duplication']['lines_before'], s['duplication']['lines_after'])} "
+            f"| {_change(a['wrappers_before'], a['wrappers_after'])} "
+            f"| {_change(a['single_use_before'], a['single_use_after'])} "
+            f"| {s['tests']['points']:+g} | {_escape_md(s['title'][:80])} |"
+        )
+    if len(steps) > MAX_DECAY_ROWS:
+        lines.append(f"| ... | | | | | | | | {len(steps) - MAX_DECAY_ROWS} more in the JSON report |")
+    return lines
+
+
+def _gate_md(gate: dict[str, Any] | None) -> list[str]:
+    if gate is None:
+        return []
+    if gate["passed"]:
+        return ["", f"Gate `max_decay={gate['max_decay']:g}`: passed."]
+    named = ", ".join(f"`{_escape_md(c[:12])}`" for c in gate["culprits"])
+    return ["", f"Gate `max_decay={gate['max_decay']:g}`: **failed**; the steps that did most of it: {named}."]
+
+
+def decay_markdown(history: dict[str, Any] | None, stepped: Sequence[dict[str, Any]] = ()) -> list[str]:
+    """The decay of a --proofswe-history range and of stepped tasks' submissions, as Markdown lines (docs/decay.md)."""
+    lines: list[str] = []
+    if history is not None:
+        lines += ["", f"### Decay over `{_escape_md(history['range'])}`", ""]
+        lines += _decay_table(history["decay"], "commit")
+        lines += _gate_md(history.get("gate"))
+        durability = history.get("durability")
+        if durability is not None:
+            share = durability["share_standing"]
+            text = (
+                "no agent line observed"
+                if share is None
+                else f"{share:.0%} of {durability['lines']} agent line(s) stand"
+            )
+            lines += [
+                "",
+                f"Durability (`{_escape_md(durability['selector'])}`): {text}: {durability['standing']} in place, "
+                f"{durability['moved']} moved, {durability['rewritten']} rewritten, {durability['deleted']} deleted, "
+                f"{durability['reverted']} reverted ({durability['pending']} pending).",
+            ]
+    for doc in stepped:
+        lines += ["", f"### Decay of {_escape_md(doc['task'])}::{_escape_md(doc['submission'])}", ""]
+        if doc["decay"] is None:
+            lines.append("No decay: the first step's patch did not apply.")
+            continue
+        lines += _decay_table(doc["decay"], "step")
+        lines += _gate_md(doc.get("gate"))
+    return lines
 
 
 def _command_escape(text: str, *, prop: bool = False) -> str:
@@ -409,11 +493,12 @@ def write_ci_outputs(
     sarif_path: Path | None,
     environ: Mapping[str, str],
     agents: Mapping[str, Any] | None = None,
+    decay: Sequence[str] = (),
 ) -> None:
     """The Markdown summary, the SARIF log, and the GitHub step summary when running in Actions."""
     step_summary = environ.get("GITHUB_STEP_SUMMARY") if environ.get("GITHUB_ACTIONS") == "true" else None
     if markdown_path is not None or step_summary:
-        text = markdown(results, agents=agents)
+        text = markdown(results, agents=agents, decay=decay)
         if markdown_path is not None:
             markdown_path.parent.mkdir(parents=True, exist_ok=True)
             markdown_path.write_text(text, encoding="utf-8")

@@ -61,6 +61,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(pre-commit hooks, lint-only jobs, checkouts without the project's dependencies).",
     )
     group.addoption(
+        "--proofswe-history",
+        metavar="BASE..HEAD",
+        default=None,
+        help="grade the decay of each commit of this range of the repository (items history::<commit> and "
+        "history::decay); the repository's tests are not collected (docs/decay.md).",
+    )
+    group.addoption(
+        "--proofswe-max-decay",
+        metavar="POINTS",
+        default=None,
+        type=float,
+        help="fail when code quality fell by more than POINTS decay points over the range (or a stepped task), "
+        "naming the steps that did most of it (docs/decay.md).",
+    )
+    group.addoption(
+        "--proofswe-durability",
+        metavar="SELECTOR",
+        default=None,
+        help="with --proofswe-history: how much of an agent's code still stands (item history::durability); "
+        "SELECTOR is author:NAME, 'trailer:Co-Authored-By: Claude', commits:ID,ID or session:TASK_FOLDER.",
+    )
+    group.addoption(
+        "--proofswe-durability-after",
+        metavar="N",
+        default=None,
+        type=int,
+        help="observe the agent's lines N commits after each of its commits (default: at the end of the range).",
+    )
+    group.addoption(
         "--proofswe-replay",
         metavar="REPORT",
         default=None,
@@ -194,6 +223,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("proofswe_cache_dir", "cache folder (as --proofswe-cache-dir)", default="")
     parser.addini("proofswe_workspace_dir", "where workspaces are made (as --proofswe-workspace-dir)", default="")
     parser.addini("proofswe_jobs", "submissions graded at a time (as --proofswe-jobs)", default="")
+    parser.addini("proofswe_max_decay", "decay gate in points (as --proofswe-max-decay)", default="")
+    parser.addini("proofswe_durability", "agent selector for durability (as --proofswe-durability)", default="")
+    parser.addini("proofswe_durability_after", "commits after which durability is observed", default="")
 
 
 @pytest.hookimpl(trylast=True)
@@ -209,6 +241,9 @@ def pytest_configure(config: pytest.Config) -> None:
         or opt.proofswe_replay
         or opt.proofswe_compare
         or opt.proofswe_fail_on_regression
+        or opt.proofswe_history
+        or opt.proofswe_durability  # alone: a usage error (Settings says what it needs)
+        or opt.proofswe_max_decay is not None
     ):
         return
     from .collect import ProofsweSession

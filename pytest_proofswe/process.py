@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CommandRecord", "ProcessResult", "is_secret_name", "run", "scrubbed_environ"]
+__all__ = ["CommandRecord", "ProcessResult", "is_secret_name", "output", "output_bytes", "run", "scrubbed_environ"]
 
 #: Bytes of output kept from the start and from the end of a command's output.
 HEAD_BYTES = 16 * 1024
@@ -298,3 +298,24 @@ def output(
         done.stdout.decode("utf-8", errors="replace"),
         done.stderr.decode("utf-8", errors="replace"),
     )
+
+
+def output_bytes(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str,
+    env: Mapping[str, str] | None = None,
+    input_bytes: bytes | None = None,
+    timeout: float = 600,
+) -> tuple[int, bytes, str]:
+    """Like :func:`output`, with stdout as bytes, whole, and optional input (``git cat-file --batch``)."""
+    done = subprocess.run(
+        list(argv),
+        cwd=str(cwd),
+        env=dict(env) if env is not None else None,
+        input=input_bytes if input_bytes is not None else b"",
+        capture_output=True,
+        timeout=timeout,
+        start_new_session=True,
+    )
+    return done.returncode, done.stdout, done.stderr.decode("utf-8", errors="replace")

@@ -38,6 +38,9 @@ _TOOL_KEYS = {
     "samples",
     "max_cost_usd",
     "sandbox",
+    "max_decay",
+    "durability",
+    "durability_after",
 }
 _REVIEW_KEYS = {"api_base", "temperature", "max_tokens", "timeout", "num_retries"}
 
@@ -97,6 +100,10 @@ class Settings:
     no_cache: bool = False  # --proofswe-no-cache or --cache-clear: stored results are not served
     compare: Path | None = None  # --proofswe-compare: the old JSON report this run is compared with
     fail_on_regression: bool = False  # --proofswe-fail-on-regression
+    history: str | None = None  # --proofswe-history=BASE..HEAD
+    max_decay: float | None = None  # --proofswe-max-decay: decay points a range (or a stepped task) may lose
+    durability: str | None = None  # --proofswe-durability=SELECTOR: whose lines' durability history mode measures
+    durability_after: int | None = None  # --proofswe-durability-after=N: observed N commits later (None: at HEAD)
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -163,6 +170,34 @@ class Settings:
                 f"--proofswe-sandbox (or sandbox in [tool.proofswe], proofswe_sandbox in the ini file, "
                 f"$PROOFSWE_SANDBOX) must be one of {', '.join(MODES)}, got {sandbox!r}"
             )
+        history = getattr(opt, "proofswe_history", None)
+        max_decay = _number(pick("max_decay"), "--proofswe-max-decay (or max_decay in [tool.proofswe])")
+        durability = pick("durability")
+        durability_after = pick("durability_after")
+        if durability_after is not None:
+            try:
+                durability_after = int(durability_after)
+            except (TypeError, ValueError):
+                raise UsageError(
+                    f"--proofswe-durability-after must be a whole number, got {durability_after!r}"
+                ) from None
+            if durability_after < 1:
+                raise UsageError(f"--proofswe-durability-after must be at least 1, got {durability_after}")
+        if getattr(opt, "proofswe_durability", None) and not history:
+            raise UsageError(
+                "--proofswe-durability measures the agent's lines over the range --proofswe-history names "
+                "(fix: add --proofswe-history=BASE..HEAD, or run python -m pytest_proofswe durability)"
+            )
+        tasks = bool(opt.proofswe or opt.proofswe_validate or opt.proofswe_predictions or opt.proofswe_replay)
+        if getattr(opt, "proofswe_max_decay", None) is not None and not (history or tasks):
+            raise UsageError(
+                "--proofswe-max-decay is a gate on --proofswe-history or on stepped tasks "
+                "(fix: add --proofswe-history=BASE..HEAD, or --proofswe with the task folders)"
+            )
+        if durability is not None:
+            from .durability import AgentSelector
+
+            AgentSelector.parse(str(durability))  # a bad selector is a usage error now
         compare = getattr(opt, "proofswe_compare", None)
         fail_on_regression = bool(getattr(opt, "proofswe_fail_on_regression", False))
         if fail_on_regression and compare is None:
@@ -183,6 +218,7 @@ class Settings:
                 or opt.proofswe_diff
                 or opt.proofswe_replay
                 or compare
+                or history
             ),
             report=Path(report) if report else None,
             predictions=tuple(Path(p) for p in predictions),
@@ -203,19 +239,30 @@ class Settings:
             diff_only=diff_only,
             markdown=Path(pick("markdown")) if pick("markdown") else None,
             sarif=Path(pick("sarif")) if pick("sarif") else None,
-            tasks=bool(
-                opt.proofswe
-                or opt.proofswe_validate
-                or predictions
-                or opt.proofswe_replay
-                or (compare and not opt.proofswe_diff)
-            ),
+            tasks=bool(tasks or (compare and not opt.proofswe_diff)),
             replay=Path(opt.proofswe_replay) if opt.proofswe_replay else None,
             session=session,
             sandbox=str(sandbox),
             compare=Path(compare) if compare else None,
             fail_on_regression=fail_on_regression,
+            history=history,
+            max_decay=max_decay,
+            durability=str(durability) if durability else None,
+            durability_after=durability_after,
         )
+
+
+def _number(value: Any, where: str) -> float | None:
+    """A finite number, or None; anything else is a usage error naming ``where``."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{where} must be a number of decay points (docs/decay.md), got {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise UsageError(f"{where} must be a finite number of decay points, got {value!r}")
+    return number
 
 
 def _rubric(config: Any, tool: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ The layout and the keys are the user-facing contract (docs/task-format.md).
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import sys
@@ -25,6 +26,7 @@ __all__ = [
     "EnvironmentSpec",
     "RepoSource",
     "SandboxSpec",
+    "StepSpec",
     "Submission",
     "Task",
     "TestsSpec",
@@ -73,7 +75,10 @@ _SCHEMA: dict[str, Any] = {
     "taste": _TABLE,
     "review": _TABLE,
     "session": _TABLE,
+    # A stepped task (docs/task-format.md#stepped-tasks): a list of tables, each validated with this schema.
+    "steps": [{"id": _STR, "title": _STR, "fail_to_pass": _STR_LIST, "pass_to_pass": _STR_LIST}],
 }
+STEPS_DIR = "steps"
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,21 @@ class SandboxSpec:
 
 
 @dataclass(frozen=True)
+class StepSpec:
+    """One step of a stepped task: an issue, hidden tests and a patch per submission, on top of the previous step."""
+
+    id: str
+    index: int  # 1-based
+    title: str
+    tests: TestsSpec
+    folder: Path  # steps/<id>/
+    issue_path: Path | None = None
+    hidden_tests_dir: Path | None = None
+    hidden_tests_diff: Path | None = None
+    gold_diff: Path | None = None
+
+
+@dataclass(frozen=True)
 class Task:
     """One task folder, validated."""
 
@@ -155,6 +175,7 @@ class Task:
     # [review] checklist: yes/no items the reviewer answers with evidence from the diff. A task
     # without fail_to_pass is graded by it alone (docs/task-format.md#checklists).
     checklist: tuple[str, ...] = ()
+    steps: tuple[StepSpec, ...] = ()  # a stepped task: each step graded on top of the previous one
 
     @property
     def toml_path(self) -> Path:
@@ -184,6 +205,8 @@ class Submission:
     # A problem found while discovering the submission (no patch.diff, bad meta.toml):
     # the submission still becomes an item, which reports this as an error.
     problem: str | None = None
+    # A stepped task's submission: (step id, its patch) in the order of the steps.
+    step_patches: tuple[tuple[str, Path], ...] = ()
 
     def read_patch(self) -> str:
         if self.patch_text is not None:
@@ -261,6 +284,17 @@ def _validate(data: Mapping[str, Any], schema: Mapping[str, Any], path: Path, pr
             hint = f"did you mean '{prefix}{close[0]}'?" if close else f"known keys here: {', '.join(sorted(schema))}"
             raise TaskError(path, f"unknown key '{dotted}'", key=dotted, fix=f"remove it or rename it; {hint}")
         kind = schema[key]
+        if isinstance(kind, list):  # an array of tables ([[steps]])
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise TaskError(
+                    path,
+                    f"'{dotted}' must be a list of tables, got {_describe(value)}",
+                    key=dotted,
+                    fix=f"write each one as a [[{dotted}]] section",
+                )
+            for item in value:
+                _validate(item, kind[0], path, prefix=f"{dotted}.")
+            continue
         if isinstance(kind, dict):
             if not isinstance(value, dict):
                 raise TaskError(
@@ -383,7 +417,8 @@ def load_task(root: Path) -> Task:
 
     checklist = _checklist(data.get("review", {}), toml_path)
     tests_table = data.get("tests")
-    if tests_table is None and not checklist:
+    stepped = "steps" in data
+    if tests_table is None and not checklist and not stepped:
         raise TaskError(
             toml_path,
             "the [tests] section is missing",
@@ -392,8 +427,17 @@ def load_task(root: Path) -> Task:
             'or a [review] checklist = ["..."] for a task without tests (docs/task-format.md#checklists)',
         )
     tests_table = tests_table or {}
+    if stepped:
+        for key in ("fail_to_pass", "pass_to_pass"):
+            if key in tests_table:
+                raise TaskError(
+                    toml_path,
+                    f"'tests.{key}' is set in a stepped task",
+                    key=f"tests.{key}",
+                    fix=f"list each step's tests in its [[steps]] table ({key} = [...]); [tests] holds what the steps share",
+                )
     f2p = tuple(tests_table.get("fail_to_pass", ()))
-    if not f2p and not checklist:
+    if not f2p and not checklist and not stepped:  # a stepped task's are its steps' (_load_steps)
         raise TaskError(
             toml_path,
             "'tests.fail_to_pass' is missing or empty",
@@ -401,7 +445,7 @@ def load_task(root: Path) -> Task:
             fix="list at least one test id that fails before the fix and passes after it, "
             'or give the task a [review] checklist = ["..."] instead (docs/task-format.md#checklists)',
         )
-    if not f2p:
+    if not f2p and not stepped:
         _check_checklist_only(root, toml_path, tests_table)
     timeout = float(tests_table.get("timeout", DEFAULT_TIMEOUT_S))
     if timeout <= 0:
@@ -498,6 +542,22 @@ def load_task(root: Path) -> Task:
         )
     gold = root / "gold.diff"
     issue = root / "issue.md"
+    steps: tuple[StepSpec, ...] = ()
+    if stepped:
+        if hidden_dir.is_dir() or hidden_diff.is_file() or gold.is_file():
+            extra = (
+                "hidden_tests/"
+                if hidden_dir.is_dir()
+                else "hidden_tests.diff"
+                if hidden_diff.is_file()
+                else "gold.diff"
+            )
+            raise TaskError(
+                root / extra,
+                "a stepped task's hidden tests and gold patch belong to its steps",
+                fix=f"move it into {STEPS_DIR}/<step id>/",
+            )
+        steps = _load_steps(root, toml_path, data["steps"], tests)
     return Task(
         id=task_id,
         root=root,
@@ -514,6 +574,7 @@ def load_task(root: Path) -> Task:
         session=data.get("session", {}),
         sandbox=sandbox_spec,
         checklist=checklist,
+        steps=steps,
     )
 
 
@@ -568,6 +629,74 @@ def _check_checklist_only(root: Path, toml_path: Path, tests_table: Mapping[str,
             )
 
 
+def _load_steps(root: Path, toml_path: Path, tables: list[dict[str, Any]], shared: TestsSpec) -> tuple[StepSpec, ...]:
+    """The ``[[steps]]`` of task.toml, each with its folder ``steps/<id>/``."""
+    if not tables:
+        raise TaskError(
+            toml_path, "'steps' is empty", key="steps", fix="add at least one [[steps]] table, or remove steps"
+        )
+    out: list[StepSpec] = []
+    seen: set[str] = set()
+    for index, table in enumerate(tables, 1):
+        step_id = table.get("id", str(index))
+        where = f"steps[{index}]"
+        if not _NAME_RE.match(step_id) or step_id in (".", ".."):
+            raise TaskError(
+                toml_path,
+                f"{where}: id {step_id!r} cannot be used in a test id or as a folder name",
+                key="steps.id",
+                fix="use letters, digits, '.', '_' and '-' only, e.g. id = \"2-tax\"",
+            )
+        if step_id in seen:
+            raise TaskError(
+                toml_path, f"{where}: id {step_id!r} is used twice", key="steps.id", fix="give each step its own id"
+            )
+        seen.add(step_id)
+        f2p = tuple(table.get("fail_to_pass", ()))
+        if not f2p:
+            raise TaskError(
+                toml_path,
+                f"{where} ({step_id}): 'fail_to_pass' is missing or empty",
+                key="steps.fail_to_pass",
+                fix="list at least one test id that fails before the step and passes after it",
+            )
+        clash = sorted(set(shared.deselect) & set(f2p))
+        if clash:
+            raise TaskError(
+                toml_path,
+                f"{where} ({step_id}): 'tests.deselect' names its FAIL_TO_PASS tests: {', '.join(clash)}",
+                key="tests.deselect",
+                fix="a test that must not run cannot decide the verdict: remove one of them",
+            )
+        folder = root / STEPS_DIR / step_id
+        hidden_dir, hidden_diff = folder / "hidden_tests", folder / "hidden_tests.diff"
+        if hidden_dir.is_dir() and hidden_diff.is_file():
+            raise TaskError(
+                folder, "has both hidden_tests/ and hidden_tests.diff", fix="keep one way of adding the hidden tests"
+            )
+        if not (hidden_dir.is_dir() or hidden_diff.is_file()):
+            raise TaskError(
+                folder,
+                f"{where} ({step_id}) has no hidden tests",
+                fix=f"add {STEPS_DIR}/{step_id}/hidden_tests/ (files laid over the workspace) or {STEPS_DIR}/{step_id}/hidden_tests.diff",
+            )
+        p2p = tuple(t for t in table.get("pass_to_pass", ()) if t not in shared.deselect)
+        out.append(
+            StepSpec(
+                id=step_id,
+                index=index,
+                title=table.get("title", ""),
+                tests=dataclasses.replace(shared, fail_to_pass=f2p, pass_to_pass=p2p),
+                folder=folder,
+                issue_path=folder / "issue.md" if (folder / "issue.md").is_file() else None,
+                hidden_tests_dir=hidden_dir if hidden_dir.is_dir() else None,
+                hidden_tests_diff=hidden_diff if hidden_diff.is_file() else None,
+                gold_diff=folder / "gold.diff" if (folder / "gold.diff").is_file() else None,
+            )
+        )
+    return tuple(out)
+
+
 def _folder_submission(folder: Path) -> Submission:
     name = folder.name
     patches = [
@@ -596,6 +725,50 @@ def _folder_submission(folder: Path) -> Submission:
     )
 
 
+def _stepped_submission(folder: Path, task: Task) -> Submission:
+    """A stepped task's submission folder: ``steps/<step id>.diff`` for every step, and meta.toml."""
+    meta: dict[str, Any] = {}
+    problem = None
+    if (folder / "meta.toml").is_file():
+        try:
+            meta = read_toml(folder / "meta.toml")
+        except TaskError as exc:
+            problem = str(exc)
+    patches: list[tuple[str, Path]] = []
+    missing = []
+    for step in task.steps:
+        found = [folder / STEPS_DIR / f"{step.id}{suffix}" for suffix in SUBMISSION_PATCH_SUFFIXES]
+        found = [p for p in found if p.is_file()]
+        if found:
+            patches.append((step.id, found[0]))
+        else:
+            missing.append(step.id)
+    known = {step.id for step in task.steps}
+    unknown = sorted(
+        p.name
+        for p in (folder / STEPS_DIR).glob("*")
+        if p.is_file() and p.suffix in SUBMISSION_PATCH_SUFFIXES and p.stem not in known
+    )
+    if missing:
+        problem = (
+            f"{folder}: no patch for step(s) {', '.join(missing)} "
+            f"(fix: put each step's patch in {folder / STEPS_DIR}/<step id>.diff)"
+        )
+    elif unknown:
+        problem = (
+            f"{folder / STEPS_DIR}: {', '.join(unknown)} name(s) no step of the task "
+            f"(its steps: {', '.join(sorted(known))}) (fix: rename or remove them)"
+        )
+    return Submission(
+        name=folder.name,
+        origin="folder",
+        folder=folder,
+        meta=meta,
+        problem=problem,
+        step_patches=tuple(patches),
+    )
+
+
 def find_submissions(task: Task) -> list[Submission]:
     """The submissions in ``task.root / "submissions"``, sorted by name.
 
@@ -610,9 +783,15 @@ def find_submissions(task: Task) -> list[Submission]:
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            sub = _folder_submission(entry)
+            sub = _folder_submission(entry) if not task.steps else _stepped_submission(entry, task)
         elif entry.suffix in SUBMISSION_PATCH_SUFFIXES and entry.is_file():
             sub = Submission(name=entry.stem, origin="file", patch_path=entry)
+            if task.steps:
+                sub = dataclasses.replace(
+                    sub,
+                    problem=f"{entry}: a stepped task takes one patch per step (fix: put them in "
+                    f"submissions/{entry.stem}/{STEPS_DIR}/<step id>.diff)",
+                )
         else:
             continue
         if not _NAME_RE.match(sub.name):

@@ -39,6 +39,12 @@ EXPECTED = {
     ("netrc-leak", "wrong"): "unresolved",
 }
 TASKS = {task for task, _ in EXPECTED}
+# The stepped example (fixtures/stepped/, docs/task-format.md#stepped-tasks): a row per step, every step resolved.
+STEPPED = {
+    (f"pricing-steps.{step}", submission): "resolved"
+    for step in ("1-discount", "2-tax", "3-coupons")
+    for submission in ("tidy", "bloat")
+}
 
 
 @pytest.fixture
@@ -71,7 +77,8 @@ def test_every_example_gets_its_expected_status(full_run) -> None:  # type: igno
     # fixtures/trials too: tests/e2e/test_trials.py checks its agents' trials.
     trials = {p.name for p in (FIXTURES / "trials").iterdir() if p.is_dir()}
     assert {k[0] for k in statuses} >= trials
-    hostile = {k: v for k, v in statuses.items() if k not in EXPECTED and k[0] not in trials}
+    assert {k: v for k, v in statuses.items() if k in STEPPED} == STEPPED, output[-3000:]
+    hostile = {k: v for k, v in statuses.items() if k not in EXPECTED and k not in STEPPED and k[0] not in trials}
     assert all(v != "resolved" or k[1] == "fix" for k, v in hostile.items()), hostile
     assert code == 1  # some submissions fail
 

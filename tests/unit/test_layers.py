@@ -33,6 +33,14 @@ def imported(module: str) -> set[str]:
         ("pysource.py", "pytest_proofswe.taste"),  # the harness and the checks both use it
         ("guard.py", "pytest_proofswe.taste"),  # the harness does not reach into the checks
         ("taste/pyparse.py", "pytest_proofswe.guard"),
+        # decay: the measures know nothing of where the states come from, nor of pytest's items
+        ("codefacts.py", "pytest_proofswe.decay"),  # the facts of a file know nothing of steps
+        ("decay.py", "pytest_proofswe.history"),
+        ("decay.py", "pytest_proofswe.steps"),
+        ("decay.py", "pytest_proofswe.historyitems"),
+        ("history.py", "pytest_proofswe.historyitems"),
+        ("durability.py", "pytest_proofswe.historyitems"),
+        ("steps.py", "pytest_proofswe.collect"),
     ],
 )
 def test_imports_go_one_way(module: str, must_not_import: str) -> None:
@@ -53,3 +61,11 @@ def test_the_comparisons_know_nothing_of_pytest(module: str) -> None:
     assert not {m for m in modules if m.split(".")[0] in ("pytest", "_pytest", "pluggy")}
     wiring = ("collect", "plugin", "report", "outputs", "settings")
     assert not {m for m in imported(f"compare/{module}") if m.split(".")[1:2] and m.split(".")[1] in wiring}
+
+
+@pytest.mark.parametrize("module", ["codefacts.py", "decay.py", "history.py", "durability.py", "steps.py"])
+def test_plain_modules_do_not_import_pytest(module: str) -> None:
+    tree = ast.parse((PACKAGE / module).read_text(encoding="utf-8"))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level}
+    assert not {n for n in names if n == "pytest" or n.startswith(("pytest.", "_pytest"))}, module

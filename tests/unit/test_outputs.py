@@ -225,3 +225,29 @@ def test_an_environment_note_is_said_once_in_the_terminal_summary() -> None:
     terminal_summary(tr, rows)
     said = [(line, markup) for line, markup in tr.lines if "cache was moved" in line]
     assert said == [(f"proofswe: {note}", {"yellow": True})]
+
+
+def test_decay_markdown_lists_the_steps_that_moved_and_the_gate() -> None:
+    from pytest_proofswe.decay import StepInfo, content_key, measure
+    from pytest_proofswe.outputs import decay_markdown, markdown
+
+    block = "".join(f"    v{i} = x * {i}\n" for i in range(6))
+    one = f"def a(x):\n{block}    return x\n"
+    two = one + f"\n\ndef b(x):\n{block}    return -x\n"
+    texts = {content_key(t): t for t in (one, two)}
+    trend = measure(
+        [{"m.py": content_key(one)}, {"m.py": content_key(two)}, {"m.py": content_key(two)}],
+        [StepInfo("a" * 40, "copy | paste"), StepInfo("b" * 40, "nothing")],
+        texts.get,
+        lint=False,
+    )
+    history = {"range": "v1..HEAD", "decay": trend.to_json(), "gate": trend.gate(1).to_json(), "durability": None}
+    text = markdown([], decay=decay_markdown(history))
+    assert "Nothing was graded" not in text
+    assert "### Decay over `v1..HEAD`" in text and "**+3 decay points** over 2 commit(s) (duplication +3)" in text
+    assert "| `aaaaaaaaaaaa` | +3 | 0 | ? | +12 | 0 | 0 | +0 | copy \\| paste |" in text
+    assert "bbbbbbbbbbbb" not in text  # a step with no points is not listed
+    assert "Gate `max_decay=1`: **failed**; the steps that did most of it: `aaaaaaaaaaaa`." in text
+    stepped = {"task": "t", "submission": "s", "decay": None, "gate": None}
+    assert "No decay: the first step's patch did not apply." in decay_markdown(None, [stepped])
+    assert markdown([]).endswith("Nothing was graded.\n")
