@@ -114,6 +114,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="grade N submissions at a time in this process (default 1; with pytest-xdist, use -n instead).",
     )
     group.addoption(
+        "--proofswe-executor",
+        metavar="NAME",
+        default=None,
+        choices=("local", "ray"),
+        help="where submissions are graded: local (default: this process, --proofswe-jobs at a time) or ray "
+        "(a Ray cluster: pip install 'pytest-proofswe[ray]'; see docs/scale.md).",
+    )
+    group.addoption(
+        "--proofswe-ray-address",
+        metavar="ADDR",
+        default=None,
+        help="with --proofswe-executor=ray: the cluster to grade on (default: $RAY_ADDRESS, else a local "
+        "cluster of --proofswe-jobs CPUs, or of this machine's).",
+    )
+    group.addoption(
         "--proofswe-min-taste-score",
         metavar="SCORE",
         default=None,
@@ -177,6 +192,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("proofswe_cache_dir", "cache folder (as --proofswe-cache-dir)", default="")
     parser.addini("proofswe_workspace_dir", "where workspaces are made (as --proofswe-workspace-dir)", default="")
     parser.addini("proofswe_jobs", "submissions graded at a time (as --proofswe-jobs)", default="")
+    parser.addini("proofswe_executor", "where submissions are graded (as --proofswe-executor)", default="")
+    parser.addini("proofswe_ray_address", "the Ray cluster (as --proofswe-ray-address)", default="")
 
 
 @pytest.hookimpl(trylast=True)

@@ -23,7 +23,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["Settings", "default_cache_dir", "read_tool_table"]
+__all__ = ["EXECUTORS", "Settings", "default_cache_dir", "read_tool_table"]
+
+EXECUTORS = ("local", "ray")
 
 _TOOL_KEYS = {
     "sarif",
@@ -38,6 +40,8 @@ _TOOL_KEYS = {
     "samples",
     "max_cost_usd",
     "sandbox",
+    "executor",
+    "ray_address",
 }
 _REVIEW_KEYS = {"api_base", "temperature", "max_tokens", "timeout", "num_retries"}
 
@@ -95,6 +99,9 @@ class Settings:
     tasks: bool = True  # collect task folders (--proofswe, --proofswe-validate, --proofswe-predictions)
     sandbox: str = "auto"  # --proofswe-sandbox: auto, bwrap or none (see .sandbox)
     no_cache: bool = False  # --proofswe-no-cache or --cache-clear: stored results are not served
+    executor: str = "local"  # --proofswe-executor: local or ray (see .executors)
+    ray_address: str | None = None  # --proofswe-ray-address, else $RAY_ADDRESS; None: a local cluster
+    ray_cpus: int | None = None  # the local Ray cluster's CPUs: --proofswe-jobs when given, else the machine's
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -119,6 +126,7 @@ class Settings:
             raise UsageError(f"--proofswe-workspace-dir: {workspace_dir} is not a folder (fix: create it first)")
         cache = pick("cache_dir")
         jobs_raw = pick("jobs")
+        jobs_given = jobs_raw is not None
         jobs_raw = 1 if jobs_raw is None else jobs_raw
         try:
             jobs = int(jobs_raw)
@@ -161,6 +169,7 @@ class Settings:
                 f"--proofswe-sandbox (or sandbox in [tool.proofswe], proofswe_sandbox in the ini file, "
                 f"$PROOFSWE_SANDBOX) must be one of {', '.join(MODES)}, got {sandbox!r}"
             )
+        executor, ray_address = _executor_settings(pick, opt)
         predictions = opt.proofswe_predictions
         if predictions is not None and not Path(predictions).is_file():
             raise UsageError(f"--proofswe-predictions: {predictions} is not a file")
@@ -196,7 +205,39 @@ class Settings:
             replay=Path(opt.proofswe_replay) if opt.proofswe_replay else None,
             session=session,
             sandbox=str(sandbox),
+            executor=executor,
+            ray_address=ray_address,
+            ray_cpus=jobs if jobs_given and executor == "ray" else None,
         )
+
+
+def _executor_settings(pick: Any, opt: Any) -> tuple[str, str | None]:
+    """``--proofswe-executor`` and ``--proofswe-ray-address``, checked (Ray is not imported here)."""
+    from .executors import RAY_INSTALL, ray_available
+
+    executor = pick("executor") or "local"
+    if executor not in EXECUTORS:
+        raise UsageError(
+            f"--proofswe-executor (or executor in [tool.proofswe], proofswe_executor in the ini file) "
+            f"must be one of {', '.join(EXECUTORS)}, got {executor!r}"
+        )
+    address = pick("ray_address")
+    if address is not None and executor != "ray":
+        raise UsageError(
+            f"--proofswe-ray-address={address} names a Ray cluster, but the executor is {executor!r} "
+            "(fix: add --proofswe-executor=ray, or drop the address)"
+        )
+    if executor != "ray":
+        return executor, None
+    if getattr(opt, "dist", "no") != "no" and getattr(opt, "tx", None):  # pytest-xdist is distributing
+        workers = getattr(opt, "numprocesses", None) or len(opt.tx)
+        raise UsageError(
+            f"--proofswe-executor=ray and -n {workers}: each pytest-xdist worker would dispatch to Ray on its own "
+            "(fix: drop -n; with Ray, the one pytest process is the controller and the cluster grades)"
+        )
+    if not ray_available():
+        raise UsageError(f"--proofswe-executor=ray needs Ray, which is not installed here (fix: {RAY_INSTALL})")
+    return executor, str(address or os.environ.get("RAY_ADDRESS") or "") or None
 
 
 def _rubric(config: Any, tool: dict[str, Any]) -> str:
