@@ -81,8 +81,11 @@ def build_grader(
     if sandbox is None:
         from .sandbox import NoSandbox, choose
 
+        # The controller's folders, and this machine's own home and working folder (a node's
+        # home is not the controller's: its secrets, Ray's token, must be hidden as well).
+        hidden = (*settings.hidden, Path.home(), Path.cwd())
         sandbox = (
-            choose("bwrap", hidden=settings.hidden)
+            choose("bwrap", hidden=hidden)
             if settings.sandbox == "bwrap"
             else NoSandbox(reason=settings.sandbox_reason or "--proofswe-sandbox=none")
         )
@@ -111,8 +114,12 @@ def wrap_for_testing(grade: GradeFunction, spec: str | None) -> GradeFunction:
     if not spec:
         return grade
     path, _, name = spec.rpartition(":")
-    loaded = importlib.util.spec_from_file_location(f"_proofswe_testing_{abs(hash(spec))}", path)
-    if loaded is None or loaded.loader is None or not name:
+    loaded = (
+        importlib.util.spec_from_file_location(f"_proofswe_testing_{abs(hash(spec))}", path)
+        if name and Path(path).is_file()
+        else None
+    )
+    if loaded is None or loaded.loader is None:
         raise ValueError(f"${TESTING_WRAPPER_VAR}={spec!r}: expected FILE.py:NAME of an existing file")
     module = importlib.util.module_from_spec(loaded)
     loaded.loader.exec_module(module)

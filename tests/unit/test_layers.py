@@ -33,6 +33,9 @@ def imported(module: str) -> set[str]:
         ("pysource.py", "pytest_proofswe.taste"),  # the harness and the checks both use it
         ("guard.py", "pytest_proofswe.taste"),  # the harness does not reach into the checks
         ("taste/pyparse.py", "pytest_proofswe.guard"),
+        ("executors.py", "pytest_proofswe.grading"),  # executors run any call: they know nothing of grading
+        ("executors.py", "pytest_proofswe.remote"),
+        ("remote.py", "pytest_proofswe.collect"),  # what a Ray node runs needs no pytest session
     ],
 )
 def test_imports_go_one_way(module: str, must_not_import: str) -> None:
