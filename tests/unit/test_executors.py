@@ -233,3 +233,21 @@ def test_shutdown_cancels_what_has_not_started_and_lets_the_rest_finish() -> Non
     assert fake.handed_over == 1
     with pytest.raises(RuntimeError, match="after shutdown"):
         executor.submit(abs, 1)
+
+
+def test_when_dispatching_itself_fails_no_call_waits_forever() -> None:
+    class Broken(FakeRay):
+        def wait(self, refs: list[_Ref], num_returns: int = 1, timeout: float | None = None) -> Any:
+            raise ConnectionError("the GCS went away")
+
+    fake = Broken(cpus=1)
+    fake.gate = threading.Event()
+    executor = RayExecutor(ray=fake)
+    futures = [executor.submit(abs, -n) for n in range(3)]
+    fake.gate.set()
+    for future in futures:
+        with pytest.raises(
+            WorkerLost, match=r"the Ray cluster stopped answering: ConnectionError\('the GCS went away'\)"
+        ):
+            future.result(timeout=10)
+    executor.shutdown()
