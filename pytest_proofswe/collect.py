@@ -447,12 +447,14 @@ class ProofsweSession:
         rows = [self.results[k] for k in self.order]
         reportmod.terminal_summary(terminalreporter, rows, kept=self.kept, unmatched=self.unmatched_predictions())
         self._sandbox_line(terminalreporter)
+        if self.retried:
+            from .executors import LOST_RETRIES
+
         for task, submission, lost in self.retried:
             times = f"{len(lost)} time{'s' if len(lost) != 1 else ''}"
+            then = "given up: an error result" if len(lost) > LOST_RETRIES else "the grading was run again"
             terminalreporter.write_line(
-                f"proofswe: {task}::{submission}: its Ray worker was lost {times}, the grading was run again "
-                f"({lost[-1]})",
-                yellow=True,
+                f"proofswe: {task}::{submission}: its Ray worker was lost {times}, {then} ({lost[-1]})", yellow=True
             )
 
     def _sandbox_line(self, terminalreporter: Any) -> None:
