@@ -17,7 +17,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,9 @@ from .task import Submission, Task, find_submissions, is_task_dir, load_task
 if TYPE_CHECKING:  # the grading machinery is imported when something is graded
     from .compare import Leaderboard
     from .compare.runs import OldReport, RunComparison
+    from .executors import Executor
     from .grading import Grader, GradeRequest
+    from .remote import GraderSettings
     from .result import GradeResult
     from .resultcache import ResultCache
     from .sandbox import Sandbox
@@ -100,7 +102,11 @@ class ProofsweSession:
         self.matched_predictions: set[str] = set()
         self._futures: dict[tuple[str, str], Future[GradeResult]] = {}
         self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: Executor | None = None  # None: inline (see .executors), until collection ends
+        self._remote = False  # gradings run on Ray nodes (the executor is made at the first one not stored)
+        self._remote_settings: GraderSettings | None = None  # what the nodes make their Grader from
+        self._grade_function: Any = None
+        self.retried: list[tuple[str, str, tuple[str, ...]]] = []  # (task, submission, why) run again
         self._grader: Grader | None = None
         self._result_cache: ResultCache | None = None
         self._leaderboard: tuple[int, Leaderboard] | None = None  # (results it was made from, the aggregates)
@@ -128,30 +134,43 @@ class ProofsweSession:
     @property
     def grader(self) -> Grader:
         if self._grader is None:
-            from .environment import EnvironmentManager
-            from .grading import Grader
-            from .workspace import BaseStore, default_workspace_parent
+            from .remote import build_grader
 
-            cache = self.settings.cache_dir
-            self._grader = Grader(
-                bases=BaseStore(cache),
-                envs=EnvironmentManager(
-                    cache, rebuild=self.settings.rebuild_envs, run_id=os.environ.get("PROOFSWE_RUN_ID", "")
-                ),
-                keep_workspaces=self.settings.keep_workspaces,
-                workspace_parent=self.settings.workspace_dir
-                or default_workspace_parent(keep=self.settings.keep_workspaces),
-                taste_config=self.settings.taste,
-                taste_extensions=_HookExtensions(self.config),
-                reviewer=self._make_reviewer(),
-                rubric=self.settings.rubric,
+            self._grader = build_grader(
+                self.grader_settings(),
                 sandbox=self.sandbox,
-                session_thresholds=self.settings.session,
-                session_readers=tuple(
-                    r for r in self.config.hook.pytest_proofswe_session_reader(config=self.config) if r is not None
-                ),
+                reviewer=self._make_reviewer(),
+                taste_extensions=_HookExtensions(self.config),
+                session_readers=self._session_readers(),
             )
         return self._grader
+
+    def _session_readers(self) -> list[Any]:
+        return [r for r in self.config.hook.pytest_proofswe_session_reader(config=self.config) if r is not None]
+
+    def grader_settings(self, *, workers: int = 1) -> GraderSettings:
+        """What this run's Grader is made from; ``workers`` processes share the reviewer's budget."""
+        from .remote import TESTING_WRAPPER_VAR, GraderSettings
+        from .sandbox import NoSandbox
+
+        review = self.settings.review
+        if review is not None and review.max_cost_usd is not None and workers > 1:
+            review = dataclasses.replace(review, max_cost_usd=review.max_cost_usd / workers)
+        return GraderSettings(
+            cache_dir=self.settings.cache_dir,
+            run_id=os.environ.get("PROOFSWE_RUN_ID", ""),
+            rebuild_envs=self.settings.rebuild_envs,
+            keep_workspaces=self.settings.keep_workspaces,
+            workspace_dir=self.settings.workspace_dir,
+            taste=self.settings.taste,
+            review=review,
+            rubric=self.settings.rubric,
+            session=self.settings.session,
+            sandbox="none" if self.sandbox is None else self.sandbox.name,
+            sandbox_reason=self.sandbox.reason if isinstance(self.sandbox, NoSandbox) else "",
+            hidden=tuple(_grader_folders(self.config, self.settings)),
+            testing_wrapper=os.environ.get(TESTING_WRAPPER_VAR) or None,
+        )
 
     def _make_reviewer(self) -> Any:
         config = self.settings.review
@@ -181,69 +200,114 @@ class ProofsweSession:
             )
         return self._result_cache
 
+    def _stored(self, request: GradeRequest) -> tuple[str | None, GradeResult | None]:
+        """The request's key in the result cache (None: no cache) and its stored result (None: grade it)."""
+        cache = self.result_cache
+        if cache is None:
+            return None, None
+        try:
+            key = cache.key(request, self.grader)
+        except Exception:  # a task whose base cannot be made: the grading says what is wrong
+            return None, None
+        return key, None if self.settings.no_cache else cache.get(key)
+
+    def _store(self, key: str | None, result: GradeResult) -> None:
+        if key is not None and self.result_cache is not None:
+            self.result_cache.put(key, result)
+
     def _grade(self, request: GradeRequest) -> GradeResult:
         """The stored result when nothing it depends on changed, else a new grading (then stored)."""
-        cache = self.result_cache
-        key = None
-        if cache is not None:
-            try:
-                key = cache.key(request, self.grader)
-            except Exception:  # a task whose base cannot be made: the grading says what is wrong
-                key = None
-            if key is not None and not self.settings.no_cache:
-                hit = cache.get(key)
-                if hit is not None:
-                    return hit
-        result = self.grader(request)
-        if cache is not None and key is not None:
-            cache.put(key, result)
+        key, hit = self._stored(request)
+        if hit is not None:
+            return hit
+        if self._grade_function is None:
+            from .remote import wrap_for_testing
+
+            self._grade_function = wrap_for_testing(self.grader, self.grader_settings().testing_wrapper)
+        result: GradeResult = self._grade_function(request)
+        self._store(key, result)
         return result
 
+    def _remote_executor(self) -> tuple[Executor, GraderSettings]:
+        """The Ray executor and the nodes' settings, made when the first grading is dispatched.
+
+        Not before: a re-run served whole from the result cache never starts a cluster.
+        """
+        if self._executor is None or self._remote_settings is None:
+            from .executors import make_executor
+
+            address = self.settings.ray_address
+            self._executor = make_executor("ray", jobs=self.settings.jobs, address=address, cpus=self.settings.ray_cpus)
+            slots = int(getattr(self._executor, "slots", 1))
+            self._remote_settings = self.grader_settings(workers=slots)
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                where = f"the cluster at {address}" if address else "a local cluster"
+                reporter.write_line(f"proofswe: grading on Ray, {where} of {slots} CPUs")
+        return self._executor, self._remote_settings
+
+    def _grade_remotely(self, request: GradeRequest) -> Future[GradeResult]:
+        """Served from the result cache here, else graded on a Ray node and stored on return."""
+        from .executors import WorkerLost
+        from .remote import error_result, grade_on_node
+
+        key, hit = self._stored(request)
+        outer: Future[GradeResult] = Future()
+        if hit is not None:
+            outer.set_result(hit)
+            return outer
+        executor, settings = self._remote_executor()
+
+        def arrived(inner: Future[GradeResult]) -> None:
+            if inner.cancelled():  # -x: it had not started
+                outer.cancel()
+                return
+            lost = getattr(inner, "lost", ())
+            if lost:
+                self.retried.append((request.task.id, request.submission.name, lost))
+            exc = inner.exception()
+            if isinstance(exc, WorkerLost):  # lost on every attempt: an error result, nothing silent
+                result = error_result(request, str(exc))
+            elif exc is not None:
+                outer.set_exception(exc)
+                return
+            else:
+                result = inner.result()
+            self._store(key, result)
+            outer.set_result(result)
+
+        executor.submit(grade_on_node, request, settings).add_done_callback(arrived)
+        return outer
+
     def submit(self, request: GradeRequest) -> Future[GradeResult]:
+        """The future of ``request``'s result: dispatched to the run's executor once per submission."""
+        from .executors import InlineExecutor
+
         key = (request.task.id, request.submission.name)
         with self._lock:
             future = self._futures.get(key)
-            if future is None:
-                if self._executor is not None:
-                    future = self._executor.submit(self._grade, request)
-                else:
-                    future = Future()  # run in this thread, below
-                    future.set_running_or_notify_cancel()
-                self._futures[key] = future
-                run_here = self._executor is None
+            if future is not None:
+                return future
+            if self._remote:
+                future = self._grade_remotely(request)
             else:
-                run_here = False
-        if run_here:
-            try:
-                future.set_result(self._grade(request))
-            except BaseException as exc:  # KeyboardInterrupt included: the item reports it
-                future.set_exception(exc)
-                raise
+                future = (self._executor or InlineExecutor()).submit(self._grade, request)
+            self._futures[key] = future
         return future
 
     def submit_stepped(self, task: Task, submission: Submission) -> Future[SteppedResult]:
         """Every step of a stepped task's submission, graded once (the steps follow one another)."""
+        from .executors import InlineExecutor
         from .steps import grade_stepped
 
         key = (task.id, submission.name)
         with self._lock:
             future = self._stepped.get(key)
             if future is None:
-                if self._executor is not None:
-                    future = self._executor.submit(grade_stepped, task, submission, self.grader)
-                else:
-                    future = Future()
-                    future.set_running_or_notify_cancel()
+                # Never on Ray: the steps share one workspace and cache, graded in this process.
+                executor = self._executor if not self._remote else None
+                future = (executor or InlineExecutor()).submit(grade_stepped, task, submission, self.grader)
                 self._stepped[key] = future
-                run_here = self._executor is None
-            else:
-                run_here = False
-        if run_here:
-            try:
-                future.set_result(grade_stepped(task, submission, self.grader))
-            except BaseException as exc:
-                future.set_exception(exc)
-                raise
         return future
 
     # -- hooks ---------------------------------------------------------------------------
@@ -334,13 +398,43 @@ class ProofsweSession:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if not _is_worker(self.config) and not self.config.option.collectonly:
             self._print_estimate(session)
-        jobs = self.settings.jobs
-        if jobs <= 1 or _is_worker(self.config) or self.config.option.collectonly:
-            return
-        self._executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="proofswe")
-        for item in session.items:
-            if isinstance(item, GradeItem):
+        jobs, ray = self.settings.jobs, self.settings.executor == "ray"
+        grading = [i for i in session.items if isinstance(i, GradeItem)]
+        if not grading or (jobs <= 1 and not ray) or _is_worker(self.config) or self.config.option.collectonly:
+            return  # graded inline, each when its first item runs
+        from .errors import UsageError
+        from .executors import make_executor
+
+        try:
+            if ray:
+                self._check_hooks_run_here()
+                self._remote = True
+            else:
+                self._executor = make_executor("local", jobs=jobs)
+            for item in grading:  # in collection order; each item waits for its own result
+                if self._remote and isinstance(item, _StepResult):
+                    continue  # a stepped submission's steps follow one another: graded here, when its items run
                 item.schedule()
+        except UsageError as exc:  # Ray could not start or connect
+            raise pytest.UsageError(str(exc)) from None
+
+    def _check_hooks_run_here(self) -> None:
+        """Hooks that run inside a grading need this pytest process: a Ray node has none."""
+        hooks = self.config.hook
+        found = [
+            f"{name} ({_plugin_file(impl.plugin)})"
+            for name in ("pytest_proofswe_taste_findings", "pytest_proofswe_taste_weights")
+            for impl in getattr(hooks, name).get_hookimpls()
+        ]
+        if self._session_readers():
+            found.append("pytest_proofswe_session_reader")
+        if found:
+            from .errors import UsageError
+
+            raise UsageError(
+                f"--proofswe-executor=ray: {', '.join(found)} run inside each grading, in the pytest process, and a "
+                "Ray node has no pytest process (fix: grade with the local executor, -n or --proofswe-jobs)"
+            )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -439,6 +533,15 @@ class ProofsweSession:
 
             stepped_summary(terminalreporter, list(self.stepped_docs.values()))
         self._sandbox_line(terminalreporter)
+        if self.retried:
+            from .executors import LOST_RETRIES
+
+            for task, submission, lost in self.retried:
+                times = f"{len(lost)} time{'s' if len(lost) != 1 else ''}"
+                then = "given up: an error result" if len(lost) > LOST_RETRIES else "the grading was run again"
+                terminalreporter.write_line(
+                    f"proofswe: {task}::{submission}: its Ray worker was lost {times}, {then} ({lost[-1]})", yellow=True
+                )
 
     def comparison(self) -> RunComparison | None:
         """This run against --proofswe-compare's old report (docs/compare.md#run-to-run), computed once."""

@@ -160,6 +160,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="grade N submissions at a time in this process (default 1; with pytest-xdist, use -n instead).",
     )
     group.addoption(
+        "--proofswe-executor",
+        metavar="NAME",
+        default=None,
+        choices=("local", "ray"),
+        help="where submissions are graded: local (default: this process, --proofswe-jobs at a time) or ray "
+        "(a Ray cluster: pip install 'pytest-proofswe[ray]'; see docs/scale.md).",
+    )
+    group.addoption(
+        "--proofswe-ray-address",
+        metavar="ADDR",
+        default=None,
+        help="with --proofswe-executor=ray: the cluster to grade on (default: $RAY_ADDRESS, else a local "
+        "cluster of --proofswe-jobs CPUs, or of this machine's).",
+    )
+    group.addoption(
         "--proofswe-min-taste-score",
         metavar="SCORE",
         default=None,
@@ -226,6 +241,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("proofswe_max_decay", "decay gate in points (as --proofswe-max-decay)", default="")
     parser.addini("proofswe_durability", "agent selector for durability (as --proofswe-durability)", default="")
     parser.addini("proofswe_durability_after", "commits after which durability is observed", default="")
+    parser.addini("proofswe_executor", "where submissions are graded (as --proofswe-executor)", default="")
+    parser.addini("proofswe_ray_address", "the Ray cluster (as --proofswe-ray-address)", default="")
 
 
 @pytest.hookimpl(trylast=True)

@@ -88,6 +88,9 @@ _HARNESS_PREFIXES = (
     "VIRTUAL_ENV",
     "CONDA_PREFIX",
     "COV_CORE_",
+    # A Ray worker's own variables (the cluster's address, the raylet's pid): a graded run
+    # must not reach the cluster that grades it (--proofswe-executor=ray).
+    "RAY_",
 )
 
 

@@ -23,7 +23,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["Settings", "default_cache_dir", "read_tool_table"]
+__all__ = ["EXECUTORS", "Settings", "default_cache_dir", "read_tool_table"]
+
+EXECUTORS = ("local", "ray")
 
 _TOOL_KEYS = {
     "sarif",
@@ -41,6 +43,8 @@ _TOOL_KEYS = {
     "max_decay",
     "durability",
     "durability_after",
+    "executor",
+    "ray_address",
 }
 _REVIEW_KEYS = {"api_base", "temperature", "max_tokens", "timeout", "num_retries"}
 
@@ -104,6 +108,9 @@ class Settings:
     max_decay: float | None = None  # --proofswe-max-decay: decay points a range (or a stepped task) may lose
     durability: str | None = None  # --proofswe-durability=SELECTOR: whose lines' durability history mode measures
     durability_after: int | None = None  # --proofswe-durability-after=N: observed N commits later (None: at HEAD)
+    executor: str = "local"  # --proofswe-executor: local or ray (see .executors)
+    ray_address: str | None = None  # --proofswe-ray-address, else $RAY_ADDRESS; None: a local cluster
+    ray_cpus: int | None = None  # the local Ray cluster's CPUs: --proofswe-jobs when given, else the machine's
 
     @classmethod
     def from_config(cls, config: Any) -> Settings:
@@ -128,6 +135,7 @@ class Settings:
             raise UsageError(f"--proofswe-workspace-dir: {workspace_dir} is not a folder (fix: create it first)")
         cache = pick("cache_dir")
         jobs_raw = pick("jobs")
+        jobs_given = jobs_raw is not None
         jobs_raw = 1 if jobs_raw is None else jobs_raw
         try:
             jobs = int(jobs_raw)
@@ -205,6 +213,7 @@ class Settings:
                 "--proofswe-fail-on-regression fails the run when a submission regressed since an older report "
                 "(fix: name that report with --proofswe-compare=OLD.json)"
             )
+        executor, ray_address = _executor_settings(pick, opt)
         predictions = opt.proofswe_predictions or []
         for given in predictions:
             if not Path(given).is_file():
@@ -249,6 +258,9 @@ class Settings:
             max_decay=max_decay,
             durability=str(durability) if durability else None,
             durability_after=durability_after,
+            executor=executor,
+            ray_address=ray_address,
+            ray_cpus=jobs if jobs_given and executor == "ray" else None,
         )
 
 
@@ -263,6 +275,35 @@ def _number(value: Any, where: str) -> float | None:
     if number != number or number in (float("inf"), float("-inf")):
         raise UsageError(f"{where} must be a finite number of decay points, got {value!r}")
     return number
+
+
+def _executor_settings(pick: Any, opt: Any) -> tuple[str, str | None]:
+    """``--proofswe-executor`` and ``--proofswe-ray-address``, checked (Ray is not imported here)."""
+    from .executors import RAY_INSTALL, ray_available
+
+    executor = pick("executor") or "local"
+    if executor not in EXECUTORS:
+        raise UsageError(
+            f"--proofswe-executor (or executor in [tool.proofswe], proofswe_executor in the ini file) "
+            f"must be one of {', '.join(EXECUTORS)}, got {executor!r}"
+        )
+    address = pick("ray_address")
+    if address is not None and executor != "ray":
+        raise UsageError(
+            f"--proofswe-ray-address={address} names a Ray cluster, but the executor is {executor!r} "
+            "(fix: add --proofswe-executor=ray, or drop the address)"
+        )
+    if executor != "ray":
+        return executor, None
+    if getattr(opt, "dist", "no") != "no" and getattr(opt, "tx", None):  # pytest-xdist is distributing
+        workers = getattr(opt, "numprocesses", None) or len(opt.tx)
+        raise UsageError(
+            f"--proofswe-executor=ray and -n {workers}: each pytest-xdist worker would dispatch to Ray on its own "
+            "(fix: drop -n; with Ray, the one pytest process is the controller and the cluster grades)"
+        )
+    if not ray_available():
+        raise UsageError(f"--proofswe-executor=ray needs Ray, which is not installed here (fix: {RAY_INSTALL})")
+    return executor, str(address or os.environ.get("RAY_ADDRESS") or "") or None
 
 
 def _rubric(config: Any, tool: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -18,6 +19,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 TASKS = FIXTURES / "tasks"
+
+# Tests that run Ray on a local cluster (--proofswe-executor=ray): CI installs the extra.
+needs_ray = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None,
+    reason="Ray is not installed (pip install 'pytest-proofswe[ray]'; CI installs it)",
+)
 
 pytest_plugins = ["pytester"]
 

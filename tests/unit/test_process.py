@@ -42,6 +42,14 @@ def test_harness_settings_are_scrubbed() -> None:
     assert env == {"CI": "true"}
 
 
+def test_a_ray_workers_variables_are_scrubbed() -> None:
+    # What a Ray worker process has in its environment (--proofswe-executor=ray grades there).
+    env = process.scrubbed_environ(
+        {"RAY_ADDRESS": "10.0.0.1:6379", "RAY_RAYLET_PID": "2341", "RAY_JOB_ID": "ffffffff", "LANG": "C.UTF-8"}
+    )
+    assert env == {"LANG": "C.UTF-8"}
+
+
 def test_run_captures_output_and_exit_code(tmp_path: Path) -> None:
     result = process.run([sys.executable, "-c", "import sys; print('hi'); sys.exit(3)"], cwd=tmp_path)
     assert result.returncode == 3 and not result.ok
