@@ -303,6 +303,7 @@ def run_tests(
     with tempfile.TemporaryDirectory(prefix="proofswe-junit-") as out_dir:
         junit_path = Path(out_dir) / "junit.xml"
         inner_junit = box.results_path(Path(out_dir)) / "junit.xml"
+        wanted = [*spec.fail_to_pass, *spec.pass_to_pass, *extra]
         not_found: list[str] = []
         plugin_args, plugin_env = plugin_options(env)
         environ = {**env.test_environ(workspace), **plugin_env}
@@ -324,13 +325,16 @@ def run_tests(
             result = box.run(job, timeout=budget)
             # pytest aborts the whole run when a selected file does not exist, and names the first
             # one (exit 4, "ERROR: file or directory not found: ..."): drop it and run again; its
-            # ids count as missing. Only a file still selected is dropped, so the runs are at most
-            # one more than the files, whatever the output says.
-            selected = selection_ids([*spec.fail_to_pass, *spec.pass_to_pass, *extra], skip=not_found)
+            # ids count as missing. Only a file still selected is dropped (so there are at most as
+            # many runs as files, whatever the output says), and no run is made with none left:
+            # pytest given no file runs every test it finds.
+            selected = selection_ids(wanted, skip=not_found)
             missing = [path for path in _not_found(result.output, workspace) if path in selected]
             if result.timed_out or result.returncode != 4 or not missing or spec.command is not None:
                 break
             not_found.extend(missing)
+            if not selection_ids(wanted, skip=not_found):
+                break
             budget = max(budget - result.duration_s, 1.0)
         outcomes: dict[str, TestOutcome] = {}
         extra_outcomes: dict[str, TestOutcome] = {}

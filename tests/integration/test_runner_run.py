@@ -33,6 +33,7 @@ def host_env(
     plugin_names: tuple[str, ...] | None = (),
     pytest_version: str = PYTEST_VERSION,
     variables: tuple[tuple[str, str], ...] = (),
+    import_roots: tuple[str, ...] = ("",),
 ) -> Environment:
     """This interpreter as a task's environment; ``plugin_names=()``: no plugin but pytest's own."""
     root.mkdir(parents=True, exist_ok=True)
@@ -41,7 +42,7 @@ def host_env(
         root=root,
         python=Path(sys.executable),
         python_version="host",
-        import_roots=("",),
+        import_roots=import_roots,
         artefacts=(),
         installed_names=frozenset(),
         entry_point_plugins=(),
@@ -255,6 +256,16 @@ def test_every_test_file_pytest_cannot_find_is_dropped(tmp_path: Path) -> None:
     ]
 
 
+def test_no_run_is_left_without_a_file(tmp_path: Path) -> None:
+    """When every selected file is gone, no run follows: pytest given no file runs every test it finds."""
+    ws = workspace(tmp_path / "ws", {"tests/test_other.py": "def test_o():\n    pass\n"})
+    spec = TestsSpec(fail_to_pass=("tests/test_gone.py::test_g",), pass_to_pass=("tests/test_gone.py::test_h",))
+    box = Recording()
+    run = run_tests(spec, host_env(tmp_path / "env"), ws, timeout=100, sandbox=box)
+    assert len(box.calls) == 1 and run.exit_code == 4 and run.outcomes == {}
+    assert "ERROR: file or directory not found: tests/test_gone.py" in run.output_tail
+
+
 def test_only_a_selected_file_is_dropped(tmp_path: Path) -> None:
     """The "not found" lines come from the run: a name it makes up is no reason to run again."""
     ws = workspace(
@@ -269,6 +280,39 @@ def test_only_a_selected_file_is_dropped(tmp_path: Path) -> None:
     box = Recording()
     run = run_tests(TestsSpec(fail_to_pass=("test_a.py::test_a",)), host_env(tmp_path / "env"), ws, sandbox=box)
     assert len(box.calls) == 1 and run.exit_code == 4 and run.outcomes == {}
+
+
+def test_a_file_named_by_its_full_path_is_dropped_too(tmp_path: Path) -> None:
+    """As a plugin (or another pytest) may name it: the workspace's path is taken off."""
+    ws = workspace(
+        tmp_path / "ws",
+        {
+            "conftest.py": "import os, sys\n\n\ndef pytest_configure(config):\n"
+            "    if 'tests/test_gone.py' in sys.argv:\n"
+            "        print(f'ERROR: file not found: {os.getcwd()}/tests/test_gone.py', flush=True)\n"
+            "        os._exit(4)\n",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+        },
+    )
+    spec = TestsSpec(fail_to_pass=("tests/test_a.py::test_a",), pass_to_pass=("tests/test_gone.py::test_g",))
+    box = Recording()
+    run = run_tests(spec, host_env(tmp_path / "env"), ws, timeout=100, sandbox=box)
+    assert len(box.calls) == 2 and outcomes(run) == {"tests/test_a.py::test_a": "passed"}
+
+
+def test_a_run_that_ended_otherwise_is_not_repeated(tmp_path: Path) -> None:
+    """The words of pytest's "not found" in a test's own output, in a run that went through, are no reason."""
+    ws = workspace(
+        tmp_path / "ws",
+        {
+            "tests/test_a.py": "def test_a():\n    print('ERROR: file or directory not found: tests/test_a.py')\n"
+            "    assert False\n",
+        },
+    )
+    box = Recording()
+    run = run_tests(TestsSpec(fail_to_pass=("tests/test_a.py::test_a",)), host_env(tmp_path / "env"), ws, sandbox=box)
+    assert "ERROR: file or directory not found: tests/test_a.py" in run.output_tail
+    assert len(box.calls) == 1 and run.exit_code == 1 and outcomes(run) == {"tests/test_a.py::test_a": "failed"}
 
 
 def test_the_repeated_run_has_at_least_a_second(tmp_path: Path) -> None:
@@ -321,7 +365,7 @@ def test_the_canary_ids_run_after_the_hidden_tests_and_are_reported_apart(tmp_pa
     assert run.command.argv[-2:] == ("tests/test_a.py", "tests/test_q1w2e3.py")
 
 
-def test_limits_and_services_of_the_task_apply(tmp_path: Path) -> None:
+def test_the_tasks_limits_services_variables_and_import_roots_apply(tmp_path: Path) -> None:
     ws = workspace(
         tmp_path / "ws",
         {
@@ -333,12 +377,16 @@ def test_limits_and_services_of_the_task_apply(tmp_path: Path) -> None:
             "            break\n"
             "        time.sleep(0.05)\n"
             "    assert open('service-ran').read().strip() == 'up'\n",
+            "tests/test_src.py": "def test_src():\n    import mypkg\n\n    assert mypkg.X == 1\n",
+            "src/mypkg/__init__.py": "X = 1\n",
         },
     )
     options = SandboxSpec(file_size_mb=3, services=("echo up > service-ran",))
-    env = host_env(tmp_path / "env", variables=(("TASK_FLAG", "on"),))
-    run = run_tests(TestsSpec(fail_to_pass=("test_l.py::test_l",)), env, ws, timeout=60, sandbox_spec=options)
-    assert outcomes(run) == {"test_l.py::test_l": "passed"}, run.output_tail
+    env = host_env(tmp_path / "env", variables=(("TASK_FLAG", "on"),), import_roots=("src",))
+    spec = TestsSpec(fail_to_pass=("test_l.py::test_l",), pass_to_pass=("tests/test_src.py::test_src",))
+    run = run_tests(spec, env, ws, timeout=60, sandbox_spec=options)
+    # The environment's variables, and its import roots inside the workspace (src/ here).
+    assert outcomes(run) == {"test_l.py::test_l": "passed", "tests/test_src.py::test_src": "passed"}, run.output_tail
     assert run.isolation["limits"] == {"memory_mb": 8192, "file_size_mb": 3, "processes": 4096, "cpu_s": 120}
     assert run.isolation["services"] == ["echo up > service-ran"]
 
