@@ -21,7 +21,7 @@ import pytest
 from pytest_proofswe import process
 from pytest_proofswe.environment import Environment
 from pytest_proofswe.runner import TestRun, build_command, plugin_options, run_tests
-from pytest_proofswe.sandbox import BwrapSandbox, Job, NoSandbox, probe_bwrap
+from pytest_proofswe.sandbox import BwrapSandbox, Job, NoSandbox, Sandbox, probe_bwrap
 from pytest_proofswe.task import SandboxSpec, TestsSpec
 
 PYTEST_VERSION = pytest.__version__
@@ -62,23 +62,34 @@ def workspace(root: Path, files: dict[str, str]) -> Path:
 
 @dataclass
 class Recording:
-    """NoSandbox, keeping each job and the timeout it was given (it runs with a minute at least, so
-    that a loaded machine never times it out); ``duration`` replaces the run's measured seconds."""
+    """A sandbox (NoSandbox unless told) that keeps each job and the timeout it was given, and fails a
+    test whose command is run again and again (a loop never ends it). ``duration`` replaces the run's
+    measured seconds; the command then runs with a minute at least, so that a loaded machine never
+    times it out."""
 
+    inner: Sandbox = field(default_factory=NoSandbox)
     duration: float | None = None
     calls: list[tuple[Job, float | None]] = field(default_factory=list)
     name: str = "recording"
 
     def results_path(self, host_dir: Path) -> Path:
-        return host_dir
+        return self.inner.results_path(host_dir)
 
     def run(self, job: Job, *, timeout: float | None) -> process.ProcessResult:
         self.calls.append((job, timeout))
-        result = NoSandbox().run(job, timeout=max(timeout or 0, 60))
-        return result if self.duration is None else dataclasses.replace(result, duration_s=self.duration)
+        assert len(self.calls) < 10, "the test command was run again and again"
+        if self.duration is None:
+            return self.inner.run(job, timeout=timeout)
+        result = self.inner.run(job, timeout=max(timeout or 0, 60))
+        return dataclasses.replace(result, duration_s=self.duration)
 
     def describe(self, job: Job | None = None, timeout: float | None = None) -> dict[str, Any]:
-        return NoSandbox(reason="recording").describe(job, timeout)
+        return self.inner.describe(job, timeout)
+
+
+def run_recorded(spec: TestsSpec, env: Environment, ws: Path, **kw: Any) -> TestRun:
+    """run_tests through a :class:`Recording` of NoSandbox."""
+    return run_tests(spec, env, ws, sandbox=Recording(), **kw)
 
 
 def outcomes(run: TestRun) -> dict[str, str]:
@@ -162,7 +173,7 @@ def test_the_command_record_names_no_path_of_this_machine(tmp_path: Path) -> Non
     spec = TestsSpec(fail_to_pass=("test_a.py::test_a",), deselect=("test_a.py::test_b",))
     env = host_env(tmp_path / "env", plugin_names=("myplug",))
     workspace(ws, {"myplug.py": ""})
-    run = run_tests(spec, env, ws, timeout=60)
+    run = run_recorded(spec, env, ws, timeout=60)
     assert outcomes(run) == {"test_a.py::test_a": "passed"}
     # The argv run, with the workspace and the JUnit file (a fresh temporary folder) as placeholders.
     plugins, _env = plugin_options(env)
@@ -194,7 +205,7 @@ def test_only_the_environments_own_plugins_load(tmp_path: Path) -> None:
         },
     )
     env = host_env(tmp_path / "env", plugin_names=("myplug", "proofswe", "cacheprovider"))
-    run = run_tests(TestsSpec(fail_to_pass=("test_p.py::test_p",)), env, ws, timeout=60)
+    run = run_recorded(TestsSpec(fail_to_pass=("test_p.py::test_p",)), env, ws, timeout=60)
     assert outcomes(run) == {"test_p.py::test_p": "passed"}, run.output_tail
     pairs = [run.command.argv[i + 1] for i, a in enumerate(run.command.argv) if a == "-p"]
     assert pairs == ["no:cacheprovider", "no:proofswe", "myplug"]
@@ -282,6 +293,28 @@ def test_only_a_selected_file_is_dropped(tmp_path: Path) -> None:
     assert len(box.calls) == 1 and run.exit_code == 4 and run.outcomes == {}
 
 
+def test_a_file_is_dropped_once(tmp_path: Path) -> None:
+    """A run that names a file already dropped is not repeated again."""
+    ws = workspace(
+        tmp_path / "ws",
+        {
+            "conftest.py": "import os\n\n\ndef pytest_configure(config):\n"
+            "    print('ERROR: file or directory not found: tests/test_b.py', flush=True)\n"
+            "    os._exit(4)\n",
+            "tests/test_a.py": "def test_a():\n    pass\n",
+            "tests/test_b.py": "def test_b():\n    pass\n",
+        },
+    )
+    spec = TestsSpec(fail_to_pass=("tests/test_a.py::test_a",), pass_to_pass=("tests/test_b.py::test_b",))
+    box = Recording()
+    run = run_tests(spec, host_env(tmp_path / "env"), ws, timeout=100, sandbox=box)
+    assert [j.argv[j.argv.index("--") + 1 :] for j, _t in box.calls] == [
+        ("tests/test_a.py", "tests/test_b.py"),
+        ("tests/test_a.py",),
+    ]
+    assert run.exit_code == 4 and run.outcomes == {}
+
+
 def test_a_file_named_by_its_full_path_is_dropped_too(tmp_path: Path) -> None:
     """As a plugin (or another pytest) may name it: the workspace's path is taken off."""
     ws = workspace(
@@ -342,7 +375,7 @@ def test_collection_errors_are_reported_by_module(tmp_path: Path) -> None:
         {"tests/test_a.py": "def test_a():\n    pass\n", "tests/test_broken.py": "def test_b(:\n    pass\n"},
     )
     spec = TestsSpec(fail_to_pass=("tests/test_broken.py::test_b",), pass_to_pass=("tests/test_a.py::test_a",))
-    run = run_tests(spec, host_env(tmp_path / "env"), ws, timeout=60)
+    run = run_recorded(spec, host_env(tmp_path / "env"), ws, timeout=60)
     assert outcomes(run) == {}  # pytest stops the session after a collection error
     assert [module for module, _message in run.collection_errors] == ["tests.test_broken"]
     assert run.collection_errors[0][1] == "collection failure" and run.junit_found and run.exit_code == 2
@@ -384,7 +417,7 @@ def test_the_tasks_limits_services_variables_and_import_roots_apply(tmp_path: Pa
     options = SandboxSpec(file_size_mb=3, services=("echo up > service-ran",))
     env = host_env(tmp_path / "env", variables=(("TASK_FLAG", "on"),), import_roots=("src",))
     spec = TestsSpec(fail_to_pass=("test_l.py::test_l",), pass_to_pass=("tests/test_src.py::test_src",))
-    run = run_tests(spec, env, ws, timeout=60, sandbox_spec=options)
+    run = run_recorded(spec, env, ws, timeout=60, sandbox_spec=options)
     # The environment's variables, and its import roots inside the workspace (src/ here).
     assert outcomes(run) == {"test_l.py::test_l": "passed", "tests/test_src.py::test_src": "passed"}, run.output_tail
     assert run.isolation["limits"] == {"memory_mb": 8192, "file_size_mb": 3, "processes": 4096, "cpu_s": 120}
@@ -416,7 +449,7 @@ if how == "hang":
 def writer_run(tmp_path: Path, how: str, size: int = 200, **spec: Any) -> TestRun:
     ws = workspace(tmp_path / "ws", {"writer.py": WRITER, "test_a.py": ""})
     tests = TestsSpec(fail_to_pass=("test_a.py::test_a",), command=f"python writer.py {how} {size}", **spec)
-    return run_tests(tests, host_env(tmp_path / "env"), ws)
+    return run_recorded(tests, host_env(tmp_path / "env"), ws)
 
 
 def test_a_junit_file_is_read(tmp_path: Path) -> None:
@@ -484,7 +517,7 @@ def test_in_the_bwrap_sandbox(tmp_path: Path, outside_tmp: Path) -> None:
             "    assert os.environ['TASK_FLAG'] == 'on' and os.environ['HOME'] == '/tmp/home'\n",
         },
     )
-    box = BwrapSandbox(probe_bwrap(), hidden=(outside_tmp / "cache",))
+    box = Recording(BwrapSandbox(probe_bwrap(), hidden=(outside_tmp / "cache",)))
     run = run_tests(TestsSpec(fail_to_pass=("test_s.py::test_s",)), env, ws, timeout=60, sandbox=box, hidden=(task,))
     assert outcomes(run) == {"test_s.py::test_s": "passed"}, run.output_tail
     assert run.isolation["backend"] == "bwrap" and run.isolation["limits"]["cpu_s"] == 120

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 import shutil
@@ -228,6 +229,8 @@ def test_without_a_sandbox_the_rlimits_still_hold(tmp_path: Path) -> None:
     )
     out = NoSandbox().run(job, timeout=30).output
     assert f"FSIZE {3 * 1024 * 1024}" in out and f"AS {4096 * 1024 * 1024}" in out and "CPU 77" in out, out
+    default = NoSandbox().run(dataclasses.replace(job, limits=Limits()), timeout=40).output
+    assert "CPU 100" in default, default  # the timeout plus a minute
     described = NoSandbox().describe(job, 30)
     assert described["limits"] == {"memory_mb": 4096, "file_size_mb": 3, "processes": 4096, "cpu_s": 77}
     assert described["backend"] == "none" and described["reason"] == "--proofswe-sandbox=none"
@@ -315,15 +318,20 @@ def test_the_environment_and_the_interpreter_it_comes_from_are_bound_back(tmp_pa
         f"home = {home}/bin\ninclude-system-site-packages = false\n"
         f"executable = {cache}/pythons/exe/bin/python3.11\nversion = 3.11.4\n"
     )
-    flat = cache / "envs" / "flat"  # a venv at its root, made from an interpreter in /tmp
+    flat = cache / "envs" / "flat"  # a venv at its root
+    flat_home = cache / "pythons" / "flat"
+    (flat_home / "bin").mkdir(parents=True)
     flat.mkdir(parents=True)
-    (flat / "pyvenv.cfg").write_text("home = /tmp/bin\n")
+    (flat / "pyvenv.cfg").write_text(f"home = {flat_home}/bin\n")
+    from_tmp = cache / "envs" / "from-tmp"  # made from an interpreter in /tmp: never bound over the private /tmp
+    (from_tmp / "venv").mkdir(parents=True)
+    (from_tmp / "venv" / "pyvenv.cfg").write_text("home = /tmp/bin\n")
     in_view = tmp_path / "in-view"
     in_view.mkdir()
-    readonly = (env_root, flat, cache / "envs" / "missing", in_view)
+    readonly = (env_root, flat, from_tmp, cache / "envs" / "missing", in_view)
     argv = BwrapSandbox(PROBE, hidden=(cache,)).argv(_job(tmp_path, readonly=readonly))
     bound = [src for src, dst in _pairs(argv, "--ro-bind") if src == dst]
-    assert bound == ["/", str(env_root), str(flat), str(home), str(real)]
+    assert bound == ["/", str(env_root), str(flat), str(from_tmp), str(home), str(real), str(flat_home)]
 
 
 def test_folders_already_out_of_sight_get_no_mount_of_their_own(tmp_path: Path) -> None:
