@@ -86,7 +86,7 @@ class TestRun:
 
 
 def _truncated(test_id: str) -> bool:
-    """SWE-bench's log parser cut some ids at their first space: ``test_x[a`` for ``test_x[a b]``."""
+    """SWE-bench's log parser cut some ids at their first whitespace: ``test_x[a`` for ``test_x[a b]``."""
     return test_id.count("[") > test_id.count("]")
 
 
@@ -266,8 +266,9 @@ def outcomes_for(test_ids: Iterable[str], report: JunitReport) -> dict[str, Test
         key = junit_key(test_id)
         found = report.cases.get(key)
         if found is None and _truncated(test_id):
-            # Every parametrisation whose id, cut at its first space, is this one: the worst counts.
-            matches = [c for (cls, name), c in report.cases.items() if cls == key[0] and name.split(" ")[0] == key[1]]
+            # Every parametrisation whose id, cut at its first whitespace (SWE-bench splits its log
+            # lines with str.split()), is this one: the worst counts.
+            matches = [c for (cls, name), c in report.cases.items() if cls == key[0] and name.split()[:1] == [key[1]]]
             if matches:
                 found = max(matches, key=lambda c: _rank(c.outcome))
         if found is not None:

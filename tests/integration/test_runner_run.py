@@ -105,6 +105,7 @@ def test_pass():
 
 
 def test_fail():
+    print("\\n".join(f"line {i}" for i in range(60)))
     assert 1 + 1 == 3
 
 
@@ -160,6 +161,7 @@ def test_each_named_id_has_the_outcome_pytest_gave(tmp_path: Path) -> None:
     assert run.junit_found and run.junit_problem == "" and run.collection_errors == ()
     assert run.exit_code == 1 and not run.timed_out and run.extra_outcomes == {}
     assert "1 failed, 1 passed, 1 skipped, 1 deselected, 1 xfailed, 1 error" in run.output_tail
+    assert len(run.output_tail.splitlines()) == 40  # the last 40 lines of the output
     assert run.isolation == {
         "backend": "none",
         "reason": "--proofswe-sandbox=none",
@@ -215,6 +217,7 @@ def test_only_the_environments_own_plugins_load(tmp_path: Path) -> None:
     ("names", "version", "expected"),
     [
         (("a", "proofswe"), "8.3.2", (["-p", "a"], {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})),
+        (("a", "b"), "8.3.2", (["-p", "a", "-p", "b"], {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})),
         (("a",), "4.4.0", (["-p", "a"], {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})),
         (("a",), "10.0", (["-p", "a"], {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})),
         ((), "8.3.2", ([], {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})),  # none at all: still only pytest's own
@@ -340,12 +343,15 @@ def test_a_run_that_ended_otherwise_is_not_repeated(tmp_path: Path) -> None:
         {
             "tests/test_a.py": "def test_a():\n    print('ERROR: file or directory not found: tests/test_a.py')\n"
             "    assert False\n",
+            "tests/test_b.py": "def test_b():\n    pass\n",
         },
     )
+    spec = TestsSpec(fail_to_pass=("tests/test_a.py::test_a",), pass_to_pass=("tests/test_b.py::test_b",))
     box = Recording()
-    run = run_tests(TestsSpec(fail_to_pass=("tests/test_a.py::test_a",)), host_env(tmp_path / "env"), ws, sandbox=box)
+    run = run_tests(spec, host_env(tmp_path / "env"), ws, sandbox=box)
     assert "ERROR: file or directory not found: tests/test_a.py" in run.output_tail
-    assert len(box.calls) == 1 and run.exit_code == 1 and outcomes(run) == {"tests/test_a.py::test_a": "failed"}
+    assert len(box.calls) == 1 and run.exit_code == 1
+    assert outcomes(run) == {"tests/test_a.py::test_a": "failed", "tests/test_b.py::test_b": "passed"}
 
 
 def test_the_repeated_run_has_at_least_a_second(tmp_path: Path) -> None:
@@ -462,32 +468,34 @@ def test_a_run_that_timed_out_counts_nothing_it_wrote(tmp_path: Path) -> None:
     run = writer_run(tmp_path, "hang", timeout=2.0)
     assert (tmp_path / "ws" / "wrote").exists()  # the file was there when the run was killed
     assert run.timed_out and run.command.timed_out
-    assert not run.junit_found and run.outcomes == {}
+    assert run.junit_found is False and run.outcomes == {} and run.extra_outcomes == {} and run.collection_errors == ()
     assert run.isolation["limits"]["cpu_s"] == 62
 
 
-@pytest.mark.parametrize(("size", "read"), [(1000, True), (1001, False)])
+@pytest.mark.parametrize(("size", "read"), [(1_000_000, True), (1_000_001, False)])
 def test_a_junit_file_over_the_limit_is_not_read(tmp_path: Path, size: int, read: bool) -> None:
-    run = writer_run(tmp_path, "write", size, max_junit_mb=0.001, timeout=60)
+    """[tests] max_junit_mb: a MB is a million bytes."""
+    run = writer_run(tmp_path, "write", size, max_junit_mb=1, timeout=60)
     assert run.junit_found is read
     assert outcomes(run) == ({"test_a.py::test_a": "passed"} if read else {})
     assert run.junit_problem == (
         ""
         if read
-        else "the test run wrote a JUnit XML of 0 MB, over the limit of 0.001 MB ([tests] max_junit_mb), "
+        else "the test run wrote a JUnit XML of 1 MB, over the limit of 1 MB ([tests] max_junit_mb), "
         "so it was not read and no test counts as run"
     )
 
 
 def test_the_size_is_told_in_mb(tmp_path: Path) -> None:
-    run = writer_run(tmp_path, "write", 2_600_000, max_junit_mb=2, timeout=60)
-    assert not run.junit_found and run.junit_problem.startswith("the test run wrote a JUnit XML of 3 MB, over ")
+    run = writer_run(tmp_path, "write", 2_500_001, max_junit_mb=0.5, timeout=60)
+    assert run.junit_problem.startswith("the test run wrote a JUnit XML of 3 MB, over the limit of 0.5 MB ")
 
 
 @pytest.mark.parametrize("how", ["symlink", "broken"])
 def test_a_junit_file_that_is_a_symlink_or_not_xml_is_not_read(tmp_path: Path, how: str) -> None:
     run = writer_run(tmp_path, how, timeout=60)
-    assert run.exit_code == 0 and not run.junit_found and run.outcomes == {} and run.junit_problem == ""
+    assert run.exit_code == 0 and run.junit_found is False and run.junit_problem == ""
+    assert run.outcomes == {} and run.extra_outcomes == {} and run.collection_errors == ()
 
 
 @pytest.fixture

@@ -276,3 +276,13 @@ def test_a_file_not_found_is_named_relative_to_the_workspace(tmp_path: Path) -> 
         "  ERROR: file not found: indented.py\n"
     )
     assert _not_found(output, tmp_path) == ["tests/test_gone.py", "tests/test_gone2.py", "/elsewhere/test_x.py"]
+
+
+def test_a_truncated_id_is_cut_at_any_whitespace_as_swebench_cuts_it(tmp_path: Path) -> None:
+    """SWE-bench's log parser splits each line on whitespace (``str.split()``): an id whose parameter holds
+    a tab or an em space (a task that turns pytest's id escaping off) is cut there too."""
+    path = junit(
+        tmp_path, '<testcase classname="t" name="test_m[a\u2003b]"/><testcase classname="t" name="test_n[c&#9;d]"/>'
+    )
+    got = outcomes_for(["t.py::test_m[a", "t.py::test_n[c"], parse_junit(path))
+    assert {k: v.outcome for k, v in got.items()} == {"t.py::test_m[a": "passed", "t.py::test_n[c": "passed"}
