@@ -86,7 +86,7 @@ class TestRun:
 
 
 def _truncated(test_id: str) -> bool:
-    """SWE-bench's log parser cut some ids at their first space: ``test_x[a`` for ``test_x[a b]``."""
+    """SWE-bench's log parser cut some ids at their first whitespace: ``test_x[a`` for ``test_x[a b]``."""
     return test_id.count("[") > test_id.count("]")
 
 
@@ -266,8 +266,9 @@ def outcomes_for(test_ids: Iterable[str], report: JunitReport) -> dict[str, Test
         key = junit_key(test_id)
         found = report.cases.get(key)
         if found is None and _truncated(test_id):
-            # Every parametrisation whose id, cut at its first space, is this one: the worst counts.
-            matches = [c for (cls, name), c in report.cases.items() if cls == key[0] and name.split(" ")[0] == key[1]]
+            # Every parametrisation whose id, cut at its first whitespace (SWE-bench splits its log
+            # lines with str.split()), is this one: the worst counts.
+            matches = [c for (cls, name), c in report.cases.items() if cls == key[0] and name.split()[:1] == [key[1]]]
             if matches:
                 found = max(matches, key=lambda c: _rank(c.outcome))
         if found is not None:
@@ -305,10 +306,11 @@ def run_tests(
     with tempfile.TemporaryDirectory(prefix="proofswe-junit-", ignore_cleanup_errors=True) as out_dir:
         junit_path = Path(out_dir) / "junit.xml"
         inner_junit = box.results_path(Path(out_dir)) / "junit.xml"
+        wanted = [*spec.fail_to_pass, *spec.pass_to_pass, *extra]
         not_found: list[str] = []
         plugin_args, plugin_env = plugin_options(env)
         environ = {**env.test_environ(workspace), **plugin_env}
-        for _attempt in range(2):
+        while True:
             argv = build_command(
                 spec, env.python, inner_junit, workspace, skip=not_found, extra=extra, plugins=plugin_args
             )
@@ -324,12 +326,18 @@ def run_tests(
                 services=options.services,
             )
             result = box.run(job, timeout=budget)
-            # pytest aborts the whole run when one selected file does not exist (exit 4,
-            # "ERROR: file or directory not found: ..."): drop it and run once more; its ids count as missing.
-            missing = _not_found(result.output, workspace)
+            # pytest aborts the whole run when a selected file does not exist, and names the first
+            # one (exit 4, "ERROR: file or directory not found: ..."): drop it and run again; its
+            # ids count as missing. Only a file still selected is dropped (so there are at most as
+            # many runs as files, whatever the output says), and no run is made with none left:
+            # pytest given no file runs every test it finds.
+            selected = selection_ids(wanted, skip=not_found)
+            missing = [path for path in _not_found(result.output, workspace) if path in selected]
             if result.timed_out or result.returncode != 4 or not missing or spec.command is not None:
                 break
             not_found.extend(missing)
+            if not selection_ids(wanted, skip=not_found):
+                break
             budget = max(budget - result.duration_s, 1.0)
         outcomes: dict[str, TestOutcome] = {}
         extra_outcomes: dict[str, TestOutcome] = {}

@@ -289,7 +289,8 @@ class BwrapSandbox:
         args += ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
         private = [Path("/tmp"), Path("/dev"), Path("/proc")]
         hidden: list[Path] = []
-        for raw in sorted({Path(os.path.abspath(p)) for p in (*self.hidden, *job.hidden)}, key=lambda p: len(p.parts)):
+        # Sorted: a folder comes before the folders inside it, which it hides already.
+        for raw in sorted({Path(os.path.abspath(p)) for p in (*self.hidden, *job.hidden)}):
             if str(raw) in _SYSTEM or _inside(raw, private) or _inside(raw, hidden) or not raw.is_dir():
                 continue
             hidden.append(raw)

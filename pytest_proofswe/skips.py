@@ -73,7 +73,7 @@ def untrusted_skips(
 
 
 def _judge(where: str, ws: Path, base_tree: Path, laid: Collection[str], roots: list[Path]) -> str | None:
-    path = Path(where) if Path(where).is_absolute() else ws / where
+    path = ws / where  # an absolute ``where`` stays as it is
     # Not resolve(): a symlink the submission planted must not lead the check elsewhere.
     rel = _inside(Path(_normal(path)), ws)
     if rel is not None:
@@ -89,12 +89,11 @@ def _judge(where: str, ws: Path, base_tree: Path, laid: Collection[str], roots: 
 
 
 def _normal(path: Path) -> str:
-    """``path`` with ``.`` and ``..`` folded, without following symlinks."""
+    """``path`` with ``..`` folded, without following symlinks (pathlib drops ``.`` itself)."""
     parts: list[str] = []
     for part in PurePosixPath(path.as_posix()).parts:
-        if part == "..":
-            if len(parts) > 1:
-                parts.pop()
-        elif part != ".":
+        if part != "..":
             parts.append(part)
-    return str(PurePosixPath(*parts)) if parts else "."
+        elif len(parts) > 1:  # never above the root
+            parts.pop()
+    return str(PurePosixPath(*parts))

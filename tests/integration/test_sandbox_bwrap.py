@@ -36,7 +36,13 @@ def _cleanup() -> Iterator[None]:
 
 
 def _run(
-    tmp_path: Path, code: str, *, hidden: tuple[Path, ...] = (), environ: dict[str, str] | None = None, **kw: object
+    tmp_path: Path,
+    code: str,
+    *,
+    hidden: tuple[Path, ...] = (),
+    environ: dict[str, str] | None = None,
+    timeout: float = 60,
+    **kw: object,
 ) -> tuple[int | None, str]:
     ws = tmp_path / "workspace"
     ws.mkdir(exist_ok=True)
@@ -45,7 +51,7 @@ def _run(
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **(environ or {})}
     job = Job(argv=(sys.executable, "-c", code), workspace=ws, environ=env, results=results, **kw)  # type: ignore[arg-type]
     box = BwrapSandbox(probe_bwrap(), hidden=hidden)
-    result = box.run(job, timeout=60)
+    result = box.run(job, timeout=timeout)
     return result.returncode, result.output
 
 
@@ -209,3 +215,10 @@ def test_file_size_limit(tmp_path: Path) -> None:
     )
     assert "EFBIG 27" in out, out
     assert (tmp_path / "workspace" / "big").stat().st_size <= 1024 * 1024
+
+
+def test_the_cpu_limit_follows_the_timeout_and_the_timeout_holds(tmp_path: Path) -> None:
+    code, out = _run(tmp_path, "import resource\nprint('CPU', resource.getrlimit(resource.RLIMIT_CPU)[0])", timeout=40)
+    assert code == 0 and "CPU 100" in out, out
+    code, out = _run(tmp_path, "import time\ntime.sleep(60)", timeout=1)
+    assert code is None  # timed out: killed after a second, not a minute later

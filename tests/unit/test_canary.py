@@ -54,6 +54,61 @@ def test_a_linked_folder_is_not_used(tmp_path: Path) -> None:
     assert list(outside.iterdir()) == []
 
 
+def test_the_proof_records_the_file_and_the_ids(tmp_path: Path) -> None:
+    canary = plant(SPEC, tmp_path)
+    assert canary is not None
+    assert canary.to_json() == {"path": canary.path, "must_fail": canary.must_fail, "must_pass": canary.must_pass}
+    assert canary.ids == (canary.must_fail, canary.must_pass)
+
+
+def test_hidden_tests_at_the_root_put_the_canary_at_the_root(tmp_path: Path) -> None:
+    canary = plant(TestsSpec(fail_to_pass=("test_a.py::test_f",)), tmp_path, rng=random.Random(3))
+    assert canary is not None and "/" not in canary.path and canary.path.startswith("test_")
+    assert canary.must_fail.startswith(f"{canary.path}::test_")
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "{outside}/test_o.py::test_x",  # absolute: not a folder of the workspace
+        "../outside/test_o.py::test_x",
+        "tests/test_a.py::test_x[a/b::c]",  # the file is what comes before the first "::"
+    ],
+)
+def test_the_folder_is_the_first_one_inside_the_workspace(tmp_path: Path, first: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    ws = tmp_path / "ws"
+    (ws / "tests" / "unit").mkdir(parents=True)
+    spec = TestsSpec(fail_to_pass=(first.format(outside=outside),), pass_to_pass=("tests/unit/test_b.py::test_y",))
+    canary = plant(spec, ws)
+    assert canary is not None and list(outside.iterdir()) == []
+    expected = "tests" if first.startswith("tests/") else "tests/unit"
+    assert canary.path.rsplit("/", 1)[0] == expected and (ws / canary.path).is_file()
+
+
+@pytest.mark.parametrize("taken", ["file", "dangling symlink"])
+def test_a_name_already_taken_is_never_written_over(tmp_path: Path, taken: str) -> None:
+    scratch = tmp_path / "scratch"
+    (scratch / "tests").mkdir(parents=True)
+    first = plant(SPEC, scratch, rng=random.Random(7))  # the name the same draws give first
+    assert first is not None
+    ws = tmp_path / "ws"
+    (ws / "tests").mkdir(parents=True)
+    target = tmp_path / "target.py"
+    if taken == "file":
+        (ws / first.path).write_text("# the submission's own\n")
+    else:
+        (ws / first.path).symlink_to(target)
+    canary = plant(SPEC, ws, rng=random.Random(7))
+    assert canary is not None and canary.path != first.path and canary.path.startswith("tests/test_")
+    assert (ws / canary.path).read_text() == canary.source
+    if taken == "file":
+        assert (ws / first.path).read_text() == "# the submission's own\n"
+    else:
+        assert not target.exists()
+
+
 def test_no_canary_when_the_command_cannot_select_it(tmp_path: Path) -> None:
     spec = TestsSpec(fail_to_pass=SPEC.fail_to_pass, command="python -m pytest tests/test_a.py")
     assert plant(spec, tmp_path) is None
@@ -101,6 +156,15 @@ class TestClassMark:
 
     def test_method(self):
         assert "a\\d"
+
+
+class TestMixed:
+    def test_plain(self):
+        assert work()
+
+    @pytest.mark.xfail
+    def test_marked(self):
+        assert work()
 """
 
 
@@ -116,6 +180,14 @@ class TestClassMark:
         ("tests/test_h.py::TestClassMark::test_method", True),
         ("tests/test_h.py::test_missing", False),
         ("tests/test_nofile.py::test_x", False),
+        ("tests/test_h.py::TestMixed::test_plain", False),  # another method's marker is not its own
+        ("tests/test_h.py::TestMixed::test_marked", True),
+        ("tests/test_h.py::TestMixed", True),  # an id that names a class: its whole source
+        ("tests/test_h.py::TestGroup", False),
+        ("tests/test_h.py::test_marked[a b]", True),  # parametrised: the function's source
+        ("tests/test_h.py::test_marked[x[1]]", True),
+        ("tests/test_h.py::test_plain[x[1]]", False),
+        ("tests/test_h.py", False),  # a file, not a test
     ],
 )
 def test_xfail_markers_read_from_the_hidden_test(tmp_path: Path, test_id: str, marked: bool) -> None:
@@ -135,3 +207,43 @@ def test_module_level_marks_and_conftests(tmp_path: Path) -> None:
     }
     (tmp_path / "tests" / "conftest.py").write_text("def pytest_collection_modifyitems(items):\n    'xfail some'\n")
     assert "tests/sub/test_n.py::test_y" in xfail_marked(["tests/sub/test_n.py::test_y"], tmp_path)
+
+
+def test_only_files_inside_the_workspace_are_read(tmp_path: Path) -> None:
+    marked = "import pytest\n\n\n@pytest.mark.xfail\ndef test_x():\n    pass\n"
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "test_o.py").write_text(marked)
+    ws = tmp_path / "ws"
+    (ws / "tests").mkdir(parents=True)
+    (ws / "tests" / "test_w.py").write_text(marked)
+    ids = [
+        "tests",  # no test named: skipped, and the ids after it are still read
+        f"{tmp_path}/outside/test_o.py::test_x",
+        "../outside/test_o.py::test_x",
+        "tests/test_w.py::test_x",
+    ]
+    assert xfail_marked(ids, ws) == {"tests/test_w.py::test_x"}
+
+
+def test_each_id_is_read_after_one_a_conftest_declares(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "conftest.py").write_text("# xfail what the platform cannot run\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "test_b.py").write_text("import pytest\n\n\n@pytest.mark.xfail\ndef test_x():\n    pass\n")
+    assert xfail_marked(["a/test_a.py::test_y", "b/test_b.py::test_x"], tmp_path) == {
+        "a/test_a.py::test_y",
+        "b/test_b.py::test_x",
+    }
+
+
+def test_files_that_are_not_utf8_are_read_all_the_same(tmp_path: Path) -> None:
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "test_l.py").write_bytes(
+        b"# caf\xe9 (latin-1)\nimport pytest\n\n\n@pytest.mark.xfail\ndef test_x():\n    pass\n"
+    )
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "conftest.py").write_bytes(b"# caf\xe9: xfail on this platform\n")
+    assert xfail_marked(["t/test_l.py::test_x", "c/test_c.py::test_y"], tmp_path) == {
+        "t/test_l.py::test_x",
+        "c/test_c.py::test_y",
+    }

@@ -31,3 +31,10 @@ def test_missing_folders_and_files_are_fine(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "t.py").write_text("x = 1\n")
     check_layout(tmp_path, ["tests/t.py", "tests/new/deep/t2.py", "other/t3.py"])
+
+
+def test_a_deeper_folder_replaced_by_a_file_is_named_by_its_whole_path(tmp_path: Path) -> None:
+    (tmp_path / "tests" / "unit").mkdir(parents=True)
+    (tmp_path / "tests" / "unit" / "io").write_text("not a folder\n")
+    with pytest.raises(LayoutBroken, match=r"replaced the folder tests/unit/io/ by a file, .* tests/unit/io/t\.py"):
+        check_layout(tmp_path, ["tests/ok.py", "tests/unit/io/t.py"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 import shutil
@@ -228,6 +229,159 @@ def test_without_a_sandbox_the_rlimits_still_hold(tmp_path: Path) -> None:
     )
     out = NoSandbox().run(job, timeout=30).output
     assert f"FSIZE {3 * 1024 * 1024}" in out and f"AS {4096 * 1024 * 1024}" in out and "CPU 77" in out, out
+    default = NoSandbox().run(dataclasses.replace(job, limits=Limits()), timeout=40).output
+    assert "CPU 100" in default, default  # the timeout plus a minute
     described = NoSandbox().describe(job, 30)
     assert described["limits"] == {"memory_mb": 4096, "file_size_mb": 3, "processes": 4096, "cpu_s": 77}
     assert described["backend"] == "none" and described["reason"] == "--proofswe-sandbox=none"
+
+
+def test_without_a_timeout_the_cpu_limit_is_an_hour_and_a_minute() -> None:
+    assert Limits().rlimits(None) == {
+        resource.RLIMIT_AS: 8192 * 1024 * 1024,
+        resource.RLIMIT_FSIZE: 2048 * 1024 * 1024,
+        resource.RLIMIT_NPROC: 4096,
+        resource.RLIMIT_CPU: 3660,
+        resource.RLIMIT_CORE: 0,  # no core files in the workspace
+    }
+    assert Limits().to_json(None) == {"memory_mb": 8192, "file_size_mb": 2048, "processes": 4096, "cpu_s": 3660}
+
+
+KNOBS = [
+    ("/proc/sys/kernel/unprivileged_userns_clone", "0", "sysctl -w kernel.unprivileged_userns_clone=1"),
+    ("/proc/sys/user/max_user_namespaces", "0", "sysctl -w user.max_user_namespaces=15000"),
+    (
+        "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+        "1",
+        "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor profile for bwrap)",
+    ),
+]
+
+
+def _knobs(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
+    """/proc/sys as ``values`` says; a knob not in it does not exist on this kernel."""
+    real = Path.read_text
+
+    def fake(self: Path, *a: object, **kw: object) -> str:
+        if str(self).startswith("/proc/sys/"):
+            if str(self) not in values:
+                raise FileNotFoundError(str(self))
+            return values[str(self)] + "\n"
+        return real(self, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", fake)
+
+
+@pytest.mark.parametrize(("knob", "bad", "fix"), KNOBS)
+def test_each_user_namespace_knob_is_named_with_its_fix(
+    monkeypatch: pytest.MonkeyPatch, knob: str, bad: str, fix: str
+) -> None:
+    _knobs(monkeypatch, {knob: bad})  # the knobs before it do not exist here
+    assert sandbox._userns_hint() == f"user namespaces are disabled ({knob} is {bad}; fix: {fix})"
+
+
+def test_no_hint_when_no_knob_disables_user_namespaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    _knobs(monkeypatch, {KNOBS[0][0]: "1", KNOBS[1][0]: "15000", KNOBS[2][0]: "0"})
+    assert sandbox._userns_hint() == ""
+
+
+def test_every_service_starts_in_a_shell_named_for_them(tmp_path: Path) -> None:
+    wait = (
+        "import os, time\nfor _ in range(400):\n    if os.path.exists('s2') and os.path.getsize('s2'):\n"
+        "        break\n    time.sleep(0.05)\nprint(open('s1').read().strip(), open('s2').read().strip())"
+    )
+    job = Job(
+        argv=(sys.executable, "-c", wait),
+        workspace=tmp_path,
+        environ={"PATH": "/usr/bin:/bin"},
+        results=tmp_path,
+        services=('echo "one $0" > s1', 'echo "two $0" > s2'),
+    )
+    result = NoSandbox().run(job, timeout=60)
+    assert result.output.strip() == "one proofswe-services two proofswe-services"
+
+
+def test_the_environment_and_the_interpreter_it_comes_from_are_bound_back(tmp_path: Path) -> None:
+    """Read-only: the environment's folders, and the installations its pyvenv.cfg and bin/python lead to,
+    when a hidden folder covers them; never a system folder, a folder that does not exist or one in plain view."""
+    cache = tmp_path / "cache"
+    env_root = cache / "envs" / "abc"  # holds its venv in venv/ (no pyvenv.cfg of its own)
+    home = cache / "pythons" / "cpython=3.11"  # the base installation (an "=" in its path)
+    real = cache / "pythons" / "real"  # where venv/bin/python leads
+    (home / "bin").mkdir(parents=True)
+    (real / "bin").mkdir(parents=True)
+    (real / "bin" / "python3.11").write_text("")
+    (cache / "pythons" / "exe" / "bin").mkdir(parents=True)
+    (env_root / "venv" / "bin").mkdir(parents=True)
+    (env_root / "venv" / "bin" / "python").symlink_to(real / "bin" / "python3.11")
+    (env_root / "venv" / "pyvenv.cfg").write_text(
+        f"home = {home}/bin\ninclude-system-site-packages = false\n"
+        f"executable = {cache}/pythons/exe/bin/python3.11\nversion = 3.11.4\n"
+    )
+    flat = cache / "envs" / "flat"  # a venv at its root
+    flat_home = cache / "pythons" / "flat"
+    (flat_home / "bin").mkdir(parents=True)
+    flat.mkdir(parents=True)
+    (flat / "pyvenv.cfg").write_text(f"home = {flat_home}/bin\n")
+    from_tmp = cache / "envs" / "from-tmp"  # made from an interpreter in /tmp: never bound over the private /tmp
+    (from_tmp / "venv").mkdir(parents=True)
+    (from_tmp / "venv" / "pyvenv.cfg").write_text("home = /tmp/bin\n")
+    in_view = tmp_path / "in-view"
+    in_view.mkdir()
+    readonly = (env_root, flat, from_tmp, cache / "envs" / "missing", in_view)
+    argv = BwrapSandbox(PROBE, hidden=(cache,)).argv(_job(tmp_path, readonly=readonly))
+    bound = [src for src, dst in _pairs(argv, "--ro-bind") if src == dst]
+    assert bound == ["/", str(env_root), str(flat), str(from_tmp), str(home), str(real), str(flat_home)]
+
+
+def test_folders_already_out_of_sight_get_no_mount_of_their_own(tmp_path: Path) -> None:
+    """A folder inside another hidden one, or inside the sandbox's private /tmp, /dev or /proc."""
+    home = tmp_path / "home"
+    (home / "sub").mkdir(parents=True)
+    in_tmp = Path(tempfile.mkdtemp(prefix="proofswe-hidden-"))
+    try:
+        box = BwrapSandbox(PROBE, hidden=(home / "sub", home, in_tmp, Path("/dev/shm"), Path("/proc/sys")))
+        argv = box.argv(_job(tmp_path))
+    finally:
+        in_tmp.rmdir()
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"] == ["/tmp", str(home)]
+
+
+def test_describe_is_the_proof_record(tmp_path: Path) -> None:
+    job = _job(tmp_path, services=("redis-server",), limits=Limits(memory_mb=1024))
+    assert BwrapSandbox(PROBE).describe(job, 30) == {
+        "backend": "bwrap",
+        "version": "0.8.0",
+        "namespaces": ["pid", "net", "ipc", "uts", "cgroup", "user"],
+        "capabilities": "all dropped",
+        "filesystem": "host read-only; workspace writable; environment read-only; "
+        "private /tmp, /proc, /dev; grader folders hidden",
+        "environment": "allow-list",
+        "limits": {"memory_mb": 1024, "file_size_mb": 2048, "processes": 4096, "cpu_s": 90},
+        "services": ["redis-server"],
+    }
+    no_user = BwrapSandbox(Probe("/usr/bin/bwrap", "0.9.0", works=True, user_namespace=False)).describe()
+    assert no_user["namespaces"] == ["pid", "net", "ipc", "uts", "cgroup"] and no_user["version"] == "0.9.0"
+    assert "limits" not in no_user and "services" not in no_user
+    assert NoSandbox().describe() == {"backend": "none", "reason": "--proofswe-sandbox=none"}
+
+
+def _fake_bwrap(path: Path, *, user_namespace: bool) -> str:
+    """A stand-in for bwrap: prints a version, runs nothing, refuses --unshare-user unless ``user_namespace``."""
+    refuse = "" if user_namespace else 'for a in "$@"; do [ "$a" = --unshare-user ] && exit 1; done\n'
+    path.write_text(f'#!/bin/sh\n[ "$1" = --version ] && {{ echo "bubblewrap 0.9.0"; exit 0; }}\n{refuse}exit 0\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize("user_namespace", [True, False])
+def test_a_bwrap_that_works_is_chosen_with_what_the_probe_found(tmp_path: Path, user_namespace: bool) -> None:
+    binary = _fake_bwrap(tmp_path / "bwrap", user_namespace=user_namespace)
+    sandbox.probe_bwrap.cache_clear()
+    try:
+        for mode in ("bwrap", "auto"):
+            box = sandbox.choose(mode, hidden=[tmp_path / "home"], binary=binary)
+            probe = Probe(binary, "0.9.0", works=True, user_namespace=user_namespace)
+            assert box == BwrapSandbox(probe, hidden=(tmp_path / "home",))
+    finally:
+        sandbox.probe_bwrap.cache_clear()

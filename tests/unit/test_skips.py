@@ -131,3 +131,30 @@ def test_pytest_records_where_each_skip_came_from(tmp_path: Path) -> None:
         "test_importorskip": "test_k.py",
         "test_u": "test_k.py",
     }
+
+
+def test_each_skip_is_judged_whatever_comes_before_it(trees: tuple[Path, Path, Path]) -> None:
+    _base, ws, _env = trees
+    got = judge(trees, TestOutcome("p", "passed"), skipped("s", ""), skipped("a", str(ws / "pkg" / "added.py")))
+    assert set(got) == {"a"}
+
+
+def test_paths_are_folded_as_posix_does_at_the_root(trees: tuple[Path, Path, Path]) -> None:
+    """``..`` above the root is the root; a ``..`` just below it goes back to the root."""
+    _base, ws, env = trees
+    top = ws.parts[1]
+    got = judge(
+        trees,
+        skipped("above", "/.." + str(env / "lib" / "plugin.py")),
+        skipped("below", f"/{top}/../{ws.relative_to('/')}/pkg/same.py"),
+        skipped("below-added", f"/{top}/../{ws.relative_to('/')}/pkg/added.py"),
+    )
+    assert got == {
+        "below-added": "skipped by pkg/added.py, a file the submission added or changed: a skip raised by the "
+        "code under test does not count as a pass"
+    }
+
+
+def test_a_path_that_cannot_be_read_is_not_trusted(trees: tuple[Path, Path, Path]) -> None:
+    """A location the run made up (code can name its own file anything) that the file system refuses."""
+    assert set(judge(trees, skipped("long", "pkg/" + "x" * 300 + ".py"))) == {"long"}
