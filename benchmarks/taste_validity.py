@@ -342,10 +342,9 @@ def grade_tree(top: Path, overrides: Mapping[str, Any] | None = None) -> dict[st
     """What ``pytest --proofswe-diff=main`` reports for the checkout at ``top`` (no reviewer)."""
     from pytest_proofswe.diffmode import collect_change, grade_change
     from pytest_proofswe.settings import read_tool_table
-    from pytest_proofswe.taste import TasteConfig
-    from pytest_proofswe.taste.repo import repo_facts
+    from pytest_proofswe.taste import TasteConfig, repo
 
-    getattr(repo_facts, "cache_clear", lambda: None)()  # a new folder each time, but never a stale memo
+    repo.clear_memos()  # a new folder each time, but never a stale memo
     tool = read_tool_table(top)
     config = TasteConfig().merged(tool.get("taste", {}), "pyproject.toml [tool.proofswe.taste]")
     if overrides:
