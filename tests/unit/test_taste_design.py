@@ -36,11 +36,16 @@ ORDERS = code("""
 """)
 
 
+def orders_with(added: str) -> str:
+    """The orders module with ``added`` after two blank lines."""
+    return ORDERS + "\n\n" + code(added)
+
+
 # -- design-single-use ------------------------------------------------------------------------
 
 
 def test_a_new_function_called_from_one_place_is_a_single_use(tmp_path: Path) -> None:
-    head = ORDERS + "\n\n" + code("""
+    head = orders_with("""
         class TotalFormatter:
             def format(self, order):
                 return f"{total(order):.2f}"
@@ -62,7 +67,7 @@ def test_a_new_function_called_from_one_place_is_a_single_use(tmp_path: Path) ->
 
 def test_a_function_used_twice_registered_exported_or_private_is_no_single_use(tmp_path: Path) -> None:
     """A private helper called once is a piece of its caller given a name, not an abstraction."""
-    head = ORDERS + "\n\n" + code("""
+    head = orders_with("""
         def _format_total(order):
             return f"{total(order):.2f}"
 
@@ -97,7 +102,7 @@ def test_a_function_used_twice_registered_exported_or_private_is_no_single_use(t
 
 
 def test_a_function_that_only_passes_its_arguments_on_is_a_pass_through(tmp_path: Path) -> None:
-    head = ORDERS + "\n\n" + code("""
+    head = orders_with("""
         def order_total(order):
             return total(order)
 
@@ -118,7 +123,7 @@ def test_a_function_that_only_passes_its_arguments_on_is_a_pass_through(tmp_path
 
 
 def test_a_function_that_adds_something_is_no_pass_through(tmp_path: Path) -> None:
-    head = ORDERS + "\n\n" + code("""
+    head = orders_with("""
         def order_total(order):
             return total(order) * 1.2
 
@@ -212,7 +217,7 @@ def test_an_existing_parameter_left_unused_is_not_the_change(tmp_path: Path) -> 
 
 
 def test_a_new_private_name_nothing_references_is_unreferenced(tmp_path: Path) -> None:
-    head = ORDERS + "\n\n" + code("""
+    head = orders_with("""
         _CURRENCY = "EUR"
 
 
@@ -234,7 +239,7 @@ def test_a_new_private_name_nothing_references_is_unreferenced(tmp_path: Path) -
 
 
 def test_a_private_name_used_elsewhere_or_a_hook_is_referenced(tmp_path: Path) -> None:
-    head = ORDERS + "\n\n" + code("""
+    head = orders_with("""
         _CURRENCY = "EUR"
 
 
