@@ -875,6 +875,13 @@ def grader_identity() -> dict[str, Any]:
     return ident
 
 
+def weights_in_force() -> dict[str, float]:
+    """Each rule's points per unit in this checkout (before any --weights), to read the findings' units later."""
+    from pytest_proofswe.taste import RULES
+
+    return {rule: r.weight for rule, r in RULES.items()}
+
+
 def _load_weights(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     try:
@@ -980,6 +987,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "subset": label,
             **source,
             "grader": grader_identity(),
+            "weights_in_force": weights_in_force(),
             "weights": None
             if weights is None
             else {"file": args.weights.name, "folds": "folds" in weights, "table": weights},

@@ -3,7 +3,7 @@
 Volume is measured elsewhere (scope); these rules judge what the added code is for, with
 the repository at the head of the change as the witness (:mod:`.references`):
 
-- ``design-single-use``: a new public function or class called from one place only;
+- ``design-single-use``: a new public function or class (not a method) called from one place only;
 - ``design-pass-through``: a new function that only hands its arguments on to another;
 - ``design-unused-parameter``: a parameter the change adds that the function never reads
   (libcst's scope analysis: a name a nested function or a comprehension rebinds is not a
@@ -230,14 +230,12 @@ def _single_use(change: _FileChange, uses: _Uses, config: TasteConfig) -> Iterat
     from .structure import _is_abstract, _is_plain
 
     f = change.file
-    new = change.new_definitions()
-    new_classes = {d.qual for d in new if d.kind == "class"}
-    for d in new:
+    for d in change.new_definitions():
         node = d.node
         if _registered(node) or _dunder(d.name) or d.name in _ENTRY_NAMES or not _public(d.qual):
             continue  # a private helper called once is a piece of its caller given a name: no abstraction
-        if d.qual.rpartition(".")[0] in new_classes:
-            continue  # the methods of a new class: the class is judged
+        if d.in_class is not None:
+            continue  # a method of a new class: the class is judged; of an existing one: it extends that interface
         if isinstance(node, ast.ClassDef) and (_is_abstract(node) or _is_plain(node, set())):
             continue  # abstractions and data classes have rules of their own
         others = uses.of(d.name, besides=(f.path, node.lineno))

@@ -26,7 +26,7 @@ _RULE_LIST = [
         "scope-code-lines",
         0.1,
         "scope",
-        "each line of product code changed beyond the first 10, or beyond the reference solution's (at most 40)",
+        "each line of product code changed beyond the first 10 (or the reference solution's; at most 40 points)",
     ),
     Rule("scope-files-touched", 4, "scope", "more files touched than max_files_touched (per extra file)"),
     Rule("scope-lines-changed", 0.1, "scope", "more lines changed than max_lines_changed (per extra line, at most 15)"),

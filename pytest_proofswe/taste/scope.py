@@ -230,8 +230,9 @@ def metrics(data: TasteInput) -> dict[str, Any]:
     }
 
 
-#: Lines of product code a change may change for free (the smallest fixes); scope-code-lines
-#: costs each line beyond, or beyond the reference solution's own lines of code, up to CODE_LINES_CAP.
+#: scope-code-lines costs each line of product code changed beyond the first FREE_CODE_LINES
+#: (the smallest fixes score 100), or beyond the reference solution's own lines of code when
+#: it changes more, up to CODE_LINES_CAP points.
 FREE_CODE_LINES = 10
 CODE_LINES_CAP = 40.0
 
@@ -258,11 +259,10 @@ def _not_counted_note(m: dict[str, Any]) -> str:
 
 def check(data: TasteInput, config: TasteConfig, m: dict[str, Any]) -> Iterator[Finding]:
     changed = m["code_lines_changed"]
-    free = FREE_CODE_LINES
-    if data.gold_paths is not None:
-        free = max(free, code_lines_of_diff(data.gold_text))
+    gold = code_lines_of_diff(data.gold_text) if data.gold_paths is not None else 0
+    free = max(FREE_CODE_LINES, gold)
     if changed > free:
-        what = "the reference solution's" if free > FREE_CODE_LINES else f"the first {free}"
+        what = f"the reference solution's {gold}" if gold > FREE_CODE_LINES else f"the first {free}"
         yield Finding(
             "scope-code-lines",
             "",

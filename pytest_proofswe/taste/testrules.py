@@ -297,31 +297,28 @@ def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
                 )
 
 
-_TEST_CODE = re.compile(r"^\s*(?:async\s+)?def\s+test|^\s*assert\b|^\s*self\.assert\w*\(|pytest\.raises\(")
-
-
 def _tests_added(data: TasteInput, config: TasteConfig, edited: set[str]) -> Iterator[Finding]:
-    """The credit of a change of product code that comes with tests (a test function or a check added)."""
+    """The credit of a change of Python product code that comes with tests (code added to a Python test file)."""
     from .scope import file_kind
 
     product = any(
-        file_kind(f.path, f.head if f.head is not None else f.base, test_files=frozenset(edited)) == "code"
+        f.is_python
         and not f.binary
+        and file_kind(f.path, f.head if f.head is not None else f.base, test_files=frozenset(edited)) == "code"
         and (f.added() or f.removed())
-        and f.path.endswith((".py", ".pyi"))
         for f in data.files
     )
     if not product:
         return
     for f in data.files:
-        if (is_test_path(f.path) or f.path in edited) and f.head is not None:
-            lines = [(ln, text) for ln, text in f.added() if _TEST_CODE.search(text)]
+        if (is_test_path(f.path) or f.path in edited) and f.is_python and f.head is not None:
+            lines = [ln for ln, text in f.added() if text.strip() and not text.strip().startswith("#")]
             if lines:
                 yield Finding(
                     "tests-added",
                     f.path,
-                    lines[0][0],
-                    f"tests added with the change ({len(lines)} line(s) of tests and checks here)",
+                    lines[0],
+                    f"tests added with the change ({len(lines)} line(s) here)",
                     config.weight("tests-added"),
                 )
                 return
