@@ -50,7 +50,7 @@ _RULE_LIST = [
         "structure-new-abstraction", 8, "structure", "a new abstract base class or Protocol beyond what the fix needs"
     ),
     Rule("structure-new-public-function", 2, "structure", "a new public function beyond what the fix needs"),
-    Rule("structure-new-module", 6, "structure", "a new module of product code beyond what the fix needs"),
+    Rule("structure-new-module", 15, "structure", "a new module of product code beyond what the fix needs"),
     # Design: what the added code is for, with the repository as the witness
     Rule("design-single-use", 2, "design", "a new public function or class called from one place only"),
     Rule("design-pass-through", 3, "design", "a new function that only passes its arguments on to another"),
@@ -71,7 +71,7 @@ _RULE_LIST = [
     # Churn
     Rule("churn-formatting-only", 1, "churn", "a hunk that changes only formatting, quotes or comments"),
     # Tests
-    Rule("tests-added", -3, "tests", "product code changed with tests added (credit)"),
+    Rule("tests-added", -8, "tests", "product code changed with tests added (credit)"),
     Rule("tests-edited", 0, "tests", "an existing test file's lines changed (information)"),
     Rule("tests-deleted", 8, "tests", "a test file deleted"),
     Rule("tests-assert-removed", 5, "tests", "an assert removed or weakened in a test"),
@@ -109,7 +109,7 @@ _CONFIG_KEYS = {*THRESHOLDS, "min_taste_score", "weights", "ignore", "exclude"}
 def format_finding(path: str | None, line: int | None, rule: str, message: str, penalty: float) -> str:
     """``path:line rule message (-points)``; a finding about the whole patch is at ``<patch>``."""
     where = f"{path or '<patch>'}:{line}" if line else (path or "<patch>")
-    return f"{where} {rule} {message} ({-penalty:+g})"
+    return f"{where} {rule} {message} ({0.0 - penalty:+g})"  # 0.0 - 0.0 is +0, where -0.0 is -0
 
 
 @dataclass(frozen=True)

@@ -335,7 +335,7 @@ def test_a_change_of_product_code_with_tests_earns_the_credit(tmp_path: Path) ->
     result = grade_taste(
         diff_of(tmp_path, {"shop/orders.py": (ORDERS, head), "tests/test_orders.py": (TEST_ORDERS, test)}), DEFAULTS
     )
-    assert [(f.rule, f.path, f.penalty) for f in result.findings] == [("tests-added", "tests/test_orders.py", -3.0)]
+    assert [(f.rule, f.path, f.penalty) for f in result.findings] == [("tests-added", "tests/test_orders.py", -8.0)]
     # Tests alone (no product change) and product code alone earn nothing.
     alone = grade_taste(diff_of(tmp_path / "t", {"tests/test_orders.py": (TEST_ORDERS, test)}), DEFAULTS)
     assert alone.findings == ()
