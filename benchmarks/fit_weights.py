@@ -11,7 +11,8 @@ other weights is computed again without grading: ``100 - sum(weight x units)``, 
 
 The fit is deliberately small and explainable: only the rules named (by default the four
 the issue's leads point to), each over a short grid of round values, by coordinate ascent
-on the AUC (merged vs closed), ties going to the value nearest the weight in force. Printed:
+on the AUC (merged vs closed) from the weights in force (or ``--start``), ties going to the
+value nearest the start. Printed:
 the AUC with the weights in force, the fitted weights and their in-sample AUC, and the
 **leave-one-repository-out** AUC (for each repository, weights fitted on the others and
 applied to it; all PRs' scores pooled), the figure to report. ``--out`` writes those
@@ -129,6 +130,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", type=Path, help="a taste_validity.py --out file")
     parser.add_argument("--rule", type=_grid, action="append", default=[], help="RULE=V1,V2,... to fit (repeatable)")
+    parser.add_argument(
+        "--start",
+        type=_grid,
+        action="append",
+        default=[],
+        help="RULE=V: start (and break ties) there, not at the weight in force",
+    )
     parser.add_argument("--all", action="store_true", help="fit on every PR of the file, not only the clean labels")
     parser.add_argument("--out", type=Path, help="write the leave-one-repository-out weights as a folds table")
     args = parser.parse_args(argv)
@@ -151,10 +159,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"{args.results}: no graded PR to fit")
     print(f"{sum(r['merged'] for r in rows)} merged vs {sum(not r['merged'] for r in rows)} closed PRs")
     print(f"AUC with the weights in force: {auc_of(rows, graded_with):.3f}")
-    fitted, in_sample = fit(rows, grids, graded_with)
+    start = dict(graded_with)
+    for rule, values in args.start:
+        start[rule] = values[0]
+    if args.start:
+        print(f"AUC with the starting weights: {auc_of(rows, start):.3f}")
+    fitted, in_sample = fit(rows, grids, start)
     shown = ", ".join(f"{rule} = {fitted[rule]:g}" for rule in grids)
     print(f"fitted on all: {shown} (in-sample AUC {in_sample:.3f})")
-    cross, folds = leave_one_repository_out(rows, grids, graded_with)
+    cross, folds = leave_one_repository_out(rows, grids, start)
     print(f"leave-one-repository-out AUC: {cross:.3f} ({len(folds)} folds)")
     for rule in grids:
         values = sorted({f[rule] for f in folds.values()})

@@ -473,13 +473,20 @@ def _meaningful(line: str) -> bool:
     return any(c.isalnum() for c in line)
 
 
-def _string_lines(tree: ast.Module) -> set[int]:
-    """Lines inside string constants spanning several lines (docstrings, SQL, templates)."""
+def _unmatched_lines(tree: ast.Module) -> set[int]:
+    """Lines a duplicate is not made of: inside strings spanning several lines (docstrings,
+    SQL, templates), and the signatures of functions (an interface and its implementations
+    repeat them by design)."""
     out: set[int] = set()
     for node in ast.walk(tree):
         end = getattr(node, "end_lineno", None)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and end and end > node.lineno:
             out.update(range(node.lineno, end + 1))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            out.update(range(first, node.body[0].lineno))
+            if _is_stub(node):
+                out.update(range(node.body[0].lineno, (node.end_lineno or node.lineno) + 1))
     return out
 
 
@@ -494,7 +501,7 @@ def _runs(changes: list[_FileChange]) -> list[tuple[str, list[tuple[int, str]]]]
     """(path, [(line, stripped text)]) of each block of consecutive added lines, meaningful lines only."""
     runs: list[tuple[str, list[tuple[int, str]]]] = []
     for change in changes:
-        strings = _string_lines(change.head)
+        unmatched = _unmatched_lines(change.head)
         current: list[tuple[int, str]] = []
         previous: int | None = None
         for line, text in change.file.added():
@@ -503,7 +510,7 @@ def _runs(changes: list[_FileChange]) -> list[tuple[str, list[tuple[int, str]]]]
                 current = []
             previous = line
             stripped = text.strip()
-            if line not in strings and _meaningful(stripped):
+            if line not in unmatched and _meaningful(stripped):
                 current.append((line, stripped))
         runs.append((change.file.path, current))
     return [(path, run) for path, run in runs if len(run) >= DUPLICATE_WINDOW]

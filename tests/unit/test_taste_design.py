@@ -291,6 +291,39 @@ def test_code_moved_or_written_anew_is_no_duplicate(tmp_path: Path) -> None:
     assert "design-duplicate-code" not in rules(fresh)
 
 
+PORT = code("""
+    class JobStore(Protocol):
+        async def enqueue(
+            self,
+            entrypoint: str,
+            payload: bytes | None,
+            priority: int = 0,
+            execute_after: timedelta | None = None,
+            dedupe_key: str | None = None,
+            headers: dict[str, str] | None = None,
+        ) -> list[JobId]: ...
+""")
+
+
+def test_an_implementation_repeating_its_interface_s_signatures_is_no_duplicate(tmp_path: Path) -> None:
+    """The shape seen in janbjorge/pgqueuer: an adapter's methods have the signatures of the port they implement."""
+    adapter = code("""
+        class MemoryStore:
+            async def enqueue(
+                self,
+                entrypoint: str,
+                payload: bytes | None,
+                priority: int = 0,
+                execute_after: timedelta | None = None,
+                dedupe_key: str | None = None,
+                headers: dict[str, str] | None = None,
+            ) -> list[JobId]:
+                return self.jobs.add(entrypoint, payload, priority, execute_after, dedupe_key, headers)
+    """)
+    found = graded(tmp_path, {"queue/memory.py": (None, adapter)}, {"queue/ports.py": PORT})
+    assert "design-duplicate-code" not in rules(found)
+
+
 # -- api-name-removed and api-signature-changed: relative imports -----------------------------
 
 
