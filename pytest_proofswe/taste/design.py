@@ -473,12 +473,14 @@ def _meaningful(line: str) -> bool:
     return any(c.isalnum() for c in line)
 
 
-def _unmatched_lines(tree: ast.Module) -> set[int]:
-    """Lines a duplicate is not made of: inside strings spanning several lines (docstrings,
-    SQL, templates), and the signatures of functions (an interface and its implementations
-    repeat them by design)."""
+def _unmatched_lines(tree: ast.Module, added: set[int]) -> set[int]:
+    """Added lines a duplicate is not made of: inside strings spanning several lines
+    (docstrings, SQL, templates), and the signatures of functions (an interface and its
+    implementations repeat them by design). Only the subtrees holding an added line are walked."""
+    from .structure import _touching
+
     out: set[int] = set()
-    for node in ast.walk(tree):
+    for node in _touching(tree, sorted(added)):
         end = getattr(node, "end_lineno", None)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and end and end > node.lineno:
             out.update(range(node.lineno, end + 1))
@@ -487,7 +489,7 @@ def _unmatched_lines(tree: ast.Module) -> set[int]:
             out.update(range(first, node.body[0].lineno))
             if _is_stub(node):
                 out.update(range(node.body[0].lineno, (node.end_lineno or node.lineno) + 1))
-    return out
+    return out & added
 
 
 def _windows(lines: list[tuple[int, str]]) -> Iterator[tuple[int, tuple[str, ...]]]:
@@ -501,7 +503,9 @@ def _runs(changes: list[_FileChange]) -> list[tuple[str, list[tuple[int, str]]]]
     """(path, [(line, stripped text)]) of each block of consecutive added lines, meaningful lines only."""
     runs: list[tuple[str, list[tuple[int, str]]]] = []
     for change in changes:
-        unmatched = _unmatched_lines(change.head)
+        if sum(1 for _, text in change.file.added() if _meaningful(text.strip())) < DUPLICATE_WINDOW:
+            continue
+        unmatched = _unmatched_lines(change.head, change.added)
         current: list[tuple[int, str]] = []
         previous: int | None = None
         for line, text in change.file.added():
