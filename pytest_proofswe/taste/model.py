@@ -71,7 +71,7 @@ _RULE_LIST = [
     # Churn
     Rule("churn-formatting-only", 1, "churn", "a hunk that changes only formatting, quotes or comments"),
     # Tests
-    Rule("tests-added", -8, "tests", "product code changed with tests added (credit)"),
+    Rule("tests-added", -8, "tests", "product code changed with new tests or checks (credit)"),
     Rule("tests-edited", 0, "tests", "an existing test file's lines changed (information)"),
     Rule("tests-deleted", 8, "tests", "a test file deleted"),
     Rule("tests-assert-removed", 5, "tests", "an assert removed or weakened in a test"),

@@ -297,8 +297,13 @@ def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
                 )
 
 
+_TEST_FUNCTION = re.compile(r"^\s*(?:async\s+)?def\s+test\w*\s*\(")
+
+
 def _tests_added(data: TasteInput, config: TasteConfig, edited: set[str]) -> Iterator[Finding]:
-    """The credit of a change of Python product code that comes with tests (code added to a Python test file)."""
+    """The credit of a change of Python product code that comes with new tests: a Python test
+    file with more test functions, or more checks, than before (a check rewritten, a skip
+    added or an assert made weaker adds nothing)."""
     from .scope import file_kind
 
     product = any(
@@ -311,17 +316,24 @@ def _tests_added(data: TasteInput, config: TasteConfig, edited: set[str]) -> Ite
     if not product:
         return
     for f in data.files:
-        if (is_test_path(f.path) or f.path in edited) and f.is_python and f.head is not None:
-            lines = [ln for ln, text in f.added() if text.strip() and not text.strip().startswith("#")]
-            if lines:
-                yield Finding(
-                    "tests-added",
-                    f.path,
-                    lines[0],
-                    f"tests added with the change ({len(lines)} line(s) here)",
-                    config.weight("tests-added"),
-                )
-                return
+        if not ((is_test_path(f.path) or f.path in edited) and f.is_python and f.head is not None):
+            continue
+        added, removed = [t for _, t in f.added()], [t for _, t in f.removed()]
+        new_tests = sum(map(bool, map(_TEST_FUNCTION.match, added))) - sum(
+            map(bool, map(_TEST_FUNCTION.match, removed))
+        )
+        new_checks = sum(map(bool, map(_ASSERT.match, added))) - sum(map(bool, map(_ASSERT.match, removed)))
+        if new_tests > 0 or new_checks > 0:
+            line = next(ln for ln, t in f.added() if _TEST_FUNCTION.match(t) or _ASSERT.match(t))
+            what = f"{new_tests} test function(s)" if new_tests > 0 else f"{new_checks} check(s)"
+            yield Finding(
+                "tests-added",
+                f.path,
+                line,
+                f"tests added with the change ({what} more here)",
+                config.weight("tests-added"),
+            )
+            return
 
 
 def _removed_names(data: TasteInput) -> dict[str, set[str]]:

@@ -376,6 +376,17 @@ def test_a_change_of_product_code_with_tests_earns_the_credit(tmp_path: Path) ->
     assert fix.findings == () and fix.score == 100
 
 
+def test_a_skip_or_a_rewritten_assert_earns_no_credit(tmp_path: Path) -> None:
+    """The smelly example submission's shape: its test edits only weaken (a skip, an assert made weaker)."""
+    head = ORDERS.replace("line.price", "line.price * line.quantity")
+    weaker = TEST_ORDERS.replace("def test_total", '@pytest.mark.skip(reason="flaky")\ndef test_total').replace(
+        "== 0", ">= 0"
+    )
+    found = graded(tmp_path, {"shop/orders.py": (ORDERS, head), "tests/test_orders.py": (TEST_ORDERS, weaker)})
+    assert "tests-added" not in rules(found)
+    assert {"tests-skip-added", "tests-assert-removed"} <= set(rules(found))
+
+
 def test_a_new_complex_test_function_is_never_a_cost(tmp_path: Path) -> None:
     branches = "".join(f"    if case == {i}:\n        assert run({i})\n" for i in range(12))
     test = f"def test_cases(case):\n{branches}"
