@@ -24,7 +24,7 @@ _RULE_LIST = [
     # Size and scope
     Rule(
         "scope-code-lines",
-        0.1,
+        0.15,
         "scope",
         "each line of product code changed beyond the first 10 (or the reference solution's; at most 40 points)",
     ),

@@ -410,7 +410,7 @@ def test_lines_of_product_code_cost_beyond_the_first_ten(tmp_path: Path) -> None
         DEFAULTS,
     )
     (size,) = [f for f in larger.findings if f.rule == "scope-code-lines"]
-    assert size.penalty == 2.0
+    assert size.penalty == 3.0
     assert size.message == "30 lines of product code changed, 20 beyond the first 10 (not counted: 1 tests)"
     huge = grade_taste(diff_of(tmp_path / "h", {"shop/rates.py": (module(1), module(1000))}), DEFAULTS)
     assert [f.penalty for f in huge.findings if f.rule == "scope-code-lines"] == [40.0]
@@ -425,7 +425,7 @@ def test_with_a_reference_solution_its_own_lines_are_free(tmp_path: Path) -> Non
     gold += "".join(f"+RATE_{i} = {i}\n" for i in range(25))
     with_gold = dataclasses.replace(data, gold_paths=frozenset({"shop/rates.py"}), gold_text=gold)
     (size,) = [f for f in grade_taste(with_gold, DEFAULTS).findings if f.rule == "scope-code-lines"]
-    assert size.penalty == 0.5 and "5 beyond the reference solution's" in size.message
+    assert size.penalty == 0.75 and "5 beyond the reference solution's" in size.message
 
 
 def test_a_new_module_of_product_code(tmp_path: Path) -> None:
