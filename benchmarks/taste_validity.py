@@ -342,10 +342,9 @@ def grade_tree(top: Path, overrides: Mapping[str, Any] | None = None) -> dict[st
     """What ``pytest --proofswe-diff=main`` reports for the checkout at ``top`` (no reviewer)."""
     from pytest_proofswe.diffmode import collect_change, grade_change
     from pytest_proofswe.settings import read_tool_table
-    from pytest_proofswe.taste import TasteConfig
-    from pytest_proofswe.taste.repo import repo_facts
+    from pytest_proofswe.taste import TasteConfig, repo
 
-    getattr(repo_facts, "cache_clear", lambda: None)()  # a new folder each time, but never a stale memo
+    repo.clear_memos()  # a new folder each time, but never a stale memo
     tool = read_tool_table(top)
     config = TasteConfig().merged(tool.get("taste", {}), "pyproject.toml [tool.proofswe.taste]")
     if overrides:
@@ -876,6 +875,13 @@ def grader_identity() -> dict[str, Any]:
     return ident
 
 
+def weights_in_force() -> dict[str, float]:
+    """Each rule's points per unit in this checkout (before any --weights), to read the findings' units later."""
+    from pytest_proofswe.taste import RULES
+
+    return {rule: r.weight for rule, r in RULES.items()}
+
+
 def _load_weights(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     try:
@@ -981,6 +987,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "subset": label,
             **source,
             "grader": grader_identity(),
+            "weights_in_force": weights_in_force(),
             "weights": None
             if weights is None
             else {"file": args.weights.name, "folds": "folds" in weights, "table": weights},

@@ -23,7 +23,7 @@ from . import git as gitmod
 from .errors import UsageError
 from .patch import PatchRejected, parse_patch
 from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, grade_taste
-from .taste.repo import repo_facts
+from .taste.repo import repo_facts, sources
 
 if TYPE_CHECKING:
     from .review.reviewer import Reviewer, ReviewResult
@@ -174,6 +174,7 @@ def grade_change(
     facts = repo_facts((rootdir or change.top).resolve())
     data = TasteInput(
         files=change.files,
+        sources=sources(change.top.resolve()),
         **facts.taste_fields(),
     )
     taste = grade_taste(data, taste_config, task="diff", submission=change.branch or "HEAD", extensions=extensions)

@@ -34,7 +34,7 @@ from .session import SessionResult, grade_session
 from .skips import untrusted_skips
 from .task import EnvironmentSpec, Submission, Task
 from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, TasteResult, grade_taste
-from .taste.repo import repo_facts
+from .taste.repo import repo_facts, sources
 from .verdict import Status, TestGroup, decide
 from .workspace import Base, hash_tree, new_workspace, remove_tree
 from .xfailmarks import xfail_marked
@@ -245,6 +245,7 @@ def _grade_taste(request: GradeRequest, grader: Grader, base: Base, change: _Cha
         gold_text=gold_text if gold_paths is not None else "",
         neutralised=tuple(n.to_json() for n in change.neutralised),
         test_files_edited=change.test_files,
+        sources=sources(base.tree),
         **facts.taste_fields(),
     )
     config = grader.taste_config.merged(task.taste, str(task.toml_path))

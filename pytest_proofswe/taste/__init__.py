@@ -33,9 +33,19 @@ __all__ = [
 ]
 
 _INLINE = re.compile(r"#\s*proofswe:\s*ignore(?:\[([\w,\s-]+)\])?")
-_ALLOWANCE_RULES = ("structure-new-class", "structure-new-abstraction", "structure-new-public-function")
-# Without a reference solution a fix may add one helper function, and no class.
-_DEFAULT_ALLOWANCE = {"structure-new-class": 0, "structure-new-abstraction": 0, "structure-new-public-function": 1}
+_ALLOWANCE_RULES = (
+    "structure-new-class",
+    "structure-new-abstraction",
+    "structure-new-public-function",
+    "structure-new-module",
+)
+# Without a reference solution a fix may add one helper function, and no class or module.
+_DEFAULT_ALLOWANCE = {
+    "structure-new-class": 0,
+    "structure-new-abstraction": 0,
+    "structure-new-public-function": 1,
+    "structure-new-module": 0,
+}
 
 
 @dataclass
@@ -94,7 +104,7 @@ def grade_taste(
     extensions: TasteExtensions | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> TasteResult:
-    from . import churn, complexity, lint, scope, secrets, structure, tamper, testrules  # the analysers, when grading
+    from . import churn, complexity, design, lint, scope, secrets, structure, tamper, testrules  # when grading
 
     started = clock()
     if extensions is not None:
@@ -110,6 +120,7 @@ def grade_taste(
         *tamper.check(data, config),
         *testrules.check(data, config),
         *structure.check(data, config),
+        *design.check(data, config),
         *complexity.check(data, config, metrics),
         *lint.check(data, config, metrics),
     ]

@@ -22,6 +22,12 @@ class Rule:
 
 _RULE_LIST = [
     # Size and scope
+    Rule(
+        "scope-code-lines",
+        0.15,
+        "scope",
+        "each line of product code changed beyond the first 10 (or the reference solution's; at most 40 points)",
+    ),
     Rule("scope-files-touched", 4, "scope", "more files touched than max_files_touched (per extra file)"),
     Rule("scope-lines-changed", 0.1, "scope", "more lines changed than max_lines_changed (per extra line, at most 15)"),
     Rule(
@@ -44,6 +50,13 @@ _RULE_LIST = [
         "structure-new-abstraction", 8, "structure", "a new abstract base class or Protocol beyond what the fix needs"
     ),
     Rule("structure-new-public-function", 2, "structure", "a new public function beyond what the fix needs"),
+    Rule("structure-new-module", 15, "structure", "a new module of product code beyond what the fix needs"),
+    # Design: what the added code is for, with the repository as the witness
+    Rule("design-single-use", 2, "design", "a new public function or class called from one place only"),
+    Rule("design-pass-through", 3, "design", "a new function that only passes its arguments on to another"),
+    Rule("design-unused-parameter", 2, "design", "a parameter added that the function never uses"),
+    Rule("design-unreferenced", 2, "design", "a new private function, class, method or constant nothing references"),
+    Rule("design-duplicate-code", 3, "design", "added lines that repeat code already in the repository (per block)"),
     Rule("api-signature-changed", 6, "api", "a public function's signature changed incompatibly"),
     Rule("api-name-removed", 8, "api", "a public name removed from a module"),
     Rule("imports-new-third-party", 3, "imports", "a new third-party import"),
@@ -58,7 +71,8 @@ _RULE_LIST = [
     # Churn
     Rule("churn-formatting-only", 1, "churn", "a hunk that changes only formatting, quotes or comments"),
     # Tests
-    Rule("tests-edited", 3, "tests", "an existing test file edited"),
+    Rule("tests-added", -8, "tests", "product code changed with new tests or checks (credit)"),
+    Rule("tests-edited", 0, "tests", "an existing test file's lines changed (information)"),
     Rule("tests-deleted", 8, "tests", "a test file deleted"),
     Rule("tests-assert-removed", 5, "tests", "an assert removed or weakened in a test"),
     Rule("tests-skip-added", 6, "tests", "a skip or xfail added to a test"),
@@ -95,7 +109,7 @@ _CONFIG_KEYS = {*THRESHOLDS, "min_taste_score", "weights", "ignore", "exclude"}
 def format_finding(path: str | None, line: int | None, rule: str, message: str, penalty: float) -> str:
     """``path:line rule message (-points)``; a finding about the whole patch is at ``<patch>``."""
     where = f"{path or '<patch>'}:{line}" if line else (path or "<patch>")
-    return f"{where} {rule} {message} ({-penalty:+g})"
+    return f"{where} {rule} {message} ({0.0 - penalty:+g})"  # 0.0 - 0.0 is +0, where -0.0 is -0
 
 
 @dataclass(frozen=True)
@@ -228,6 +242,10 @@ class TasteInput:
     python_target: str | None = None  # the oldest Python the project supports, as ruff names it ("py310")
     entry_modules: frozenset[str] = frozenset()  # dotted modules of the project's console/GUI entry points
     project_ruff: str | None = None  # the ruff version the project pins, and where (information)
+    # The repository's Python and configuration files as the grade found them (path from the
+    # top of the repository -> text; repo.sources): where the design rules look for callers,
+    # duplicates and references. The change's own files are read from ``files``, not here.
+    sources: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 One walk of the repository (vendored, virtual-environment, build and hidden folders
 skipped) finds its own modules, the dependencies it declares anywhere (subprojects,
 ``backend/requirements/*.txt``...), its console entry points, its ruff configuration files
-and the Python version it supports.
+and the Python version it supports. :func:`sources` reads the texts the design rules
+search (who calls a new function, whether added code already exists, whether a removed
+name is still used): its Python files and the configuration files that can name them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import functools
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+import types
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -23,7 +26,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["RepoFacts", "python_target", "repo_facts"]
+__all__ = ["RepoFacts", "clear_memos", "python_target", "repo_facts", "sources"]
 
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
 _REQUIREMENTS = re.compile(r"^(requirements|constraints)[\w.-]*\.(txt|in)$", re.IGNORECASE)
@@ -105,7 +108,17 @@ def python_target(spec: str) -> str | None:
 
 
 def _walk(root: Path) -> Iterator[tuple[PurePosixPath, list[str], list[str]]]:
-    """(folder relative to ``root``, its subfolders, its files), pruned and bounded."""
+    """(folder relative to ``root``, its subfolders, its files), pruned and bounded (walked once per root)."""
+    for rel, dirs, files in _listing(root):
+        yield rel, list(dirs), list(files)
+
+
+@functools.lru_cache(maxsize=4)
+def _listing(root: Path) -> tuple[tuple[PurePosixPath, tuple[str, ...], tuple[str, ...]], ...]:
+    return tuple((rel, tuple(dirs), tuple(files)) for rel, dirs, files in _walk_tree(root))
+
+
+def _walk_tree(root: Path) -> Iterator[tuple[PurePosixPath, list[str], list[str]]]:
     seen = 0
     for folder, dirs, files in os.walk(root):
         rel = PurePosixPath(Path(folder).relative_to(root).as_posix())
@@ -317,3 +330,50 @@ def _strings_in(data: object) -> Iterator[str]:
     elif isinstance(data, list):
         for value in data:
             yield from _strings_in(value)
+
+
+#: What :func:`sources` reads: Python files, and configuration files that can name Python
+#: objects (entry points in ``pyproject.toml`` or ``setup.cfg``, YAML configuration).
+SOURCE_SUFFIXES = (".py", ".pyi")
+_CONFIG_SUFFIXES = (".toml", ".cfg", ".ini", ".yaml", ".yml")
+#: Files larger than this are not read (generated tables, vendored bundles), nor files
+#: beyond SOURCES_MAX_BYTES in all: a repository that large is searched in part.
+SOURCE_MAX_FILE_BYTES = 1 << 20
+SOURCES_MAX_BYTES = 64 << 20
+
+
+def is_source(path: str) -> bool:
+    """Whether :func:`sources` reads the file at ``path`` (by its name)."""
+    return path.endswith(SOURCE_SUFFIXES + _CONFIG_SUFFIXES)
+
+
+@functools.lru_cache(maxsize=4)
+def sources(root: Path) -> Mapping[str, str]:
+    """Path (POSIX, from ``root``) -> text of the repository's Python and configuration files.
+
+    The same walk as :func:`repo_facts` (vendored, virtual-environment, build and hidden
+    folders skipped), files above SOURCE_MAX_FILE_BYTES and undecodable ones left out.
+    """
+    out: dict[str, str] = {}
+    total = 0
+    for rel, _dirs, files in _walk(root):
+        for name in files:
+            if not is_source(name):
+                continue
+            path = root / rel / name
+            try:
+                size = path.stat().st_size
+                if size > SOURCE_MAX_FILE_BYTES or total + size > SOURCES_MAX_BYTES:
+                    continue
+                text = path.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            total += size
+            out[(rel / name).as_posix()] = text
+    return types.MappingProxyType(out)
+
+
+def clear_memos() -> None:
+    """Forget every repository read so far (a folder whose files changed is read again)."""
+    for memo in (repo_facts, sources, _listing):
+        memo.cache_clear()

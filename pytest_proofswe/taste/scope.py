@@ -230,12 +230,46 @@ def metrics(data: TasteInput) -> dict[str, Any]:
     }
 
 
+#: scope-code-lines costs each line of product code changed beyond the first FREE_CODE_LINES
+#: (the smallest fixes score 100), or beyond the reference solution's own lines of code when
+#: it changes more, up to CODE_LINES_CAP points.
+FREE_CODE_LINES = 10
+CODE_LINES_CAP = 40.0
+
+
+def code_lines_of_diff(diff_text: str) -> int:
+    """Lines added plus removed in the code files of a unified diff (tests, docs... apart, as in metrics)."""
+    total = 0
+    counted = False
+    for line in diff_text.splitlines():
+        if line.startswith("diff --git "):
+            path = line.rsplit(" b/", 1)[-1]
+            counted = file_kind(path) == "code"
+        elif line.startswith(("+++", "---")):
+            continue
+        elif counted and line[:1] in "+-":
+            total += 1
+    return total
+
+
 def _not_counted_note(m: dict[str, Any]) -> str:
     counts = [f"{len(paths)} {kind}" for kind, paths in m.get("files_not_counted", {}).items()]
     return f" (not counted: {', '.join(counts)})" if counts else ""
 
 
 def check(data: TasteInput, config: TasteConfig, m: dict[str, Any]) -> Iterator[Finding]:
+    changed = m["code_lines_changed"]
+    gold = code_lines_of_diff(data.gold_text) if data.gold_paths is not None else 0
+    free = max(FREE_CODE_LINES, gold)
+    if changed > free:
+        what = f"the reference solution's {gold}" if gold > FREE_CODE_LINES else f"the first {free}"
+        yield Finding(
+            "scope-code-lines",
+            "",
+            None,
+            f"{changed} lines of product code changed, {changed - free} beyond {what}" + _not_counted_note(m),
+            min(config.weight("scope-code-lines") * (changed - free), CODE_LINES_CAP),
+        )
     max_files = config.thresholds.get("max_files_touched")
     if max_files is not None and m["code_files_touched"] > max_files:
         extra = m["code_files_touched"] - int(max_files)
@@ -248,7 +282,6 @@ def check(data: TasteInput, config: TasteConfig, m: dict[str, Any]) -> Iterator[
             config.weight("scope-files-touched") * extra,
         )
     max_lines = config.thresholds.get("max_lines_changed")
-    changed = m["code_lines_changed"]
     if max_lines is not None and changed > max_lines:
         penalty = min(config.weight("scope-lines-changed") * (changed - max_lines), 15.0)
         yield Finding(
@@ -301,9 +334,9 @@ def check(data: TasteInput, config: TasteConfig, m: dict[str, Any]) -> Iterator[
                 )
             else:
                 dependency_changes.setdefault(group, []).append((f, first))
-    for changed in dependency_changes.values():
-        f, first = min(changed, key=lambda c: _MANIFEST_ORDER.get(PurePosixPath(c[0].path).name.lower(), 9))
-        others = [c[0].path for c in changed if c[0] is not f]
+    for grouped in dependency_changes.values():
+        f, first = min(grouped, key=lambda c: _MANIFEST_ORDER.get(PurePosixPath(c[0].path).name.lower(), 9))
+        others = [c[0].path for c in grouped if c[0] is not f]
         note = f" with {', '.join(others)}: one dependency change" if others else ""
         yield Finding(
             "scope-config-touched",

@@ -1,9 +1,9 @@
 """Structural facts of a Python change, from ``ast`` (fast enough; libcst is not needed).
 
-New classes, abstract bases and Protocols, new public functions; public signatures
-changed and public names removed; new third-party imports; debug leftovers; TODO
-comments and commented-out code; bare and blind ``except``; code made unreachable; a
-patched file that no longer parses.
+New classes, abstract bases and Protocols, new public functions, new modules; public
+signatures changed and public names removed while the repository still uses them the old
+way; new third-party imports; debug leftovers; TODO comments and commented-out code; bare
+and blind ``except``; code made unreachable; a patched file that no longer parses.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import functools
 import importlib.metadata
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from ..pysource import parse_quietly
 from .model import FileText, Finding, TasteConfig, TasteInput
-from .pyparse import parse
+from .pyparse import parse, tree_of
+from .references import attribute_uses, head_texts, imported_from, may_import
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | frozenset(sys.builtin_module_names) | {"__future__"}
 _TEST_TOOLS = {"pytest", "_pytest", "hypothesis", "mock", "freezegun", "responses", "respx"}
@@ -261,13 +262,16 @@ def check_file(
     config: TasteConfig,
     removals: list[_Removal] | None = None,
     local: frozenset[str] | None = None,
+    texts: Mapping[str, str] | None = None,
 ) -> Iterator[Finding]:
     """The findings of one file; public names it removes are added to ``removals`` (one finding per name, later).
 
     ``local``: the repository's own module names (its local_modules and the change's own files).
+    ``texts``: the repository's files after the change (:func:`.references.head_texts`).
     """
     removals = [] if removals is None else removals
     local = data.local_modules | patch_modules(data) if local is None else local
+    texts = head_texts(data) if texts is None else texts
     if not f.is_python or f.binary:
         return
     base = _parse(f.base)
@@ -293,6 +297,14 @@ def check_file(
     api = is_api_module(f.path, f.base)
 
     if head is not None:
+        if f.kind == "add" and not is_test and api and _defines_something(head) and _is_code(f):
+            yield Finding(
+                "structure-new-module",
+                f.path,
+                1,
+                f"new module {_module_name(f.path)}",
+                config.weight("structure-new-module"),
+            )
         # New abstractions
         for qual, (line, abstract) in head_facts.classes.items():
             if qual not in base_facts.classes and not (qual in head_facts.plain and not abstract):
@@ -322,13 +334,15 @@ def check_file(
             for qual, (_line, old_args) in base_facts.functions.items():
                 if not _public(qual) or qual not in head_facts.functions:
                     continue
-                why = _signature_break(old_args, head_facts.functions[qual][1])
-                if why:
+                new_args = head_facts.functions[qual][1]
+                why = _signature_break(old_args, new_args)
+                caller = _broken_call(texts, f.path, qual, old_args, new_args) if why else None
+                if why and caller:
                     yield Finding(
                         "api-signature-changed",
                         f.path,
                         head_facts.functions[qual][0],
-                        f"{qual}: {why}",
+                        f"{qual}: {why}, and {caller[0]}:{caller[1]} still calls it the old way",
                         config.weight("api-signature-changed"),
                     )
             for name in base_facts.public_names:
@@ -336,8 +350,10 @@ def check_file(
                     reexport = name in base_facts.reexports
                     removals.append(_Removal(f.path, _first_changed_line(f), (name,), reexport=reexport))
         # New third-party imports: imports on added lines of modules the base did not import
+        # (an example's, a demo's or a sample's imports are that program's own requirements)
         base_imports = text_imports(f.base) if isinstance(f.base, str) else set()
-        for module, line in _added_imports(head, sorted(added_lines)):
+        example = any(part.lower() in _EXAMPLE_DIRS for part in PurePosixPath(f.path).parts[:-1])
+        for module, line in [] if example else _added_imports(head, sorted(added_lines)):
             if module in base_imports or module in _STDLIB or module in local:
                 continue
             if is_declared(module, data.declared_dependencies):
@@ -357,6 +373,113 @@ def check_file(
         removals.append(_Removal(f.path, None, tuple(sorted(base_facts.public_names)), deleted=True))
     if f.head is not None:
         yield from _comments(f, string_lines, config)
+
+
+#: Folders of examples, demos and samples: programs with requirements of their own (as in scope).
+_EXAMPLE_DIRS = {"examples", "example", "samples", "sample", "demos", "demo", "cookbook", "notebooks"}
+
+
+def _defines_something(tree: ast.Module) -> bool:
+    """Whether a module defines a function or a class (an ``__init__.py`` of imports alone does not)."""
+    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for n in tree.body)
+
+
+def _is_code(f: FileText) -> bool:
+    from .scope import file_kind
+
+    return file_kind(f.path, f.head) == "code"
+
+
+def _accepts(sig: ast.arguments, call: ast.Call, bound: bool) -> bool:
+    """Whether ``call`` can call a function of signature ``sig`` (``bound``: its first parameter is the receiver).
+
+    A call that unpacks ``*args`` or ``**kwargs`` is taken to fit.
+    """
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return True
+    positional = [a.arg for a in (*sig.posonlyargs, *sig.args)]
+    required = set(positional[: len(positional) - len(sig.defaults)])
+    if bound and positional:
+        required.discard(positional[0])
+        positional = positional[1:]
+    if len(call.args) > len(positional) and sig.vararg is None:
+        return False
+    filled = set(positional[: len(call.args)])
+    by_keyword = {a.arg for a in sig.args} | {a.arg for a in sig.kwonlyargs}
+    for keyword in call.keywords:
+        if keyword.arg in filled:
+            return False
+        if keyword.arg in by_keyword:
+            filled.add(keyword.arg)
+        elif sig.kwarg is None:
+            return False
+    required |= {a.arg for a, d in zip(sig.kwonlyargs, sig.kw_defaults, strict=True) if d is None}
+    return required <= filled
+
+
+def _broken_call(
+    texts: Mapping[str, str], path: str, qual: str, old: ast.arguments, new: ast.arguments
+) -> tuple[str, int] | None:
+    """A call in the repository that fits the old signature of ``qual`` (defined in ``path``) and not the new one."""
+    name = qual.rpartition(".")[2]
+    method = "." in qual
+    first = (old.posonlyargs + old.args)[:1]
+    bound = method and bool(first) and first[0].arg in ("self", "cls")
+    old_pos = [a.arg for a in (*old.posonlyargs, *old.args)][int(bound) :]
+    new_pos = [a.arg for a in (*new.posonlyargs, *new.args)][int(bound) :]
+    # A parameter that moved: a call passing it by position now gives its value to another.
+    moved = min((i for i, p in enumerate(old_pos) if p in new_pos and new_pos.index(p) != i), default=None)
+    for where, text in sorted(texts.items()):
+        if not where.endswith(".py") or name not in text:
+            continue
+        own = where == path
+        if not own and not may_import(text, where, path):
+            continue
+        tree = tree_of(text)
+        if tree is None:
+            continue
+        names, aliases = ({}, {}) if own else imported_from(tree, where, path)
+        if not own and not names and not aliases:
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if method:
+                match = isinstance(func, ast.Attribute) and func.attr == name
+            else:
+                match = (isinstance(func, ast.Name) and func.id == name and (own or name in names)) or (
+                    isinstance(func, ast.Attribute) and func.attr == name and _dotted(func.value) in aliases
+                )
+            if not match or not _accepts(old, node, bound):
+                continue
+            shifted = (
+                moved is not None and len(node.args) > moved and not any(isinstance(a, ast.Starred) for a in node.args)
+            )
+            if shifted or not _accepts(new, node, bound):
+                return where, node.lineno
+    return None
+
+
+def _reference(texts: Mapping[str, str], path: str, name: str, *, whole_module: bool = False) -> tuple[str, int] | None:
+    """Where the repository still imports ``name`` from the module at ``path`` (or uses it as
+    ``module.name``); with ``whole_module``, where it imports anything from that module at all."""
+    for where, text in sorted(texts.items()):
+        if where == path or not where.endswith(".py") or (name not in text and not whole_module):
+            continue
+        if not may_import(text, where, path):
+            continue
+        tree = tree_of(text)
+        if tree is None:
+            continue
+        names, aliases = imported_from(tree, where, path)
+        if whole_module and (names or aliases):
+            return where, min([*names.values(), *aliases.values()])
+        if name in names:
+            return where, names[name]
+        for node in attribute_uses(tree, set(aliases), name):
+            return where, node.lineno
+    return None
 
 
 def _normalise(name: str) -> str:
@@ -717,9 +840,10 @@ def _comments(f: FileText, string_lines: set[int], config: TasteConfig) -> Itera
             previous_code_comment = line
 
 
-def _removal_findings(removals: list[_Removal], config: TasteConfig) -> Iterator[Finding]:
-    """One ``api-name-removed`` per removed name: a name removed where it is defined and where
-    it is re-exported (or re-exported from several packages) is one removal, not one per file."""
+def _removal_findings(removals: list[_Removal], config: TasteConfig, texts: Mapping[str, str]) -> Iterator[Finding]:
+    """One ``api-name-removed`` per removed name the repository still uses: a name removed where
+    it is defined and where it is re-exported (or re-exported from several packages) is one
+    removal, not one per file. A removal nothing in the repository imports any more is no finding."""
     defined = {name for r in removals if not r.reexport for name in r.names}
     echoes: dict[str, list[str]] = {}  # name -> the other files it was removed from
     reported: set[str] = set()
@@ -735,26 +859,44 @@ def _removal_findings(removals: list[_Removal], config: TasteConfig) -> Iterator
         if r.reexport and (name in defined or r.path in echoes.get(name, [])):
             continue
         also = sorted({p for n in r.names for p in echoes.get(n, []) if p != r.path})
+        places = [r.path, *also]
+        if r.deleted:
+            used = next((u for p in places if (u := _reference(texts, p, name, whole_module=True))), None)
+        else:
+            used = next((u for p in places if (u := _reference(texts, p, name))), None)
+        if used is None:
+            continue
         note = f" (also from {', '.join(also)})" if also else ""
         if r.deleted:
             shown = ", ".join(r.names[:5]) + ("..." if len(r.names) > 5 else "")
-            message = f"module deleted with its public names ({shown}){note}"
+            message = f"module deleted with its public names ({shown}){note}: {used[0]}:{used[1]} still imports from it"
         else:
-            message = f"public name {name} removed{' (a re-export)' if r.reexport else ''}{note}"
+            reexport = " (a re-export)" if r.reexport else ""
+            message = f"public name {name} removed{reexport}{note}: {used[0]}:{used[1]} still imports it"
         yield Finding("api-name-removed", r.path, r.line, message, config.weight("api-name-removed"))
 
 
 def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
     removals: list[_Removal] = []
     local = data.local_modules | patch_modules(data)
+    texts = head_texts(data)
     for f in data.files:
-        yield from check_file(f, data, config, removals, local)
-    yield from _removal_findings(removals, config)
+        yield from check_file(f, data, config, removals, local, texts)
+    yield from _removal_findings(removals, config, texts)
 
 
 def count_gold_abstractions(gold_text: str) -> dict[str, int]:
-    """How many classes, abstract bases and public functions the reference diff adds."""
-    counts = {"structure-new-class": 0, "structure-new-abstraction": 0, "structure-new-public-function": 0}
+    """How many classes, abstract bases, public functions and modules the reference diff adds."""
+    counts = {
+        "structure-new-class": 0,
+        "structure-new-abstraction": 0,
+        "structure-new-public-function": 0,
+        "structure-new-module": 0,
+    }
+    for added in re.finditer(r"^diff --git a/\S+ b/(\S+)\nnew file mode", gold_text, re.M):
+        path = added.group(1)
+        if path.endswith(".py") and is_api_module(path, None) and not path.endswith("__init__.py"):
+            counts["structure-new-module"] += 1
     decorated = False  # the previous added line makes the next class a data class
     for line in gold_text.splitlines():
         if not line.startswith("+") or line.startswith("+++"):

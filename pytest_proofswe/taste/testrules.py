@@ -1,7 +1,9 @@
-"""Tests the submission touched: edits, deletions, removed asserts, added skips, runner config.
+"""Tests the submission touched: tests added, edits, deletions, removed asserts, added skips, runner config.
 
-Adding tests is never a cost; only what can weaken them is. An assert replaced by a
-stronger one (the test checks at least as much as before) is neither removed nor an edit.
+Adding tests is never a cost, and a change of product code that comes with tests earns a
+credit; only what can weaken tests costs points. An assert replaced by a stronger one (the
+test checks at least as much as before) is neither removed nor an edit. A test file deleted
+with the code it tested (it imports names the change removes) weakens nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ..patch import HunkInfo, HunkLine
 from ..pysource import parse_quietly
 from .model import FileText, Finding, TasteConfig, TasteInput
 from .pyparse import enclosing, tree_of
+from .references import imported_from
 
 _ASSERT = re.compile(r"^\s*(assert\b|self\.assert\w*\(|pytest\.raises\(|with pytest\.raises\()")
 _SKIP = re.compile(
@@ -232,11 +235,20 @@ def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
             config.weight("tests-runner-config"),
         )
     edited = set(data.test_files_edited)
+    yield from _tests_added(data, config, edited)
+    removed: dict[str, set[str]] | None = None
     for f in data.files:
         is_test = is_test_path(f.path) or f.path in edited
         if is_test and f.path not in neutralised:
             if f.kind == "delete":
-                yield Finding("tests-deleted", f.path, None, "test file deleted", config.weight("tests-deleted"))
+                removed = _removed_names(data) if removed is None else removed
+                subject = _subject_removed(f, removed)
+                if subject:
+                    yield Finding(
+                        "tests-deleted", f.path, None, f"test file deleted with the code it tested ({subject})"
+                    )
+                else:
+                    yield Finding("tests-deleted", f.path, None, "test file deleted", config.weight("tests-deleted"))
                 continue
             if f.kind in ("modify", "rename"):
                 added_norm = {_norm(t) for _ln, t in f.added()}
@@ -283,6 +295,88 @@ def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
                     f"skip/xfail added: {text.strip()[:80]}",
                     config.weight("tests-skip-added"),
                 )
+
+
+_TEST_FUNCTION = re.compile(r"^\s*(?:async\s+)?def\s+test\w*\s*\(")
+
+
+def _tests_added(data: TasteInput, config: TasteConfig, edited: set[str]) -> Iterator[Finding]:
+    """The credit of a change of Python product code that comes with new tests: a Python test
+    file with more test functions, or more checks, than before (a check rewritten, a skip
+    added or an assert made weaker adds nothing)."""
+    from .scope import file_kind
+
+    product = any(
+        f.is_python
+        and not f.binary
+        and file_kind(f.path, f.head if f.head is not None else f.base, test_files=frozenset(edited)) == "code"
+        and (f.added() or f.removed())
+        for f in data.files
+    )
+    if not product:
+        return
+    for f in data.files:
+        if not ((is_test_path(f.path) or f.path in edited) and f.is_python and f.head is not None):
+            continue
+        added, removed = [t for _, t in f.added()], [t for _, t in f.removed()]
+        new_tests = sum(map(bool, map(_TEST_FUNCTION.match, added))) - sum(
+            map(bool, map(_TEST_FUNCTION.match, removed))
+        )
+        new_checks = sum(map(bool, map(_ASSERT.match, added))) - sum(map(bool, map(_ASSERT.match, removed)))
+        if new_tests > 0 or new_checks > 0:
+            line = next(ln for ln, t in f.added() if _TEST_FUNCTION.match(t) or _ASSERT.match(t))
+            what = f"{new_tests} test function(s)" if new_tests > 0 else f"{new_checks} check(s)"
+            yield Finding(
+                "tests-added",
+                f.path,
+                line,
+                f"tests added with the change ({what} more here)",
+                config.weight("tests-added"),
+            )
+            return
+
+
+def _removed_names(data: TasteInput) -> dict[str, set[str]]:
+    """Path of each product module of the change -> the module-level names it no longer defines
+    (every name, for a module deleted)."""
+    from .structure import facts
+
+    out: dict[str, set[str]] = {}
+    for f in data.files:
+        if not f.path.endswith(".py") or is_test_path(f.path):
+            continue
+        base = tree_of(f.base)
+        if base is None:
+            continue
+        before = set(facts(base).public_names) | {
+            n.name for n in base.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
+        head = tree_of(f.head)
+        after = (
+            set(facts(head).public_names)
+            | {n.name for n in head.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+            if head is not None
+            else set()
+        )
+        gone = before - after if f.head is not None else before | {"*"}
+        if gone:
+            out[f.old_path or f.path] = gone
+    return out
+
+
+def _subject_removed(f: FileText, removed: dict[str, set[str]]) -> str:
+    """What a deleted test file imported that the change removed (its subject), or ""."""
+    tree = tree_of(f.base)
+    if tree is None:
+        return ""
+    for module, gone in sorted(removed.items()):
+        names, aliases = imported_from(tree, f.path, module)
+        hit = sorted(set(names) & gone)
+        if hit:
+            return f"{', '.join(hit[:3])} from {module}"
+        if "*" in gone and (names or aliases):
+            return f"{module}, deleted"
+    return ""
 
 
 def _nearest_target(hunk: HunkInfo, source_line: int | None) -> int:

@@ -262,10 +262,16 @@ def test_a_sphinx_setting_removed_is_not_an_api_break(tmp_path: Path) -> None:
 def test_scripts_run_by_tools_are_no_api(tmp_path: Path) -> None:
     base = "def helper():\n    return 1\n\n\ndef main():\n    return helper()\n"
     head = "def main():\n    return 1\n"
-    for path in ("noxfile.py", "scripts/release.py", "pkg/__main__.py", "migrations/0002_auto.py"):
-        got = findings(diff_of(tmp_path / path.replace("/", "_"), {path: (base, head)}))
+    for path, module in (
+        ("noxfile.py", "noxfile"),
+        ("scripts/release.py", "scripts.release"),
+        ("pkg/__main__.py", "pkg.__main__"),
+    ):
+        data = diff_of(tmp_path / path.replace("/", "_"), {path: (base, head)})
+        got = findings(dataclasses.replace(data, sources={"user.py": f"from {module} import helper\n"}))
         assert "api-name-removed" not in rules_of(got), path
-    got = findings(diff_of(tmp_path / "lib", {"pkg/tools.py": (base, head)}))
+    data = diff_of(tmp_path / "lib", {"pkg/tools.py": (base, head)})
+    got = findings(dataclasses.replace(data, sources={"user.py": "from pkg.tools import helper\n"}))
     assert ("api-name-removed", "pkg/tools.py", 1) in got
 
 
@@ -288,30 +294,35 @@ INIT = 'from .run import DefaultRunner, Runner, set_default_runner\n\n__all__ = 
 def test_a_name_removed_with_its_re_export_is_one_removal(tmp_path: Path) -> None:
     run_head = RUN[: RUN.index("class DefaultRunner")].rstrip() + "\n"
     init_head = 'from .run import Runner\n\n__all__ = ["Runner"]\n'
-    result = grade_taste(
-        diff_of(tmp_path, {"src/agents/run.py": (RUN, run_head), "src/agents/__init__.py": (INIT, init_head)}),
-        DEFAULTS,
-    )
+    data = diff_of(tmp_path, {"src/agents/run.py": (RUN, run_head), "src/agents/__init__.py": (INIT, init_head)})
+    # The repository still imports both from the package (a broken import each).
+    user = "from agents import DefaultRunner, set_default_runner\n"
+    result = grade_taste(dataclasses.replace(data, sources={"examples/use.py": user}), DEFAULTS)
     removed = sorted((f.path, f.message) for f in result.findings if f.rule == "api-name-removed")
     assert removed == [
-        ("src/agents/run.py", "public name DefaultRunner removed (also from src/agents/__init__.py)"),
-        ("src/agents/run.py", "public name set_default_runner removed (also from src/agents/__init__.py)"),
+        (
+            "src/agents/run.py",
+            "public name DefaultRunner removed (also from src/agents/__init__.py): examples/use.py:1 still imports it",
+        ),
+        (
+            "src/agents/run.py",
+            "public name set_default_runner removed (also from src/agents/__init__.py): "
+            "examples/use.py:1 still imports it",
+        ),
     ]
 
 
 def test_a_re_export_removed_from_two_packages_is_one_removal(tmp_path: Path) -> None:
     inner = "from .run import DefaultRunner, Runner\n"
     outer = "from .inner import DefaultRunner, Runner\n"
-    result = grade_taste(
-        diff_of(
-            tmp_path,
-            {
-                "pkg/inner/__init__.py": (inner, "from .run import Runner\n"),
-                "pkg/__init__.py": (outer, "from .inner import Runner\n"),
-            },
-        ),
-        DEFAULTS,
+    data = diff_of(
+        tmp_path,
+        {
+            "pkg/inner/__init__.py": (inner, "from .run import Runner\n"),
+            "pkg/__init__.py": (outer, "from .inner import Runner\n"),
+        },
     )
+    result = grade_taste(dataclasses.replace(data, sources={"app.py": "from pkg import DefaultRunner\n"}), DEFAULTS)
     (removed,) = [f for f in result.findings if f.rule == "api-name-removed"]
     assert removed.message.startswith("public name DefaultRunner removed (a re-export) (also from ")
 

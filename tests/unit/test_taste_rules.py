@@ -208,29 +208,40 @@ def test_gold_allowance(tmp_path: Path) -> None:
 
 
 def test_api_breaks(tmp_path: Path) -> None:
+    """A signature changed and a name removed while the repository still uses them the old way."""
     head = BASE.replace("def area(w, h):", "def area(width, h):").replace("return w * h", "return width * h")
     head = head.replace("def perimeter(w, h):\n    return 2 * (w + h)\n", "")
-    got = findings(diff_of(tmp_path, {"geo.py": (BASE, head)}))
+    data = diff_of(tmp_path, {"geo.py": (BASE, head)})
+    caller = "from geo import area, perimeter\n\nprint(area(w=1, h=2), perimeter(1, 2))\n"
+    got = findings(dataclasses.replace(data, sources={"report.py": caller}))
     assert ("api-signature-changed", "geo.py", 1) in got
     assert any(r == "api-name-removed" for r, _p, _l in got)
+    # Nobody calls them the old way: no break of the repository (an application's names are its own).
+    assert findings(dataclasses.replace(data, sources={"report.py": "from geo import area\n\narea(1, 2)\n"})) == []
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "breaks"),
+    ("old", "new", "call", "breaks"),
     [
-        ("def f(a, b): pass", "def f(a, b, c=1): pass", False),
-        ("def f(a, b): pass", "def f(a, b, *args, **kw): pass", False),
-        ("def f(a, b): pass", "def f(a, b, c): pass", True),
-        ("def f(a, b): pass", "def f(b, a): pass", True),
-        ("def f(a, *, k=1): pass", "def f(a): pass", True),
-        ("def f(a, *, k=1): pass", "def f(a, **kw): pass", False),
-        ("def f(a): pass", "def f(a, *, k): pass", True),
-        ("def f(a, **kw): pass", "def f(a): pass", True),
-        ("def _f(a): pass", "def _f(b): pass", False),  # private
+        ("def f(a, b): pass", "def f(a, b, c=1): pass", "f(1, 2)", False),
+        ("def f(a, b): pass", "def f(a, b, *args, **kw): pass", "f(1, b=2)", False),
+        ("def f(a, b): pass", "def f(a, b, c): pass", "f(1, 2)", True),
+        ("def f(a, b): pass", "def f(b, a): pass", "f(1, 2)", True),  # the values swap
+        ("def f(a, b): pass", "def f(b, a): pass", "f(a=1, b=2)", False),
+        ("def f(a, *, k=1): pass", "def f(a): pass", "f(1, k=2)", True),
+        ("def f(a, *, k=1): pass", "def f(a): pass", "f(1)", False),
+        ("def f(a, *, k=1): pass", "def f(a, **kw): pass", "f(1, k=2)", False),
+        ("def f(a): pass", "def f(a, *, k): pass", "f(1)", True),
+        ("def f(a, **kw): pass", "def f(a): pass", "f(1, x=2)", True),
+        ("def f(a, **kw): pass", "def f(a): pass", "f(*args, **kwargs)", False),  # cannot tell
+        ("def _f(a): pass", "def _f(b): pass", "_f(a=1)", False),  # private
     ],
 )
-def test_signature_compatibility(tmp_path: Path, old: str, new: str, breaks: bool) -> None:
-    got = findings(diff_of(tmp_path, {"m.py": (old + "\n", new + "\n")}))
+def test_signature_compatibility(tmp_path: Path, old: str, new: str, call: str, breaks: bool) -> None:
+    data = diff_of(tmp_path, {"m.py": (old + "\n", new + "\n")})
+    name = call.split("(")[0]
+    caller = f"from m import {name}\n\n{call}\n"
+    got = findings(dataclasses.replace(data, sources={"use.py": caller}))
     assert ("api-signature-changed" in {r for r, _p, _l in got}) is breaks
 
 
@@ -398,6 +409,7 @@ def test_pathological_literal_does_not_stall(tmp_path: Path) -> None:
 
 def test_non_python_binary_and_deleted_files(tmp_path: Path) -> None:
     data = diff_of(tmp_path, {"README.md": ("# x\n", "# y\n"), "old.py": ("def f():\n    return 1\n", None)})
+    data = dataclasses.replace(data, sources={"main.py": "from old import f\n"})
     result = grade_taste(data, DEFAULTS)
     assert [(f.rule, f.path) for f in result.findings] == [("api-name-removed", "old.py")]
 
