@@ -37,22 +37,22 @@ def test_compare_with_an_old_report_and_fail_on_regression(pytester: pytest.Pyte
     old_path = pytester.path / "old.json"
     old_path.write_text(json.dumps(old))
 
-    # The agent's next version: resolved still, taste 71.6 (above the gate of 70), 28.4 points down.
+    # The agent's next version: resolved still, taste 66.6 (above a gate of 60), 33.4 points down.
     shutil.copy(task / "submissions" / "overengineered" / "patch.diff", task / "submissions" / "minimal.diff")
     report = pytester.path / "second.json"
-    args = ["--proofswe", str(task), "-k", "minimal or overengineered", f"--proofswe-compare={old_path}"]
+    args = ["--proofswe", str(task), "-k", "minimal or overengineered", f"--proofswe-compare={old_path}", "--proofswe-min-taste-score=60"]
     run = pytester.runpytest_subprocess(*args, f"--proofswe-report={report}")
     assert run.ret == pytest.ExitCode.OK  # without the flag, a regression is reported, not a failure
     out = run.stdout.str()
     assert f"against {old_path} (pytest-proofswe 0.1.0): 1 changed, 0 unchanged, 1 new, 1 missing; 1 regressed" in out
-    assert f"  {TASK}::minimal: taste 100 -> 71.6 (-28.4) REGRESSION" in out
+    assert f"  {TASK}::minimal: taste 100 -> 66.6 (-33.4) REGRESSION" in out
     assert f"new in this run: {TASK}::overengineered" in out and f"missing from this run: {TASK}::gone" in out
     assert "old report: 2 result(s) of the old report have no session: session not compared for them" in out
     compare = json.loads(report.read_text())["compare"]
     assert compare["summary"] == {"changed": 1, "unchanged": 0, "new": 1, "missing": 1, "regressed": 1}
     assert compare["changed"][0]["agent"] == "minimal" and compare["changed"][0]["trial"] == 1
     assert compare["changed"][0]["changes"] == [
-        {"field": "taste", "old": 100.0, "new": 71.6, "delta": -28.4, "regression": True}
+        {"field": "taste", "old": 100.0, "new": 66.6, "delta": -33.4, "regression": True}
     ]
     assert compare["thresholds"] == {"taste_drop": 5.0, "review_drop": 0.5}
 
@@ -61,7 +61,7 @@ def test_compare_with_an_old_report_and_fail_on_regression(pytester: pytest.Pyte
     run.assert_outcomes(passed=4, skipped=4)  # every item passed: the regression alone fails the run
     assert (
         f"proofswe: --proofswe-fail-on-regression: 1 submission(s) regressed against {old_path}: "
-        f"{TASK}::minimal (taste 100 -> 71.6 (-28.4) REGRESSION)"
+        f"{TASK}::minimal (taste 100 -> 66.6 (-33.4) REGRESSION)"
     ) in run.stdout.str()
 
 

@@ -145,7 +145,7 @@ def test_sarif_of_an_ordinary_pull_request_is_accepted(tmp_path: Path) -> None:
     assert res.returncode == 1, res.stdout  # the team's max_lines_changed=1 is a gate
     (result,) = json.loads((repo / "r.json").read_text())["results"]
     assert len(result["patch"]["files"]) == 4 and result["taste"]["metrics"]["code_files_touched"] == 1
-    assert [f["rule"] for f in result["taste"]["findings"]] == ["scope-lines-changed"]
+    assert [f["rule"] for f in result["taste"]["findings"]] == ["scope-lines-changed", "tests-added"]
     log = json.loads((repo / "proofswe.sarif").read_text())
     (entry,) = log["runs"][0]["results"]
     assert entry["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "pkg/calc.py"

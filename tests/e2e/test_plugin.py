@@ -88,7 +88,7 @@ def test_terminal_summary_and_failure_texts(full_run) -> None:  # type: ignore[n
     # Columns are as wide as the longest task and submission names (fixtures/hostile/ included).
     assert re.search(r"^task +submission +status +F2P  P2P  taste  review  seconds", output, flags=re.M)
     assert re.search(r"^inventory-restock +partial +partial +1/2  2/2  100", output, flags=re.M)
-    assert re.search(r"^inventory-restock +smelly +resolved +2/2  2/2  5\.6!", output, flags=re.M)
+    assert re.search(r"^inventory-restock +smelly +resolved +2/2  2/2  4\.1!", output, flags=re.M)
     # The failure text says which file and which hunk did not apply ...
     assert "inventory/restock.py, hunk #1 (@@ -30,8 +30,8 @@): the hunk does not match the base state" in output
     # ... which tests failed, with the first lines of each failure ...
@@ -451,7 +451,7 @@ def test_markdown_leaderboard_and_sarif_for_task_runs(pytester: pytest.Pytester,
     assert text.startswith("## pytest-proofswe leaderboard")
     # Two tasks: grouped by agent (the submission name here; bloated's meta.toml says taste-example).
     assert "| =1 | minimal | 2 | 2 | 1.00 [0.16, 1.00] | 100.0 [100.0, 100.0] | - | - | - | - | - |" in text
-    assert "| =1 | taste-example | 1 | 1 | 1.00 [0.03, 1.00] | 54.0 [54.0, 54.0] |" in text
-    assert "| inventory-restock | bloated | resolved | 2/2 | 2/2 | 54 ❌ | - | - |" in text
+    assert "| =1 | taste-example | 1 | 1 | 1.00 [0.03, 1.00] | 26.5 [26.5, 26.5] |" in text
+    assert "| inventory-restock | bloated | resolved | 2/2 | 2/2 | 26.5 ❌ | - | - |" in text
     log = json.loads(sarif_path.read_text())
     assert any(r["ruleId"] == "structure-new-abstraction" for r in log["runs"][0]["results"])
