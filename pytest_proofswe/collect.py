@@ -107,6 +107,7 @@ class ProofsweSession:
         self._remote_settings: GraderSettings | None = None  # what the nodes make their Grader from
         self._grade_function: Any = None
         self.retried: list[tuple[str, str, tuple[str, ...]]] = []  # (task, submission, why) run again
+        self.durations: dict[str, float] = {}  # task folder -> its longest grading this run (.durations)
         self._grader: Grader | None = None
         self._result_cache: ResultCache | None = None
         self._leaderboard: tuple[int, Leaderboard] | None = None  # (results it was made from, the aggregates)
@@ -411,7 +412,12 @@ class ProofsweSession:
                 self._remote = True
             else:
                 self._executor = make_executor("local", jobs=jobs)
-            for item in grading:  # in collection order; each item waits for its own result
+            from . import durations
+
+            # Longest tasks first (known from earlier runs); each item still waits for its own result.
+            for item in durations.longest_first(
+                grading, lambda i: durations.task_of(i.nodeid), durations.load(self.config)
+            ):
                 if self._remote and isinstance(item, _StepResult):
                     continue  # a stepped submission's steps follow one another: graded here, when its items run
                 item.schedule()
@@ -486,6 +492,7 @@ class ProofsweSession:
         key = (data["task"], data["submission"])
         if key in self.results:  # every check of a submission carries the same result
             return
+        self._note_duration(report.nodeid, data.get("duration_s"))
         self.config.hook.pytest_proofswe_result(config=self.config, result=data)
         self.order.append(key)
         self.results[key] = data
@@ -495,6 +502,14 @@ class ProofsweSession:
             self._partial_started = reportmod.append_partial(
                 self.settings.report, data, fresh=not self._partial_started
             )
+
+    def _note_duration(self, nodeid: str, seconds: Any) -> None:
+        """The longest grading of each task folder, for the next run's order (:mod:`.durations`)."""
+        from .durations import task_of
+
+        task = task_of(nodeid)
+        if task is not None and isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+            self.durations[task] = max(float(seconds), self.durations.get(task, 0.0))
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -709,6 +724,10 @@ class ProofsweSession:
             self._executor.shutdown(wait=False, cancel_futures=True)
         if _is_worker(self.config):
             return
+        if self.durations:
+            from .durations import record
+
+            record(self.config, self.durations)
         self._ensure_diff_result()
         self._ensure_history()
         rows = [self.results[k] for k in self.order]

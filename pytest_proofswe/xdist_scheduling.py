@@ -4,7 +4,8 @@ A submission's items (``<task folder>::<submission>::behaviour``, ``taste``, ``r
 ``session``, ``validate``) share one grading, done in the process that runs the first of
 them. xdist's ``load`` scheduling deals items out one by one, so a submission's items
 landed on two workers and each graded it (its workspace built twice, its tests run
-twice). This scheduler hands out each submission's items as one unit of work, and keeps
+twice). This scheduler hands out each submission's items as one unit of work, the
+submissions of the tasks that took longest in earlier runs first (:mod:`.durations`), and keeps
 xdist's own rule for every other test: one unit per test (``load``, ``worksteal``), per
 ``xdist_group`` (``loadgroup``), per module or class (``loadscope``), per file
 (``loadfile``). ``--dist each`` and ``no`` are left alone.
@@ -14,26 +15,17 @@ Imported only when pytest-xdist is installed (it subclasses xdist's scheduler).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped,unused-ignore]
 
+from . import durations
+from .durations import submission_scope
+
 __all__ = ["SubmissionScheduling", "XdistScheduling", "submission_scope"]
 
 _TAKEN_OVER = ("load", "worksteal", "loadgroup", "loadscope", "loadfile")
-_CHECKS = ("behaviour", "taste", "review", "session", "validate")
-# <task folder>::<submission>::<check>; a task folder is a folder, not a .py module.
-_OURS = re.compile(r"^(?P<scope>(?P<task>[^:]+)::[^:]+)::(?:" + "|".join(_CHECKS) + r")(?:@.*)?$")
-
-
-def submission_scope(nodeid: str) -> str | None:
-    """``<task folder>::<submission>`` for one of our items, else None."""
-    found = _OURS.match(nodeid)
-    if found is None or found.group("task").endswith(".py"):
-        return None
-    return found.group("scope")
 
 
 class SubmissionScheduling(LoadScopeScheduling):  # type: ignore[misc,unused-ignore]
@@ -42,6 +34,17 @@ class SubmissionScheduling(LoadScopeScheduling):  # type: ignore[misc,unused-ign
     def __init__(self, config: pytest.Config, log: Any = None) -> None:
         super().__init__(config, log)
         self.dist = str(config.getvalue("dist"))
+        self._ordered = False
+
+    def _assign_work_unit(self, node: Any) -> None:
+        """The first time: the work queue ordered longest task first (:mod:`pytest_proofswe.durations`)."""
+        if not self._ordered:
+            self._ordered = True
+            known = durations.load(self.config)
+            if known:
+                for scope in durations.longest_first(list(self.workqueue), durations.task_of, known):
+                    self.workqueue.move_to_end(scope)
+        super()._assign_work_unit(node)
 
     def _split_scope(self, nodeid: str) -> str:
         ours = submission_scope(nodeid)

@@ -40,7 +40,14 @@ def test_compare_with_an_old_report_and_fail_on_regression(pytester: pytest.Pyte
     # The agent's next version: resolved still, taste 66.6 (above a gate of 60), 33.4 points down.
     shutil.copy(task / "submissions" / "overengineered" / "patch.diff", task / "submissions" / "minimal.diff")
     report = pytester.path / "second.json"
-    args = ["--proofswe", str(task), "-k", "minimal or overengineered", f"--proofswe-compare={old_path}", "--proofswe-min-taste-score=60"]
+    args = [
+        "--proofswe",
+        str(task),
+        "-k",
+        "minimal or overengineered",
+        f"--proofswe-compare={old_path}",
+        "--proofswe-min-taste-score=60",
+    ]
     run = pytester.runpytest_subprocess(*args, f"--proofswe-report={report}")
     assert run.ret == pytest.ExitCode.OK  # without the flag, a regression is reported, not a failure
     out = run.stdout.str()

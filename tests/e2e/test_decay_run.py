@@ -125,6 +125,23 @@ def _pytest(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_under_xdist_each_stepped_submission_is_graded_once(tmp_path: Path, cache_dir: Path) -> None:
+    """Every item of a stepped submission (its steps' and its decay) runs on the worker that grades it."""
+    shutil.copytree(PRICING, tmp_path / "pricing-steps")
+    log = tmp_path / "graded.log"
+    (tmp_path / "conftest.py").write_text(
+        "import os\n\n"
+        "def pytest_proofswe_taste_findings(config, context):\n"
+        f"    with open({str(log)!r}, 'a') as f:\n"
+        "        f.write(f\"{context.task}::{context.submission} {os.environ.get('PYTEST_XDIST_WORKER')}\\n\")\n"
+    )
+    run = run_grader(tmp_path, cache_dir, "--proofswe", "pricing-steps", "-n", "2", "--proofswe-no-cache")
+    assert run.returncode == 1 and "1 failed, 19 passed" in run.output, run.output[-4000:]  # bloat's last taste
+    graded = [line.split()[0] for line in log.read_text().splitlines()]
+    # Each step of each submission graded once (steps graded twice would show here twice).
+    assert sorted(graded) == sorted(f"pricing-steps.{step}::{sub}" for step in STEPS for sub in ("tidy", "bloat"))
+
+
 def test_history_gate_names_the_commit_and_leaves_the_checkout_alone(bloat_repo: tuple[Path, list[str]]) -> None:
     repo, ids = bloat_repo
     (repo / "pricing" / "cart.py").write_text("# work in progress\n")  # the user's uncommitted edit

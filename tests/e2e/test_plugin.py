@@ -177,6 +177,38 @@ def test_xdist_puts_every_result_in_one_report(pytester: pytest.Pytester, tasks:
     assert "proofswe" in run.stdout.str()
 
 
+def test_the_tasks_that_took_longest_are_handed_out_first(pytester: pytest.Pytester, tasks: Path) -> None:
+    """A run records each task's longest grading in pytest's cache; the next one dispatches those first."""
+    log = pytester.path / "dispatched.log"
+    pytester.makeconftest(
+        f"""
+from pytest_proofswe import collect
+
+_schedule = collect.GradeItem.schedule
+
+def schedule(self):
+    with open({str(log)!r}, "a") as f:
+        f.write(self.nodeid.split("::")[0] + "\\n")
+    return _schedule(self)
+
+collect.GradeItem.schedule = schedule
+"""
+    )
+    args = ["--proofswe", str(tasks), "-k", "minimal and (behaviour or taste)", "--proofswe-jobs", "2"]
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=8)
+    stored = json.loads((pytester.path / ".pytest_cache" / "v" / "proofswe" / "durations").read_text())
+    folders = sorted({line for line in log.read_text().splitlines()})
+    assert sorted(stored) == folders and all(seconds > 0 for seconds in stored.values())
+
+    # The second run (grading again) hands the tasks out longest first, whatever the collection order.
+    stored = {task: 10.0 * rank for rank, task in enumerate(folders, start=1)}  # the last collected is longest
+    (pytester.path / ".pytest_cache" / "v" / "proofswe" / "durations").write_text(json.dumps(stored))
+    log.unlink()
+    pytester.runpytest_subprocess(*args, "--proofswe-no-cache").assert_outcomes(passed=8)
+    dispatched = list(dict.fromkeys(log.read_text().splitlines()))  # first call of each task: the dispatch
+    assert dispatched == folders[::-1]
+
+
 def test_xdist_grades_each_submission_once_on_one_worker(pytester: pytest.Pytester, tasks: Path) -> None:
     """Every check of a submission runs on one worker: the taste hook, called once per grading, sees each once."""
     log = pytester.path / "graded.log"

@@ -60,3 +60,48 @@ def test_loadgroup_groups_by_the_mark_and_each_is_left_alone() -> None:
     plugin = XdistScheduling()
     assert plugin.pytest_xdist_make_scheduler(FakeConfig("each"), None) is None  # type: ignore[arg-type]
     assert isinstance(plugin.pytest_xdist_make_scheduler(FakeConfig("load"), None), SubmissionScheduling)  # type: ignore[arg-type]
+
+
+class FakeNode:
+    def __init__(self) -> None:
+        self.sent: list[list[int]] = []
+
+    def send_runtest_some(self, indexes: list[int]) -> None:
+        self.sent.append(indexes)
+
+
+def test_the_longest_task_known_is_handed_out_first() -> None:
+    from pytest_proofswe.durations import CACHE_KEY
+    from tests.unit.test_durations import FakeCache
+
+    config = FakeConfig("load")
+    config.cache = FakeCache({"tasks/short": 1.0, "tasks/long": 30.0})  # type: ignore[attr-defined]
+    sched = SubmissionScheduling(config)  # type: ignore[arg-type]
+    collection = [f"tasks/{t}::{s}::{c}" for t in ("short", "long") for s in ("a", "b") for c in ("behaviour", "taste")]
+    node = FakeNode()
+    sched.registered_collections[node] = collection
+    sched.assigned_work[node] = {}
+    for nodeid in collection:
+        sched.workqueue.setdefault(sched._split_scope(nodeid), {})[nodeid] = False
+    sched._assign_work_unit(node)
+    sched._assign_work_unit(node)
+    # Both submissions of the long task first, each as one unit (its two items together).
+    assert [[collection[i] for i in sent] for sent in node.sent] == [
+        ["tasks/long::a::behaviour", "tasks/long::a::taste"],
+        ["tasks/long::b::behaviour", "tasks/long::b::taste"],
+    ]
+    assert list(sched.workqueue) == ["tasks/short::a", "tasks/short::b"]
+    assert CACHE_KEY in config.cache.data  # type: ignore[attr-defined]
+
+
+def test_without_durations_the_work_goes_in_collection_order() -> None:
+    config = FakeConfig("load")  # no cache at all (-p no:cacheprovider)
+    sched = SubmissionScheduling(config)  # type: ignore[arg-type]
+    collection = ["tasks/b::x::taste", "tasks/a::x::taste"]
+    node = FakeNode()
+    sched.registered_collections[node] = collection
+    sched.assigned_work[node] = {}
+    for nodeid in collection:
+        sched.workqueue.setdefault(sched._split_scope(nodeid), {})[nodeid] = False
+    sched._assign_work_unit(node)
+    assert node.sent == [[0]]
