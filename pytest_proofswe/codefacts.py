@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .guard import is_test_path
+from .change import is_test_path
 from .taste.pyparse import tree_of
 
 if sys.version_info >= (3, 11):

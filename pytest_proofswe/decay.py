@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from .change import is_test_path
 from .codefacts import (
     COMPLEXITY_FREE,
     MAX_FILE_BYTES,
@@ -45,7 +46,6 @@ from .codefacts import (
     ruff_config_from,
     significant,
 )
-from .guard import is_test_path
 
 __all__ = [
     "COMPLEXITY_FREE",

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from . import git as gitmod
+from .change import TEST_DIRS, is_test_path
 from .pysource import parse_quietly
 
 if sys.version_info >= (3, 11):
@@ -68,7 +69,6 @@ __all__ = [
 
 _CONFIG_FILES = {"pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml"}
 _LOADER_FILES = {"conftest.py", "sitecustomize.py", "usercustomize.py"}
-_TEST_DIRS = {"test", "tests", "testing"}
 _INI_SECTIONS = {"tox.ini": "pytest", "setup.cfg": "tool:pytest"}
 
 
@@ -82,17 +82,6 @@ class Neutralised:
 
     def to_json(self) -> dict[str, str]:
         return {"path": self.path, "reason": self.reason, "action": self.action}
-
-
-def is_test_path(path: str) -> bool:
-    """Whether ``path`` is a test file by pytest's usual conventions."""
-    p = PurePosixPath(path)
-    name = p.name
-    if name == "conftest.py":
-        return True
-    if p.suffix == ".py" and (name.startswith("test_") or name.endswith("_test.py")):
-        return True
-    return any(part in _TEST_DIRS for part in p.parts[:-1])
 
 
 def _base_text(workspace: Path, path: str) -> str | None:
@@ -283,7 +272,7 @@ def _test_package_inits(test_paths: Iterable[str]) -> dict[str, bool]:
         for depth in range(len(parts) + 1):
             folder = parts[:depth]
             init = "/".join((*folder, "__init__.py"))
-            out[init] = out.get(init, False) or any(part in _TEST_DIRS for part in folder)
+            out[init] = out.get(init, False) or any(part in TEST_DIRS for part in folder)
     return out
 
 

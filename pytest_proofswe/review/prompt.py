@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..patch import FileChange
+from ..change import FileChange
 from ..process import is_secret_name
 from ..taste.secrets import find_secrets
 from .rubric import CHECKLIST_KEY, Rubric

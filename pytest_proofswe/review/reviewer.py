@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..patch import FileChange
+from ..change import FileChange
 from .parse import ChecklistAnswer, CriterionScore, Unscored, parse_checklist, parse_reply
 from .prompt import FAILING_RULES, Prompt, ReviewFinding, build_prompt, checklist_ids, response_schema
 from .rubric import Rubric

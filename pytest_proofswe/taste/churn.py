@@ -7,7 +7,7 @@ import re
 import tokenize
 from collections.abc import Iterator
 
-from ..patch import HunkLine
+from ..change import HunkLine
 from .model import FileText, Finding, TasteConfig, TasteInput
 
 _WS = re.compile(r"\s+")

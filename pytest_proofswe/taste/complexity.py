@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from time import perf_counter as clock
 from typing import Any
 
-from ..guard import is_test_path
+from ..change import is_test_path
 from .model import Finding, TasteConfig, TasteInput
 from .pyparse import tree_of
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..patch import HunkInfo
+from ..change import HunkInfo
 
 __all__ = ["RULES", "THRESHOLDS", "FileText", "Finding", "Rule", "TasteConfig", "TasteInput", "TasteResult"]
 

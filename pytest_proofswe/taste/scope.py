@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..guard import is_test_path
+from ..change import is_test_path
 from .model import FileText, Finding, TasteConfig, TasteInput
 
 _CONFIG_NAMES = {

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from ..guard import is_test_path
+from ..change import is_test_path
 from .model import Finding, TasteConfig, TasteInput
 
 __all__ = ["SECRET_PATTERNS", "check", "find_secrets", "is_dummy"]

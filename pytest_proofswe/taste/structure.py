@@ -211,7 +211,7 @@ def _signature_break(old: ast.arguments, new: ast.arguments) -> str | None:
 
 
 def _is_test(path: str) -> bool:
-    from ..guard import is_test_path
+    from ..change import is_test_path
 
     return is_test_path(path)
 

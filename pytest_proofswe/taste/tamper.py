@@ -136,7 +136,7 @@ def _check_tree(tree: ast.Module, added: set[int], pytest_exempt: bool) -> Itera
 
 
 def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
-    from ..guard import is_test_path
+    from ..change import is_test_path
 
     exempt = any(m == "pytest" or m == "_pytest" or m.startswith("pytest_") for m in data.local_modules)
     for f in data.files:

@@ -12,8 +12,7 @@ import ast
 import re
 from collections.abc import Iterator
 
-from ..guard import is_test_path
-from ..patch import HunkInfo, HunkLine
+from ..change import HunkInfo, HunkLine, is_test_path
 from ..pysource import parse_quietly
 from .model import FileText, Finding, TasteConfig, TasteInput
 from .pyparse import enclosing, tree_of

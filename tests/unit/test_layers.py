@@ -72,3 +72,25 @@ def test_plain_modules_do_not_import_pytest(module: str) -> None:
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level}
     assert not {n for n in names if n == "pytest" or n.startswith(("pytest.", "_pytest"))}, module
+
+
+HARNESS = ("patch", "guard", "workspace", "environment", "runner", "sandbox", "grading", "verdict", "canary", "skips")
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        *sorted(str(p.relative_to(PACKAGE)) for folder in ("taste", "review") for p in (PACKAGE / folder).glob("*.py")),
+        "codefacts.py",
+        "decay.py",
+        "change.py",
+    ],
+)
+def test_no_check_reaches_into_the_harness(module: str) -> None:
+    """The checks read a change through the shared model (change.py), never through the harness's modules."""
+    reached = {name for name in imported(module) if name.split(".")[1:2] and name.split(".")[1] in HARNESS}
+    assert not reached, f"{module} imports {sorted(reached)}: use pytest_proofswe.change"
+
+
+def test_the_change_model_is_plain() -> None:
+    assert imported("change.py") == set()  # nothing of the package: both sides import it
