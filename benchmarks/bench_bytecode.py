@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_proofswe.environment import EnvironmentManager  # noqa: E402
+from pytest_proofswe.harness.environment import EnvironmentManager  # noqa: E402
+from pytest_proofswe.harness.workspace import BaseStore, new_workspace  # noqa: E402
 from pytest_proofswe.task import load_task  # noqa: E402
-from pytest_proofswe.workspace import BaseStore, new_workspace  # noqa: E402
 
 
 def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:

@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_proofswe.environment import EnvironmentManager  # noqa: E402
 from pytest_proofswe.grading import Grader, GradeRequest, grade  # noqa: E402
+from pytest_proofswe.harness.environment import EnvironmentManager  # noqa: E402
+from pytest_proofswe.harness.workspace import BaseStore, default_workspace_parent  # noqa: E402
 from pytest_proofswe.task import Submission, find_submissions, load_task  # noqa: E402
-from pytest_proofswe.workspace import BaseStore, default_workspace_parent  # noqa: E402
 
 OVERHEAD_STEPS = ("base", "hash", "parse", "workspace", "patch", "guard", "overlay", "verdict")
 

@@ -60,7 +60,10 @@ def make_task(root: Path, submissions: int) -> Path:
     after = before.replace(" - 1\n", "\n")
     patch = "".join(
         difflib.unified_diff(
-            before.splitlines(keepends=True), after.splitlines(keepends=True), "a/calc/__init__.py", "b/calc/__init__.py"
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            "a/calc/__init__.py",
+            "b/calc/__init__.py",
         )
     )
     for n in range(submissions):

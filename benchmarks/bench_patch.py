@@ -20,7 +20,7 @@ import tempfile
 
 CHILD = r"""
 import gc, json, sys, time
-from pytest_proofswe.patch import parse_patch
+from pytest_proofswe.harness.patch import parse_patch
 
 shape, mb = sys.argv[1], float(sys.argv[2])
 size = int(mb * 1_000_000)

@@ -26,11 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_proofswe import sandbox  # noqa: E402
-from pytest_proofswe.environment import EnvironmentManager  # noqa: E402
 from pytest_proofswe.grading import Grader, GradeRequest, grade  # noqa: E402
+from pytest_proofswe.harness import sandbox  # noqa: E402
+from pytest_proofswe.harness.environment import EnvironmentManager  # noqa: E402
+from pytest_proofswe.harness.workspace import BaseStore, default_workspace_parent  # noqa: E402
 from pytest_proofswe.task import find_submissions, load_task  # noqa: E402
-from pytest_proofswe.workspace import BaseStore, default_workspace_parent  # noqa: E402
 
 
 def micro(repeat: int) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_proofswe.patch import parse_patch  # noqa: E402
+from pytest_proofswe.harness.patch import parse_patch  # noqa: E402
 from pytest_proofswe.taste import FileText, TasteConfig, TasteInput, grade_taste  # noqa: E402
 
 

@@ -46,7 +46,7 @@ MODES = {
 
 FAKE = """
 from pytest_proofswe.result import BehaviourResult, GradeResult, PatchSummary, Proof
-from pytest_proofswe.verdict import TestGroup
+from pytest_proofswe.harness.verdict import TestGroup
 
 
 def wrap(grade):

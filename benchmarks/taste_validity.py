@@ -10,8 +10,8 @@ this repository; its label rules are in ``agent_prs_SOURCES.md``) is rebuilt fro
 mirror of its repository, with no network: a new repository in a temporary folder borrows
 the mirror's objects, ``main`` is the PR's base commit and the PR's head commit is checked
 out (or, without it, the stored diff is applied and committed). The change is then graded
-as ``pytest --proofswe-diff=main`` grades it there: :func:`pytest_proofswe.diffmode.collect_change`
-and :func:`~pytest_proofswe.diffmode.grade_change` in this process, with the repository's
+as ``pytest --proofswe-diff=main`` grades it there: :func:`pytest_proofswe.modes.diffmode.collect_change`
+and :func:`~pytest_proofswe.modes.diffmode.grade_change` in this process, with the repository's
 own ``[tool.proofswe.taste]`` if it has one and no reviewer. ``--via-pytest N`` also runs
 the real command on N of them and checks that both give the same grade.
 
@@ -340,7 +340,7 @@ def taste_overrides(weights: Mapping[str, Any] | None, repo: str) -> dict[str, A
 
 def grade_tree(top: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What ``pytest --proofswe-diff=main`` reports for the checkout at ``top`` (no reviewer)."""
-    from pytest_proofswe.diffmode import collect_change, grade_change
+    from pytest_proofswe.modes.diffmode import collect_change, grade_change
     from pytest_proofswe.settings import read_tool_table
     from pytest_proofswe.taste import TasteConfig, repo
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def _import_swebench(args: argparse.Namespace) -> int:
-    from .swebench import import_instances
+    from .modes.swebench import import_instances
 
     mirrors = {}
     for item in args.mirror:
@@ -106,8 +106,8 @@ def _capture(args: argparse.Namespace) -> int:
 
 def _durability(args: argparse.Namespace) -> int:
     from . import git as gitmod
-    from .durability import AgentSelector, measure_durability
     from .errors import UsageError
+    from .modes.durability import AgentSelector, measure_durability
 
     repo = Path(args.repo)
     try:
@@ -119,7 +119,7 @@ def _durability(args: argparse.Namespace) -> int:
                 raise UsageError(f"--range {args.range!r}: expected BASE..HEAD (fix: e.g. --range v1.0..HEAD)")
             head = head or "HEAD"
         elif selector.kind == "session":
-            from .durability import session_base
+            from .modes.durability import session_base
 
             base, head = session_base(Path(selector.value)), "HEAD"
         else:

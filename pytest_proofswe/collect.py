@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import report as reportmod
 from .errors import TaskError
+from .outputs import report as reportmod
 from .settings import Settings
 from .task import Submission, Task, find_submissions, is_task_dir, load_task
 
@@ -33,11 +33,11 @@ if TYPE_CHECKING:  # the grading machinery is imported when something is graded
     from .compare.runs import OldReport, RunComparison
     from .executors import Executor
     from .grading import Grader, GradeRequest
+    from .harness.sandbox import Sandbox
+    from .modes.steps import SteppedResult
     from .remote import GraderSettings
     from .result import GradeResult
     from .resultcache import ResultCache
-    from .sandbox import Sandbox
-    from .steps import SteppedResult
 
 _RESULT_ATTR = "proofswe_result"
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9._+@=,-]")
@@ -69,7 +69,7 @@ class ProofsweSession:
         self.replay_old: dict[tuple[str, str], dict[str, Any]] | None = None
         if settings.replay is not None and not _is_worker(config):
             from .errors import UsageError
-            from .replay import load_report
+            from .modes.replay import load_report
 
             try:
                 self.replay_old = load_report(settings.replay)
@@ -117,14 +117,14 @@ class ProofsweSession:
         self.sandbox: Sandbox | None = None
         if settings.tasks:
             from .errors import UsageError
-            from .sandbox import choose
+            from .harness.sandbox import choose
 
             try:
                 self.sandbox = choose(settings.sandbox, hidden=_grader_folders(config, settings))
             except UsageError as exc:
                 raise pytest.UsageError(str(exc)) from None
         if settings.predictions:
-            from .swebench import load_prediction_files
+            from .modes.swebench import load_prediction_files
 
             try:
                 self.predictions = load_prediction_files(settings.predictions)
@@ -151,8 +151,8 @@ class ProofsweSession:
 
     def grader_settings(self, *, workers: int = 1) -> GraderSettings:
         """What this run's Grader is made from; ``workers`` processes share the reviewer's budget."""
+        from .harness.sandbox import NoSandbox
         from .remote import TESTING_WRAPPER_VAR, GraderSettings
-        from .sandbox import NoSandbox
 
         review = self.settings.review
         if review is not None and review.max_cost_usd is not None and workers > 1:
@@ -299,7 +299,7 @@ class ProofsweSession:
     def submit_stepped(self, task: Task, submission: Submission) -> Future[SteppedResult]:
         """Every step of a stepped task's submission, graded once (the steps follow one another)."""
         from .executors import InlineExecutor
-        from .steps import grade_stepped
+        from .modes.steps import grade_stepped
 
         key = (task.id, submission.name)
         with self._lock:
@@ -353,7 +353,7 @@ class ProofsweSession:
             # Calibration reviews the labelled examples and nothing else.
             items[:] = [i for i in items if isinstance(i, CalibrationItem)]
         if self.settings.replay is not None:
-            from .replay import load_report
+            from .modes.replay import load_report
 
             # Only the results the report holds are graded again (workers read the report too).
             wanted = set(load_report(self.settings.replay))
@@ -367,8 +367,8 @@ class ProofsweSession:
                 config.hook.pytest_deselected(items=drop)
                 items[:] = keep
         if self.settings.diff_base is not None:
-            from .diffmode import collect_change
             from .errors import UsageError
+            from .modes.diffmode import collect_change
 
             started = time.monotonic()
             try:
@@ -379,15 +379,15 @@ class ProofsweSession:
             node = DiffCollector.from_parent(session, name="diff", nodeid="diff")
             items.extend(node.collect())
         if self.settings.history is not None:
-            from .historyitems import HistoryCollector
+            from .modes.historyitems import HistoryCollector
 
             self.history_run = self._history_run()
             items.extend(HistoryCollector.from_parent(session, name="history", nodeid="history").collect())
 
     def _history_run(self) -> Any:
         from .errors import UsageError
-        from .history import resolve_history
-        from .historyitems import HistoryRun
+        from .modes.history import resolve_history
+        from .modes.historyitems import HistoryRun
 
         assert self.settings.history is not None
         try:
@@ -447,7 +447,7 @@ class ProofsweSession:
         report = yield
         if self.history_run is not None and call.when == "call" and self.history_doc is None:
             from .errors import ProofsweError
-            from .historyitems import HistoryItem
+            from .modes.historyitems import HistoryItem
 
             if isinstance(item, HistoryItem):
                 try:
@@ -518,18 +518,18 @@ class ProofsweSession:
         if self.calibration:
             reportmod.calibration_summary(terminalreporter, self.calibration)
         if self.replay_old is not None:
-            from .replay import compare
+            from .modes.replay import compare
 
             self.replay_outcome = compare(self.replay_old, [self.results[k] for k in self.order])
             reportmod.replay_summary(terminalreporter, self.replay_outcome)
         if self.history_doc is not None:
-            from .historyitems import history_summary
+            from .modes.historyitems import history_summary
 
             history_summary(terminalreporter, self.history_doc)
             if not self.settings.tasks and self.settings.diff_base is None:
                 return
         if self.settings.diff_base is not None:
-            from .outputs import print_github_annotations
+            from .outputs.ci import print_github_annotations
 
             rows = [self.results[k] for k in self.order]
             reportmod.diff_summary(terminalreporter, rows)
@@ -544,7 +544,7 @@ class ProofsweSession:
             reportmod.agents_summary(terminalreporter, board.to_json())
         self._compare_summary(terminalreporter)
         if self.stepped_docs:
-            from .historyitems import stepped_summary
+            from .modes.historyitems import stepped_summary
 
             stepped_summary(terminalreporter, list(self.stepped_docs.values()))
         self._sandbox_line(terminalreporter)
@@ -592,7 +592,7 @@ class ProofsweSession:
 
     def _sandbox_line(self, terminalreporter: Any) -> None:
         """Say where the hidden tests ran; loudly when auto found no working sandbox."""
-        from .sandbox import NoSandbox
+        from .harness.sandbox import NoSandbox
 
         if self.sandbox is None or not self.order:
             return
@@ -628,7 +628,7 @@ class ProofsweSession:
         """The grade of the repository's own change, computed once."""
         with self._diff_lock:
             if self._diff_result is None:
-                from .diffmode import grade_change
+                from .modes.diffmode import grade_change
 
                 # Not self.grader: the task machinery (workspaces, environments) is not needed here.
                 self._diff_result = grade_change(
@@ -667,8 +667,8 @@ class ProofsweSession:
         if any(key[0] == "diff" for key in self.order):
             return
         if self.change is None:  # the controller of an xdist run collects nothing itself
-            from .diffmode import collect_change
             from .errors import UsageError
+            from .modes.diffmode import collect_change
 
             started = time.monotonic()
             try:
@@ -735,7 +735,7 @@ class ProofsweSession:
         regressed = found is not None and bool(found.regressed) and self.settings.fail_on_regression
         if regressed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the line saying why is in the summary
-        from .outputs import decay_markdown, write_ci_outputs
+        from .outputs.ci import decay_markdown, write_ci_outputs
 
         board = self.leaderboard()
         write_ci_outputs(
@@ -765,7 +765,7 @@ class ProofsweSession:
         if self.stepped_docs:
             document["stepped"] = list(self.stepped_docs.values())
         if self.replay_old is not None:
-            from .replay import compare
+            from .modes.replay import compare
 
             document["replay"] = compare(self.replay_old, rows)
         self.config.hook.pytest_proofswe_report(config=self.config, report=document)
@@ -1320,7 +1320,7 @@ class CalibrationItem(pytest.Item):
         self.outcome: dict[str, Any] | None = None
 
     def runtest(self) -> None:
-        from .patch import PatchRejected, parse_patch
+        from .harness.patch import PatchRejected, parse_patch
 
         reviewer = _plugin(self).grader.reviewer
         if reviewer is None:

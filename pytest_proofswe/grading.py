@@ -19,25 +19,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
 
-from . import guard, patch, runner
-from .canary import Canary
-from .canary import plant as plant_canary
-from .environment import Environment
 from .errors import ProofsweError
 from .git import git
-from .layout import LayoutBroken, check_layout
+from .harness import guard, patch, runner
+from .harness.canary import Canary
+from .harness.canary import plant as plant_canary
+from .harness.environment import Environment
+from .harness.layout import LayoutBroken, check_layout
+from .harness.sandbox import Sandbox
+from .harness.skips import untrusted_skips
+from .harness.verdict import Status, TestGroup, decide
+from .harness.workspace import Base, hash_tree, new_workspace, remove_tree
+from .harness.xfailmarks import xfail_marked
 from .result import BehaviourResult, GradeResult, PatchSummary, Proof
 from .review import Reviewer, ReviewResult
 from .review.rubric import RubricError, load_rubric
-from .sandbox import Sandbox
 from .session import SessionResult, grade_session
-from .skips import untrusted_skips
 from .task import EnvironmentSpec, Submission, Task
 from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, TasteResult, grade_taste
 from .taste.repo import repo_facts, sources
-from .verdict import Status, TestGroup, decide
-from .workspace import Base, hash_tree, new_workspace, remove_tree
-from .xfailmarks import xfail_marked
 
 __all__ = [
     "STAGES",

@@ -32,9 +32,9 @@ from .taste.model import TasteConfig
 
 if TYPE_CHECKING:
     from .grading import Grader, GradeRequest
+    from .harness.sandbox import Sandbox
     from .result import GradeResult
     from .review.reviewer import ReviewConfig, Reviewer
-    from .sandbox import Sandbox
     from .taste import TasteExtensions
 
 __all__ = ["TESTING_WRAPPER_VAR", "GraderSettings", "build_grader", "error_result", "grade_on_node", "wrap_for_testing"]
@@ -74,12 +74,12 @@ def build_grader(
     session_readers: Sequence[Any] = (),
 ) -> Grader:
     """A Grader made from ``settings``; the keyword arguments replace what it would make itself."""
-    from .environment import EnvironmentManager
     from .grading import Grader
-    from .workspace import BaseStore, default_workspace_parent
+    from .harness.environment import EnvironmentManager
+    from .harness.workspace import BaseStore, default_workspace_parent
 
     if sandbox is None:
-        from .sandbox import NoSandbox, choose
+        from .harness.sandbox import NoSandbox, choose
 
         # The controller's folders, and this machine's own home and working folder (a node's
         # home is not the controller's: its secrets, Ray's token, must be hidden as well).

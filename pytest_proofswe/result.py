@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .harness.verdict import CanaryCheck, Status, TestGroup
 from .review.reviewer import ReviewResult
 from .session import SessionResult
 from .task import agent_of, split_trial
 from .taste.model import TasteResult
-from .verdict import CanaryCheck, Status, TestGroup
 
 __all__ = ["BehaviourResult", "GradeResult", "PatchSummary", "Proof"]
 

@@ -171,7 +171,7 @@ class Settings:
                 "(fix: add --proofswe-diff=BASE, e.g. --proofswe-diff=origin/main)"
             )
         sandbox = pick("sandbox") or os.environ.get("PROOFSWE_SANDBOX") or "auto"
-        from .sandbox import MODES
+        from .harness.sandbox import MODES
 
         if sandbox not in MODES:
             raise UsageError(
@@ -203,7 +203,7 @@ class Settings:
                 "(fix: add --proofswe-history=BASE..HEAD, or --proofswe with the task folders)"
             )
         if durability is not None:
-            from .durability import AgentSelector
+            from .modes.durability import AgentSelector
 
             AgentSelector.parse(str(durability))  # a bad selector is a usage error now
         compare = getattr(opt, "proofswe_compare", None)

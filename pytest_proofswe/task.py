@@ -128,7 +128,7 @@ class SandboxSpec:
 
     def limits(self) -> Any:
         """The :class:`.sandbox.Limits` of a test run of this task."""
-        from .sandbox import Limits
+        from .harness.sandbox import Limits
 
         default = Limits()
         return Limits(

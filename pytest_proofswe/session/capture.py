@@ -131,7 +131,7 @@ def capture(
     if diff is not None:
         patch_text = diff.read_text(encoding="utf-8", errors="surrogateescape")
     else:  # the working tree's change since the base, untracked files included
-        from ..diffmode import collect_change
+        from ..modes.diffmode import collect_change
 
         patch_text = collect_change(repo, commit).patch_text
     if not patch_text.strip():

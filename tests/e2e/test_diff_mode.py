@@ -107,7 +107,7 @@ def test_bloated_change_fails_with_annotations_and_markdown(tmp_path: Path) -> N
 
 def test_each_finding_is_printed_once(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """The 'proofswe diff' summary lists the findings; the diff::taste failure points there."""
-    from pytest_proofswe.report import finding_text
+    from pytest_proofswe.outputs.report import finding_text
 
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)  # annotations would repeat them, by design
     repo = make_repo(pytester.path / "repo")  # not pytester.path: pytester writes its own files there

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.workspace import hash_tree
+from pytest_proofswe.harness.workspace import hash_tree
 from tests.conftest import FIXTURES, run_grader
 
 pytestmark = pytest.mark.slow

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.sandbox import probe_bwrap
+from pytest_proofswe.harness.sandbox import probe_bwrap
 from tests.conftest import FIXTURES, GraderRun, run_grader
 
 pytestmark = pytest.mark.slow

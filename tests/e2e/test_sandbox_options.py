@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.sandbox import probe_bwrap
+from pytest_proofswe.harness.sandbox import probe_bwrap
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.patch import PatchRejected, _check_symlinks_after, apply_patch, changed_paths, parse_patch
+from pytest_proofswe.harness.patch import PatchRejected, _check_symlinks_after, apply_patch, changed_paths, parse_patch
 from tests.conftest import snapshot_workspace
 
 BASE = {

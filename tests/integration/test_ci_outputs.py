@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from pytest_proofswe.diffmode import collect_change, grade_change
-from pytest_proofswe.outputs import sarif
+from pytest_proofswe.modes.diffmode import collect_change, grade_change
+from pytest_proofswe.outputs.ci import sarif
 from pytest_proofswe.taste import TasteConfig
 from tests.conftest import make_git_repo
 from tests.sarif_rules import github_errors, schema_errors

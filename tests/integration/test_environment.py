@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.environment import Environment, EnvironmentManager
 from pytest_proofswe.grading import Grader, GradeRequest, grade
+from pytest_proofswe.harness.environment import Environment, EnvironmentManager
+from pytest_proofswe.harness.workspace import BaseStore
 from pytest_proofswe.task import Submission, load_task
-from pytest_proofswe.workspace import BaseStore
 from tests.conftest import write_task
 
 pytestmark = pytest.mark.slow

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.environment import EnvironmentManager
 from pytest_proofswe.grading import Grader, GradeRequest, grade_safely
+from pytest_proofswe.harness.environment import EnvironmentManager
+from pytest_proofswe.harness.workspace import BaseStore
 from pytest_proofswe.task import Submission, find_submissions, load_task
-from pytest_proofswe.workspace import BaseStore
 from tests.conftest import TASKS, write_task
 
 pytestmark = pytest.mark.slow

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.environment import Environment
 from pytest_proofswe.errors import ProofsweError
 from pytest_proofswe.grading import STAGES, Grader, GradeRequest, grade
+from pytest_proofswe.harness.environment import Environment
+from pytest_proofswe.harness.workspace import Base, BaseStore
 from pytest_proofswe.result import GradeResult
 from pytest_proofswe.task import EnvironmentSpec, Submission, load_task
-from pytest_proofswe.workspace import Base, BaseStore
 from tests.conftest import write_task
 
 FIX = "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pytest_proofswe import git as gitmod
-from pytest_proofswe.guard import is_test_path, neutralise, place_file, tree_changes
-from pytest_proofswe.patch import changed_paths
+from pytest_proofswe.harness.guard import is_test_path, neutralise, place_file, tree_changes
+from pytest_proofswe.harness.patch import changed_paths
 from tests.conftest import FIXTURES, snapshot_workspace
 
 FIXTURE_SUBMISSIONS = FIXTURES / "hostile" / "guard" / "submissions"
@@ -121,7 +121,7 @@ def test_is_test_path(path: str, expected: bool) -> None:
 @pytest.fixture
 def base_and_ws(tmp_path: Path) -> tuple[Path, Path]:
     """A base tree and a workspace copied from it, as the harness makes them."""
-    from pytest_proofswe.workspace import Base, new_workspace
+    from pytest_proofswe.harness.workspace import Base, new_workspace
 
     base = snapshot_workspace(
         tmp_path / "base",
@@ -272,7 +272,7 @@ def test_place_file_replaces_symlinked_folders_and_files(tmp_path: Path) -> None
 
 
 def test_a_binary_symlink_patch_hidden_by_gitignore_is_rejected(base_and_ws: tuple[Path, Path]) -> None:
-    from pytest_proofswe.patch import PatchRejected, apply_patch, parse_patch
+    from pytest_proofswe.harness.patch import PatchRejected, apply_patch, parse_patch
 
     _base, ws = base_and_ws
     text = (FIXTURE_SUBMISSIONS / "symlink-escape.diff").read_text()
@@ -284,7 +284,7 @@ def test_a_binary_symlink_patch_hidden_by_gitignore_is_rejected(base_and_ws: tup
 
 def test_a_symlink_pointing_outside_that_the_base_has_is_not_the_patchs_doing(tmp_path: Path) -> None:
     from pytest_proofswe import git as gitmod
-    from pytest_proofswe.patch import apply_patch, parse_patch
+    from pytest_proofswe.harness.patch import apply_patch, parse_patch
 
     ws = tmp_path / "ws"
     ws.mkdir()

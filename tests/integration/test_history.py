@@ -10,9 +10,9 @@ from types import ModuleType
 
 import pytest
 
-from pytest_proofswe.durability import AgentSelector, added_lines, measure_durability, non_trivial
 from pytest_proofswe.errors import UsageError
-from pytest_proofswe.history import grade_history, resolve_history
+from pytest_proofswe.modes.durability import AgentSelector, added_lines, measure_durability, non_trivial
+from pytest_proofswe.modes.history import grade_history, resolve_history
 from tests.conftest import FIXTURES
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_proofswe import git as gitmod
-from pytest_proofswe.patch import PatchRejected, apply_patch, parse_patch
+from pytest_proofswe.harness.patch import PatchRejected, apply_patch, parse_patch
 
 SEEDS = [
     "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1,3 +1,3 @@\n x = 1\n-y = 2\n+y = 3\n z = 3\n",

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.environment import Environment, EnvironmentManager
-from pytest_proofswe.runner import plugin_options, run_tests
+from pytest_proofswe.harness.environment import Environment, EnvironmentManager
+from pytest_proofswe.harness.runner import plugin_options, run_tests
+from pytest_proofswe.harness.workspace import BaseStore, new_workspace, remove_tree
 from pytest_proofswe.task import load_task
-from pytest_proofswe.workspace import BaseStore, new_workspace, remove_tree
 from tests.conftest import write_task
 
 INSTALL_PLUGIN = """import pathlib, sysconfig

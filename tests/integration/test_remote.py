@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe import remote, sandbox
+from pytest_proofswe import remote
 from pytest_proofswe.grading import GradeRequest
+from pytest_proofswe.harness import sandbox
 from pytest_proofswe.remote import GraderSettings, build_grader, grade_on_node
 from pytest_proofswe.task import find_submissions, load_task
 from tests.conftest import TASKS

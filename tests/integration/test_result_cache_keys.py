@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.environment import EnvironmentManager
 from pytest_proofswe.grading import Grader, GradeRequest
+from pytest_proofswe.harness.environment import EnvironmentManager
+from pytest_proofswe.harness.workspace import BaseStore
 from pytest_proofswe.result import BehaviourResult, GradeResult, PatchSummary, Proof
 from pytest_proofswe.resultcache import ResultCache, settings_fingerprint
 from pytest_proofswe.task import Submission, load_task
 from pytest_proofswe.taste import TasteConfig
-from pytest_proofswe.workspace import BaseStore
 from tests.conftest import write_task
 
 PATCH = "--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pytest_proofswe.patch import parse_patch
+from pytest_proofswe.harness.patch import parse_patch
 from pytest_proofswe.review import ReviewConfig, Reviewer, load_rubric
 from tests.conftest import LLMServer as Server
 

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from pytest_proofswe import process
-from pytest_proofswe.environment import Environment
-from pytest_proofswe.runner import TestRun, build_command, plugin_options, run_tests
-from pytest_proofswe.sandbox import BwrapSandbox, Job, NoSandbox, Sandbox, probe_bwrap
+from pytest_proofswe.harness.environment import Environment
+from pytest_proofswe.harness.runner import TestRun, build_command, plugin_options, run_tests
+from pytest_proofswe.harness.sandbox import BwrapSandbox, Job, NoSandbox, Sandbox, probe_bwrap
 from pytest_proofswe.task import SandboxSpec, TestsSpec
 
 PYTEST_VERSION = pytest.__version__

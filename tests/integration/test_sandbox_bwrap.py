@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.sandbox import BwrapSandbox, Job, Limits, probe_bwrap
+from pytest_proofswe.harness.sandbox import BwrapSandbox, Job, Limits, probe_bwrap
 
 pytestmark = pytest.mark.skipif(
     not probe_bwrap().works, reason=f"bubblewrap does not work on this machine: {probe_bwrap().problem}"

@@ -7,7 +7,7 @@ from typing import Any
 
 from pytest_proofswe.errors import HarnessError
 from pytest_proofswe.grading import Grader
-from pytest_proofswe.steps import grade_stepped, step_task
+from pytest_proofswe.modes.steps import grade_stepped, step_task
 from pytest_proofswe.task import find_submissions, load_task
 from tests.conftest import FIXTURES
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.canary import plant
-from pytest_proofswe.runner import build_command, outcomes_for, parse_junit
+from pytest_proofswe.harness.canary import plant
+from pytest_proofswe.harness.runner import build_command, outcomes_for, parse_junit
+from pytest_proofswe.harness.xfailmarks import xfail_marked
 from pytest_proofswe.task import TestsSpec
-from pytest_proofswe.xfailmarks import xfail_marked
 
 SPEC = TestsSpec(fail_to_pass=("tests/test_a.py::test_f",), pass_to_pass=("tests/test_a.py::test_p",))
 

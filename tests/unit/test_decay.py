@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from pytest_proofswe.decay import (
+from pytest_proofswe.modes.decay import (
     WEIGHTS,
     DecayTrend,
     StepInfo,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.guard import (
+from pytest_proofswe.harness.guard import (
     Neutralised,
     _addopts_plugins,
     _conftest_plugins,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.layout import LayoutBroken, check_layout
+from pytest_proofswe.harness.layout import LayoutBroken, check_layout
 
 
 def test_a_folder_replaced_by_a_file_or_a_symlink_is_named(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_proofswe.outputs import (
+from pytest_proofswe.outputs.ci import (
     MAX_ERRORS,
     MAX_MARKDOWN_FINDINGS,
     MAX_TABLE_CHARS,
@@ -199,7 +199,7 @@ def test_an_injection_attempt_is_an_error_before_every_other_finding() -> None:
 
 
 def test_an_environment_note_is_said_once_in_the_terminal_summary() -> None:
-    from pytest_proofswe.report import terminal_summary
+    from pytest_proofswe.outputs.report import terminal_summary
 
     class Terminal:
         def __init__(self) -> None:
@@ -228,8 +228,8 @@ def test_an_environment_note_is_said_once_in_the_terminal_summary() -> None:
 
 
 def test_decay_markdown_lists_the_steps_that_moved_and_the_gate() -> None:
-    from pytest_proofswe.decay import StepInfo, content_key, measure
-    from pytest_proofswe.outputs import decay_markdown, markdown
+    from pytest_proofswe.modes.decay import StepInfo, content_key, measure
+    from pytest_proofswe.outputs.ci import decay_markdown, markdown
 
     block = "".join(f"    v{i} = x * {i}\n" for i in range(6))
     one = f"def a(x):\n{block}    return x\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from pytest_proofswe.patch import HunkLine, parse_patch
+from pytest_proofswe.harness.patch import HunkLine, parse_patch
 
 
 def _short_lines(n: int) -> str:

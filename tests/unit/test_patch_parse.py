@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.patch import (
+from pytest_proofswe.harness.patch import (
     PatchRejected,
     _check_path,
     _header_paths,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_proofswe import pysource
-from pytest_proofswe.guard import _conftest_plugins
+from pytest_proofswe.harness.guard import _conftest_plugins
 from pytest_proofswe.taste import TasteConfig, grade_taste
 from pytest_proofswe.taste.complexity import maintainability
 from tests.unit.test_taste_rules import diff_of

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pytest_proofswe.patch import parse_patch
+from pytest_proofswe.harness.patch import parse_patch
 from pytest_proofswe.review import CostBudget, ReviewConfig, Reviewer, build_prompt, load_rubric
 from pytest_proofswe.review.parse import Unscored, parse_reply
 from pytest_proofswe.review.prompt import find_injections, redact

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.runner import build_command, junit_key, outcomes_for, parse_junit
+from pytest_proofswe.harness.runner import build_command, junit_key, outcomes_for, parse_junit
 from pytest_proofswe.task import TestsSpec
 
 XML = """<?xml version="1.0" encoding="utf-8"?>
@@ -87,7 +87,7 @@ def test_custom_command_with_tests_placeholder(tmp_path: Path) -> None:
 
 def test_truncated_and_non_test_ids(tmp_path: Path) -> None:
     ids = ["t.py::test_m[xyz", "t.py::test_m[abc]", "[100%]", "[", "t.py::test_m[xyz", "t.py::other"]
-    from pytest_proofswe.runner import selection_ids
+    from pytest_proofswe.harness.runner import selection_ids
 
     assert selection_ids(ids) == ["t.py"]
     assert selection_ids([*ids, "u.py::x", "docs/x.txt::x.txt", "tests"], skip=["t.py"]) == ["u.py", "docs/x.txt"]
@@ -129,7 +129,7 @@ def test_a_large_junit_file_is_read_without_holding_it_whole(tmp_path: Path) -> 
 
 
 def test_a_test_file_pytest_cannot_find_is_dropped_on_the_retry(tmp_path: Path) -> None:
-    from pytest_proofswe.runner import _not_found, selection_ids
+    from pytest_proofswe.harness.runner import _not_found, selection_ids
 
     output = f"ERROR: file or directory not found: {tmp_path}/tests/test_gone.py\n\n"
     assert _not_found(output, tmp_path) == ["tests/test_gone.py"]
@@ -252,7 +252,7 @@ def test_truncated_ids_match_within_their_class_and_exact_names_first(tmp_path: 
 
 
 def test_a_file_id_selects_its_file() -> None:
-    from pytest_proofswe.runner import selection_ids
+    from pytest_proofswe.harness.runner import selection_ids
 
     assert selection_ids(["tests/test_x.py", "tests/test_y.py::test_a", "test_z"]) == [
         "tests/test_x.py",
@@ -267,7 +267,7 @@ def test_python3_in_a_custom_command_is_the_environments(tmp_path: Path) -> None
 
 
 def test_a_file_not_found_is_named_relative_to_the_workspace(tmp_path: Path) -> None:
-    from pytest_proofswe.runner import _not_found
+    from pytest_proofswe.harness.runner import _not_found
 
     output = (
         "ERROR: file or directory not found: tests/test_gone.py\n"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe import sandbox
 from pytest_proofswe.errors import TaskError, UsageError
-from pytest_proofswe.sandbox import RESULTS_DIR, BwrapSandbox, Job, Limits, NoSandbox, Probe
+from pytest_proofswe.harness import sandbox
+from pytest_proofswe.harness.sandbox import RESULTS_DIR, BwrapSandbox, Job, Limits, NoSandbox, Probe
 from pytest_proofswe.task import SandboxSpec, load_task
 
 PROBE = Probe("/usr/bin/bwrap", "0.8.0", works=True, user_namespace=True)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from pytest_proofswe.outputs import markdown
-from pytest_proofswe.report import session_cell, terminal_summary
+from pytest_proofswe.outputs.ci import markdown
+from pytest_proofswe.outputs.report import session_cell, terminal_summary
 from pytest_proofswe.session import grade_session
 
 SESSIONS = Path(__file__).resolve().parents[3] / "shared" / "external" / "sessions"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.runner import TestOutcome, parse_junit
-from pytest_proofswe.skips import untrusted_skips
-from pytest_proofswe.verdict import decide
+from pytest_proofswe.harness.runner import TestOutcome, parse_junit
+from pytest_proofswe.harness.skips import untrusted_skips
+from pytest_proofswe.harness.verdict import decide
 
 
 def skipped(test_id: str, where: str) -> TestOutcome:

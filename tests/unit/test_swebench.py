@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_proofswe.__main__ import main
-from pytest_proofswe.swebench import load_prediction_files, load_predictions, parse_id_list
+from pytest_proofswe.modes.swebench import load_prediction_files, load_predictions, parse_id_list
 from pytest_proofswe.task import find_submissions, load_task
 from tests.conftest import ROOT, make_git_repo
 
@@ -189,7 +189,7 @@ def test_import_keeps_agents_whose_names_clean_up_alike(tmp_path: Path) -> None:
             {"agent": "Agent v1", "model_patch": "two", "resolved": False},
         ],
     }
-    from pytest_proofswe.swebench import import_instances
+    from pytest_proofswe.modes.swebench import import_instances
 
     (done,) = import_instances(
         [inst],

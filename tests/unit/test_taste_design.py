@@ -467,7 +467,7 @@ def test_the_repository_sources_are_its_python_and_configuration_files(tmp_path:
 
 def test_the_diff_mode_grade_searches_the_whole_repository(tmp_path: Path) -> None:
     """``pytest --proofswe-diff``'s grade: a name removed while an unchanged module still imports it."""
-    from pytest_proofswe.diffmode import collect_change, grade_change
+    from pytest_proofswe.modes.diffmode import collect_change, grade_change
     from tests.conftest import make_git_repo
 
     repo = tmp_path / "repo"

@@ -461,7 +461,7 @@ def graded_change(
     path: Path, base: dict[str, str], head: dict[str, str | None]
 ) -> tuple[list[tuple[str, str, int | None, str]], dict[str, Any]]:
     """(rule, path, line, message) of each lint finding of the change from ``base`` to ``head``, and the metrics."""
-    from pytest_proofswe.diffmode import collect_change, grade_change
+    from pytest_proofswe.modes.diffmode import collect_change, grade_change
     from tests.conftest import make_git_repo
 
     make_git_repo(path, dict(base))

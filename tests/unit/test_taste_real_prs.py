@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from pytest_proofswe.guard import is_test_path
-from pytest_proofswe.patch import parse_patch
+from pytest_proofswe.harness.guard import is_test_path
+from pytest_proofswe.harness.patch import parse_patch
 from pytest_proofswe.taste import FileText, TasteConfig, TasteInput, scope, secrets, testrules
 from tests.conftest import ROOT
 

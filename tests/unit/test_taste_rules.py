@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.patch import parse_patch
+from pytest_proofswe.harness.patch import parse_patch
 from pytest_proofswe.taste import FileText, TasteConfig, TasteInput, grade_taste
 
 DEFAULTS = TasteConfig()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_proofswe.runner import TestOutcome
-from pytest_proofswe.verdict import decide
+from pytest_proofswe.harness.runner import TestOutcome
+from pytest_proofswe.harness.verdict import decide
 
 F2P = ["t.py::f1", "t.py::f2"]
 P2P = ["t.py::p1"]

@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ProofsweError
+from ..grading import Grader, GradeRequest
+from ..harness.environment import Environment
+from ..harness.patch import PatchRejected, apply_patch, parse_patch
+from ..harness.verdict import Status
+from ..harness.workspace import Base, new_workspace, remove_tree
+from ..result import BehaviourResult, GradeResult, PatchSummary, Proof
+from ..task import EnvironmentSpec, RepoSource, StepSpec, Submission, Task
 from .decay import MAX_FILE_BYTES, DecayGate, DecayTrend, StepInfo, content_key, measure
-from .environment import Environment
-from .errors import ProofsweError
-from .grading import Grader, GradeRequest
-from .patch import PatchRejected, apply_patch, parse_patch
-from .result import BehaviourResult, GradeResult, PatchSummary, Proof
-from .task import EnvironmentSpec, RepoSource, StepSpec, Submission, Task
-from .verdict import Status
-from .workspace import Base, new_workspace, remove_tree
 
 __all__ = ["SteppedResult", "grade_stepped", "step_task"]
 
@@ -145,7 +145,7 @@ def _failed(
 
 def grade_stepped(task: Task, submission: Submission, grader: Grader) -> SteppedResult:
     """Grade every step of ``submission`` in order, then the decay between the states they left."""
-    from .taste.repo import repo_facts
+    from ..taste.repo import repo_facts
 
     started = time.monotonic()
     try:

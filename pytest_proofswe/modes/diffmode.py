@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import git as gitmod
-from .errors import UsageError
-from .patch import PatchRejected, parse_patch
-from .taste import FileText, TasteConfig, TasteExtensions, TasteInput, grade_taste
-from .taste.repo import repo_facts, sources
+from .. import git as gitmod
+from ..errors import UsageError
+from ..harness.patch import PatchRejected, parse_patch
+from ..taste import FileText, TasteConfig, TasteExtensions, TasteInput, grade_taste
+from ..taste.repo import repo_facts, sources
 
 if TYPE_CHECKING:
-    from .review.reviewer import Reviewer, ReviewResult
+    from ..review.reviewer import Reviewer, ReviewResult
 
 __all__ = ["Change", "collect_change", "grade_change"]
 
@@ -166,9 +166,9 @@ def grade_change(
     rootdir: Path | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready result of grading ``change``: taste always, review with a model."""
-    from .grading import NO_MODEL
-    from .review.reviewer import ReviewResult
-    from .review.rubric import RubricError, load_rubric
+    from ..grading import NO_MODEL
+    from ..review.reviewer import ReviewResult
+    from ..review.rubric import RubricError, load_rubric
 
     started = time.monotonic()
     facts = repo_facts((rootdir or change.top).resolve())

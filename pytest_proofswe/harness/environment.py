@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import process
-from .errors import EnvironmentBuildError
+from .. import process
+from ..errors import EnvironmentBuildError
+from ..task import EnvironmentSpec
 from .locking import file_lock
-from .task import EnvironmentSpec
 from .workspace import Base, remove_tree
 
 __all__ = ["Environment", "EnvironmentManager", "find_uv"]

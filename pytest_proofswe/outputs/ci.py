@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import __version__
+from .. import __version__
+from ..taste.model import RULES
 from .report import (
     AGENTS_LEGEND,
     SESSION_LEGEND,
@@ -29,7 +30,6 @@ from .report import (
     session_cost,
     write_json_atomic,
 )
-from .taste.model import RULES
 
 __all__ = ["decay_markdown", "github_annotations", "markdown", "print_github_annotations", "sarif", "write_ci_outputs"]
 
@@ -48,7 +48,7 @@ FULL_LIST = "every finding is in the SARIF log (--proofswe-sarif) and the JSON r
 
 def _findings(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Taste findings that cost points and the review's findings; those that fail an item first."""
-    from .review.prompt import FAILING_RULES
+    from ..review.prompt import FAILING_RULES
 
     taste = result.get("taste") or {}
     found = [dict(f, source="taste", fails=False) for f in taste.get("findings", []) if f.get("penalty", 0) > 0]
@@ -172,7 +172,7 @@ def _leaderboard(results: Sequence[dict[str, Any]], agents: Mapping[str, Any] | 
     lines = ["## pytest-proofswe leaderboard", ""]
     sessions = has_sessions(results)
     if agents is None:
-        from .compare import aggregate
+        from ..compare import aggregate
 
         board = aggregate(r for r in results if r.get("submission") is not None and "change" not in r)
         agents = board.to_json() if board.has_repeats else None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .task import Submission
+from ..task import Submission
 
 __all__ = ["ImportedTask", "import_instances", "load_prediction_files", "load_predictions", "parse_id_list"]
 

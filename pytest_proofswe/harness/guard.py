@@ -47,9 +47,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from . import git as gitmod
-from .change import TEST_DIRS, is_test_path
-from .pysource import parse_quietly
+from .. import git as gitmod
+from ..change import TEST_DIRS, is_test_path
+from ..pysource import parse_quietly
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import git as gitmod
-from . import process
-from .change import FileChange, HunkInfo, HunkLine
+from .. import git as gitmod
+from .. import process
+from ..change import FileChange, HunkInfo, HunkLine
 
 __all__ = [
     "ApplyOutcome",

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .. import __version__
 
 __all__ = [
     "SCHEMA",
@@ -58,7 +58,7 @@ def build_report(
 
 def calibration_document(outcomes: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Agreement per criterion between the reviewer and the labels, over the scored examples."""
-    from .review.calibration import agreement
+    from ..review.calibration import agreement
 
     pairs: dict[str, list[tuple[int, float]]] = {}
     for o in outcomes:
@@ -166,7 +166,7 @@ def taste_lines(results: Sequence[dict[str, Any]], per_submission: int = 3) -> l
 
 
 def finding_text(f: dict[str, Any]) -> str:
-    from .taste.model import format_finding
+    from ..taste.model import format_finding
 
     return format_finding(f.get("path"), f.get("line"), f["rule"], f["message"], float(f["penalty"]))
 

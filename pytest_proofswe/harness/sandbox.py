@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import process
-from .errors import UsageError
+from .. import process
+from ..errors import UsageError
 
 __all__ = [
     "MODES",

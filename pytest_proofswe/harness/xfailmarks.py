@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from .pysource import parse_quietly
+from ..pysource import parse_quietly
 
 __all__ = ["xfail_marked"]
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import git as gitmod
+from .. import git as gitmod
+from ..errors import UsageError
 from .decay import MAX_FILE_BYTES, DecayTrend, StepInfo, measure, ruff_config_from
-from .errors import UsageError
 
 __all__ = ["Commit", "History", "grade_history", "resolve_history"]
 

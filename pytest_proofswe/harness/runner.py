@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import process
+from .. import process
+from ..task import SandboxSpec, TestsSpec
 from .environment import Environment
 from .sandbox import Job, NoSandbox, Sandbox
-from .task import SandboxSpec, TestsSpec
 
 __all__ = [
     "JunitReport",

@@ -22,7 +22,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .task import TestsSpec
+from ..task import TestsSpec
 
 __all__ = ["Canary", "plant"]
 

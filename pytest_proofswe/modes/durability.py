@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from . import git as gitmod
-from .errors import HarnessError, UsageError
-from .taste.scope import file_kind
+from .. import git as gitmod
+from ..errors import HarnessError, UsageError
+from ..taste.scope import file_kind
 
 __all__ = [
     "AgentSelector",
@@ -511,8 +511,8 @@ def session_base(folder: Path) -> str:
 
 def _session_lines(folder: Path) -> tuple[str, dict[str, list[str]]]:
     """(base commit, path -> non-trivial added lines) of a captured session's task or submission folder."""
-    from .patch import PatchRejected, parse_patch
-    from .task import read_toml
+    from ..harness.patch import PatchRejected, parse_patch
+    from ..task import read_toml
 
     if (folder / "patch.diff").is_file():
         submission, task_folder = folder, folder.parent.parent

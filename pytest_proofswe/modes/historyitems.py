@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .git import EMPTY_TREE
+from ..git import EMPTY_TREE
 
 if TYPE_CHECKING:
+    from ..settings import Settings
     from .decay import DecayGate, DecayTrend, StepDecay
     from .durability import Durability
     from .history import History
-    from .settings import Settings
 
 __all__ = ["HistoryCollector", "HistoryItem", "HistoryRun", "history_summary", "stepped_summary"]
 
@@ -165,7 +165,7 @@ class HistoryItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, HistoryFailure):
             return str(excinfo.value)
-        from .errors import ProofsweError
+        from ..errors import ProofsweError
 
         if isinstance(excinfo.value, ProofsweError):
             return f"history: {excinfo.value}"

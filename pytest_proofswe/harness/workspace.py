@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import git as gitmod
+from .. import git as gitmod
+from ..task import RepoSource, Task
 from .locking import file_lock
-from .task import RepoSource, Task
 
 __all__ = [
     "Base",

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from .change import is_test_path
+from ..change import is_test_path
 from .codefacts import (
     COMPLEXITY_FREE,
     MAX_FILE_BYTES,

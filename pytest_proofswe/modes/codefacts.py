@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .change import is_test_path
-from .taste.pyparse import tree_of
+from ..change import is_test_path
+from ..taste.pyparse import tree_of
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -286,8 +286,8 @@ def lint_versions(
     Python file seen and an empty ``__init__.py`` for each package file missing from it, so
     that a file is linted in the same surroundings whichever layer holds it.
     """
-    from . import process
-    from .taste.lint import DEFAULT_CONFIG, DEFAULT_SELECT, find_ruff
+    from .. import process
+    from ..taste.lint import DEFAULT_CONFIG, DEFAULT_SELECT, find_ruff
 
     ruff = find_ruff()
     if ruff is None:
