@@ -155,3 +155,26 @@ def test_group_json_lists_passed_failed_and_skipped() -> None:
     v = decide(F2P, P2P, outcomes(f1="passed", f2="failed", p1="skipped"))
     assert v.fail_to_pass.to_json() == {"passed": ["t.py::f1"], "failed": ["t.py::f2"], "skipped": []}
     assert v.pass_to_pass.to_json() == {"passed": ["t.py::p1"], "failed": [], "skipped": ["t.py::p1"]}
+
+
+def test_a_wrong_canary_is_described_with_the_first_line_of_its_message() -> None:
+    """The reason says why the canary got what it got (an error's first line), only when it is wrong."""
+    got = {
+        "c.py::must_fail": TestOutcome("c.py::must_fail", "error", "ImportError: no module x\n  more detail"),
+        "c.py::must_pass": TestOutcome("c.py::must_pass", "passed", "captured output"),
+    }
+    v = decide(F2P, P2P, outcomes(**ALL_PASS), canaries=CANARIES, canary_outcomes=got)
+    assert v.tampered == (
+        "the test results were tampered with: canary c.py::must_fail (must fail) got error: ImportError: no module x"
+    )
+    assert [c.message for c in v.canaries] == ["ImportError: no module x\n  more detail", "captured output"]
+    assert [c.describe() for c in v.canaries][1] == "canary c.py::must_pass (must pass) got passed"
+
+
+def test_an_undeclared_xfail_reason_keeps_pytests_message() -> None:
+    xfailed = {**outcomes(f1="passed", p1="passed"), "t.py::f2": TestOutcome("t.py::f2", "xfailed", "reason: flaky")}
+    v = decide(F2P, P2P, xfailed, xfail_marked=frozenset())
+    reason = v.fail_to_pass.reasons["t.py::f2"]
+    assert reason.endswith(": reason: flaky") and "not marked xfail" in reason
+    bare = {**xfailed, "t.py::f2": TestOutcome("t.py::f2", "xfailed", "")}
+    assert decide(F2P, P2P, bare, xfail_marked=frozenset()).fail_to_pass.reasons["t.py::f2"].endswith("as a pass")
