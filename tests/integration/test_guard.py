@@ -172,6 +172,23 @@ def test_tree_changes_lists_added_modified_deleted_and_ignores_touched_copies(ba
     ]
 
 
+def test_tree_changes_sees_symlinks_and_exec_bits_and_never_looks_into_git(base_and_ws: tuple[Path, Path]) -> None:
+    """A retargeted symlink or one made a file is modified; only execute bits count; .git is never walked."""
+    base, ws = base_and_ws
+    for tree in (base, ws):
+        for name in ("same-link", "moved-link", "made-file"):
+            os.symlink("src/myproj/core.py", tree / name)
+    (ws / "moved-link").unlink()
+    os.symlink("src/myproj/plugin.py", ws / "moved-link")
+    (ws / "made-file").unlink()
+    (ws / "made-file").write_text("src/myproj/core.py")
+    os.chmod(ws / "tox.ini", os.stat(ws / "tox.ini").st_mode | 0o002)  # writable by others: not a change
+    os.chmod(ws / "setup.cfg", os.stat(ws / "setup.cfg").st_mode | 0o001)  # executable by others: a change
+    assert (ws / ".git").is_dir() and (base / ".git").is_dir()
+    (ws / ".git" / "proofswe-note").write_text("git's own files change as the harness stages the patch\n")
+    assert tree_changes(ws, base) == [("M", "made-file"), ("M", "moved-link"), ("M", "setup.cfg")]
+
+
 def test_package_metadata_with_entry_points_is_removed(base_and_ws: tuple[Path, Path]) -> None:
     base, ws = base_and_ws
     for folder in ("x-1.dist-info", "src/y.egg-info"):
@@ -269,6 +286,37 @@ def test_place_file_replaces_symlinked_folders_and_files(tmp_path: Path) -> None
     assert not (ws / "victim").is_symlink() and (ws / "victim").read_bytes() == b"v\n"
     with pytest.raises(ValueError, match="not a plain relative path"):
         place_file(ws, "../escape.py", b"")
+
+
+def test_place_file_makes_every_missing_folder_and_writes_an_ordinary_file(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "tests").mkdir()
+    (ws / "tests" / "test_old.py").mkdir()  # a folder where the hidden test file goes
+    (ws / "tests" / "test_old.py" / "inside.txt").write_text("x")
+    old = os.umask(0o022)
+    try:
+        place_file(ws, "new/deeper/still/test_z.py", b"z\n")
+        place_file(ws, "tests/test_old.py", b"old\n")
+    finally:
+        os.umask(old)
+    assert (ws / "new/deeper/still/test_z.py").read_bytes() == b"z\n"
+    assert sorted(p.relative_to(ws).as_posix() for p in (ws / "new").rglob("*")) == [
+        "new/deeper", "new/deeper/still", "new/deeper/still/test_z.py"
+    ]  # fmt: skip
+    assert (ws / "tests/test_old.py").read_bytes() == b"old\n"
+    assert os.stat(ws / "new/deeper/still/test_z.py").st_mode & 0o777 == 0o644  # not executable
+    for bad in ("/abs/test.py", "a//test.py", "./test.py", "a/./test.py", "a/../test.py", "a/", ""):
+        with pytest.raises(ValueError, match="not a plain relative path"):
+            place_file(ws, bad, b"")
+
+
+def test_a_modified_file_of_the_same_size_is_found_by_its_content(base_and_ws: tuple[Path, Path]) -> None:
+    base, ws = base_and_ws
+    core = ws / "src/myproj/core.py"
+    text = core.read_text()
+    core.write_text(text[:-2] + ("X" if text[-2] != "X" else "Y") + text[-1])  # same size, other bytes
+    assert tree_changes(ws, base) == [("M", "src/myproj/core.py")]
 
 
 def test_a_binary_symlink_patch_hidden_by_gitignore_is_rejected(base_and_ws: tuple[Path, Path]) -> None:

@@ -15,11 +15,14 @@ from pytest_proofswe.harness.guard import (
     Neutralised,
     _addopts_plugins,
     _conftest_plugins,
+    _escapes,
     _ini_section,
     _module_files,
+    _shipped_code_reason,
     _toml_pytest,
     _top_level_name,
     base_plugin_modules,
+    hidden_test_paths,
 )
 
 
@@ -164,3 +167,53 @@ def test_neutralised_json() -> None:
         "reason": "why",
         "action": "removed",
     }
+
+
+_BYTECODE = "compiled bytecode: Python may run it instead of the source the diff shows"
+_EXTENSION = "a compiled extension module: Python imports it before the source the diff shows"
+_METADATA = "package metadata: its entry points can load a pytest plugin from the workspace"
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("pkg/__pycache__/mod.cpython-311.pyc", _BYTECODE),
+        ("pkg/__pycache__/notes.txt", _BYTECODE),  # anything in a bytecode cache folder
+        ("legacy.pyc", _BYTECODE),  # sourceless bytecode, imported when legacy.py is absent
+        ("pkg/old.pyo", _BYTECODE),
+        ("pkg/_speedups.cpython-311-x86_64-linux-gnu.so", _EXTENSION),
+        ("pkg/_speedups.pyd", _EXTENSION),
+        ("x-1.0.dist-info/entry_points.txt", _METADATA),
+        ("src/x.egg-info/PKG-INFO", _METADATA),
+        ("pkg/mod.py", None),
+        ("docs/pyc.md", None),
+    ],
+)
+def test_shipped_code_is_named_with_its_reason(path: str, reason: str | None) -> None:
+    """The proof records why each file was removed: each kind has its own reason."""
+    assert _shipped_code_reason(path) == reason
+
+
+@pytest.mark.parametrize(
+    ("link", "target", "escapes"),
+    [
+        ("src/link", "../setup.cfg", False),  # resolved from the link's folder: inside
+        ("src/pkg/link", "../../README.md", False),
+        ("up", "..", True),
+        ("src/up", "../..", True),
+        ("link", "../outside", True),
+        ("link", "/etc/passwd", True),
+        ("link", ".git/config", True),
+        ("src/link", "../.git/hooks", True),
+        ("link", "docs/.git", False),  # a folder named .git below the top is not git's
+    ],
+)
+def test_a_symlink_target_is_read_from_the_links_folder(link: str, target: str, escapes: bool) -> None:
+    assert _escapes(link, target) is escapes
+
+
+def test_hidden_test_paths_are_the_python_files_of_the_ids_and_the_shipped_files() -> None:
+    ids = ["tests/test_a.py::test_x", "tests/test_a.py::TestY::test_z[1-2]", "tests/test_b.py", "tests/data.json::x"]
+    shipped = ["tests/helpers.py", "tests/fixtures/data.json", "tests/test_a.py"]
+    assert hidden_test_paths(ids, shipped) == ("tests/helpers.py", "tests/test_a.py", "tests/test_b.py")
+    assert hidden_test_paths([]) == ()
