@@ -167,6 +167,10 @@ def _fmt(value: object, digits: int = 2) -> str:
     return "-" if number is None else f"{number:.{digits}f}"
 
 
+def _or_dash(value: object) -> object:
+    return "-" if value is None else value
+
+
 def _chip(status: object) -> str:
     cls = _STATUS_CLASS.get(status, "other") if isinstance(status, str) else "other"
     return f'<span class="chip {cls}">{_text(status if status is not None else "-")}</span>'
@@ -334,7 +338,9 @@ def _agents_section(report: Mapping[str, Any]) -> list[str]:
     head += ["taste", "review", "session ok", "$/trial", "tokens/trial", "s/trial"]
     out = [
         '<section id="agents"><h2>Agents</h2>',
-        '<table class="agents"><thead><tr>' + "".join(f"<th>{_text(h)}</th>" for h in head) + "</tr></thead><tbody>",
+        '<div class="scroll"><table class="agents"><thead><tr>'
+        + "".join(f"<th>{_text(h)}</th>" for h in head)
+        + "</tr></thead><tbody>",
     ]
     for index, a in enumerate(agents):
         colour = _PALETTE[index % len(_PALETTE)]
@@ -345,24 +351,24 @@ def _agents_section(report: Mapping[str, Any]) -> list[str]:
         cells = [
             f'<td class="num">{index + 1}<svg width="10" height="10" aria-hidden="true"><circle cx="5" cy="5" r="4" fill="{colour}"/></svg></td>',
             f"<td>{_text(rank_cell(a))}</td>",
-            f'<td class="agent">{_text(a.get("agent"))}{tie}</td>',
+            f'<td class="agent">{_text(a.get("agent"))} {tie}</td>',
             f'<td class="num">{_text(a.get("tasks"))}</td>',
             f'<td class="num">{_text(a.get("trials"))}</td>',
-            f"<td>{_text(_estimate_text(resolved))} {_interval_bar(resolved, 0, 1)}</td>",
+            f'<td class="est">{_text(_estimate_text(resolved))}<br>{_interval_bar(resolved, 0, 1)}</td>',
         ]
         if k > 1:
             for key in ("pass_at_k", "pass_hat_k"):
                 estimate = _dict(_dict(a.get(key)).get(str(k)))
-                cells.append(f"<td>{_text(_estimate_text(estimate))}</td>")
+                cells.append(f'<td class="est">{_text(_estimate_text(estimate))}</td>')
         taste, review, session = _dict(a.get("taste")), _dict(a.get("review")), _dict(a.get("session_passed"))
         cells += [
-            f"<td>{_text(_estimate_text(taste, 1))} {_interval_bar(taste, 0, 100)}</td>",
-            f"<td>{_text(_estimate_text(review))} {_interval_bar(review, 1, 5)}</td>",
-            f"<td>{_text(_estimate_text(session))}</td>",
+            f'<td class="est">{_text(_estimate_text(taste, 1))}<br>{_interval_bar(taste, 0, 100)}</td>',
+            f'<td class="est">{_text(_estimate_text(review))}<br>{_interval_bar(review, 1, 5)}</td>',
+            f'<td class="est">{_text(_estimate_text(session))}</td>',
         ]
         cells += [f'<td class="num">{_text(_cost_text(_dict(a.get(key)), unit))}</td>' for key, unit, _ in _COSTS]
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     out.append(f'<p class="legend">{_text(AGENTS_LEGEND)}.</p>')
     out += _comparisons(report)
     out.append("</section>")
@@ -387,11 +393,11 @@ def _comparisons(report: Mapping[str, Any]) -> list[str]:
         if len(bounds) == 2 and None not in bounds:
             diff += f" [{bounds[0]:+.2f}, {bounds[1]:+.2f}]"
         low, high = (bounds[0], bounds[1]) if len(bounds) == 2 else (None, None)
-        apart = ' class="apart"' if low is not None and high is not None and (low > 0 or high < 0) else ""
+        apart = " apart" if low is not None and high is not None and (low > 0 or high < 0) else ""
         out.append(
             f'<tr><td>{_text(c.get("a"))}</td><td>{_text(c.get("b"))}</td><td class="num">{_text(c.get("tasks"))}</td>'
             f"<td>{_text(c.get('a_better'))} / {_text(c.get('b_better'))} / {_text(c.get('same'))}</td>"
-            f"<td{apart}>{_text(diff)}</td><td>{_fmt(c.get('p_value'), 3)}</td>"
+            f'<td class="est{apart}">{_text(diff)}</td><td>{_fmt(c.get("p_value"), 3)}</td>'
             f"<td>{_fmt(c.get('p_holm'), 3)}</td></tr>"
         )
     out.append("</tbody></table>")
@@ -699,7 +705,7 @@ def _submissions_table(results: Sequence[Mapping[str, Any]]) -> list[str]:
         duration = _num(r.get("duration_s"))
         cells = [
             f"<td>{_text(r.get('task'))}</td>",
-            f'<td><a href="#r{index}">{_text(r.get("submission") if r.get("submission") is not None else "-")}</a></td>',
+            f'<td><a href="#r{index}">{_text(_or_dash(r.get("submission")))}</a></td>',
             f"<td>{_text(r.get('agent') or '-')}</td>",
             f"<td>{_chip(b.get('status'))}</td>",
             f'<td class="num">{_text(ratio(dict(_dict(b.get("fail_to_pass")))))}</td>',
@@ -1048,17 +1054,17 @@ def _session_block(session: Mapping[str, Any]) -> list[str]:
         if key not in metrics or metrics.get(key) is None:
             continue
         value = metrics.get(key)
-        shown = f"${_num(value):.4f}" if key == "cost_usd" and _num(value) is not None else _text(value, 80)
-        cells.append(f"<tr><th>{_text(key.replace('_', ' '))}</th><td>{shown}</td></tr>")
+        if key == "cost_usd" and _num(value) is not None:
+            shown = f"${_num(value):.4f}"
+        else:
+            shown = _text({True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value, 80)
+        cells.append(f"<div><dt>{_text(key.replace('_', ' '))}</dt><dd>{shown}</dd></div>")
     tokens = _dict(metrics.get("tokens"))
     if tokens:
-        cells.append(
-            "<tr><th>tokens</th><td>"
-            + ", ".join(f"{_text(k)} {_text(v)}" for k, v in tokens.items() if v is not None)
-            + "</td></tr>"
-        )
+        known = ", ".join(f"{_text(k)} {_text(v)}" for k, v in tokens.items() if v is not None)
+        cells.append(f'<div class="wide"><dt>tokens</dt><dd>{known or "unknown"}</dd></div>')
     if cells:
-        out.append(f'<table class="kv">{"".join(cells)}</table>')
+        out.append(f'<dl class="kv">{"".join(cells)}</dl>')
     out += _timeline(session, metrics)
     return out
 
@@ -1118,7 +1124,7 @@ def _timeline(session: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[st
     rows = [(placed[p][0].get("where"), placed[p]) for p in order] + [(e.get("where"), [e]) for e in unplaced]
     for where, group in rows[:MAX_TIMELINE]:
         group = sorted(group, key=lambda e: _signal_kind(e.get("metric"))[2])
-        badges = "".join(
+        badges = " ".join(
             f'<span class="sig {_signal_kind(e.get("metric"))[1]}">{_text(_signal_kind(e.get("metric"))[0])}</span>'
             for e in group
         )
@@ -1127,7 +1133,7 @@ def _timeline(session: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[st
             if e.get("text") and str(e.get("text")) not in texts:
                 texts.append(str(e.get("text")))
         out.append(
-            f'<li><span class="where">{_text(where)}</span>{badges} <code>{_text(" | ".join(texts), 300)}</code></li>'
+            f'<li><span class="where">{_text(where)}</span> {badges} <code>{_text(" | ".join(texts), 300)}</code></li>'
         )
     out.append("</ol>")
     notes = []
@@ -1232,7 +1238,7 @@ def _submission(index: int, result: Mapping[str, Any], budget: _Budget, *, alone
     diff, found = _diff_block(result, anchor, quotes, findings, budget)
     count = len(findings)
     summary = (
-        f"<summary><strong>{_text(result.get('task'))}</strong> / {_text(result.get('submission'))} "
+        f"<summary><strong>{_text(result.get('task'))}</strong> / {_text(_or_dash(result.get('submission')))} "
         f'{_chip(b.get("status"))} <span class="small">taste {_taste_cell(taste)}, review {_review_cell(review)}, '
         f"{count} finding(s)</span></summary>"
     )
@@ -1241,7 +1247,7 @@ def _submission(index: int, result: Mapping[str, Any], budget: _Budget, *, alone
         *_taste_block(taste, findings),
         *_review_block(review, numbered, found),
         *_session_block(_dict(result.get("session"))),
-        "<h4>Diff</h4>",
+        f'<h4 id="{anchor}-diff">Diff</h4>',
         *diff,
     ]
     opened = " open" if alone else ""
@@ -1308,7 +1314,10 @@ tbody tr.add:nth-child(even){background:#e6ffec}tbody tr.del:nth-child(even){bac
 mark.ev{background:#ffe45c;border-radius:2px}sup.evn{color:#8a6d00;font-weight:600}
 .tag{font-size:11px;border-radius:3px;padding:0 4px;background:#e6e9ee}.tag.taste{background:#fdf0d5}.tag.review{background:#e6dcf7}
 .pts{color:var(--bad);font-weight:600}ul.evidence{margin:2px 0 0 0;padding-left:18px}ul.evidence q{background:#fff6c2}
-table.kv th{width:180px}
+dl.kv{display:flex;flex-wrap:wrap;gap:2px 8px;margin:4px 0;font-size:12px}
+dl.kv div{display:flex;gap:6px;min-width:170px;border-bottom:1px solid var(--line);padding:1px 0}
+dl.kv div.wide{min-width:360px}dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;font-weight:600}
+td.est{white-space:nowrap}td.agent{max-width:260px;overflow-wrap:anywhere}.scroll{overflow-x:auto}
 ol.timeline{list-style:none;padding:0;margin:4px 0;font-size:12px;max-height:360px;overflow:auto;border-left:2px solid var(--line)}
 ol.timeline li{padding:1px 8px}.where{display:inline-block;width:80px;color:var(--muted)}
 .sig{display:inline-block;border-radius:3px;padding:0 5px;margin-right:4px;color:#fff;font-size:11px}

@@ -16,6 +16,7 @@ import os
 import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -66,16 +67,29 @@ _PROBE = """JSON.stringify({
 })"""
 
 
+# Runs in the child: the pipe's ends onto fds 3 and 4 (moved out of the way first, so neither clobbers the
+# other whatever their numbers), then the browser in its place.
+_ON_3_AND_4 = """
+import fcntl, os, sys
+read, write = (fcntl.fcntl(int(fd), fcntl.F_DUPFD, 10) for fd in sys.argv[1:3])
+os.dup2(read, 3)
+os.dup2(write, 4)
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
 class _Browser:
     def __init__(self, exe: str, profile: str) -> None:
+        self._log = open(Path(profile).parent / f"{Path(profile).name}.log", "w+b")  # noqa: SIM115 (closed in close())
         to_browser, self._to = os.pipe()
         self._from, from_browser = os.pipe()
-        env = {**os.environ, "CDP_IN": str(to_browser), "CDP_OUT": str(from_browser)}
         self.proc = subprocess.Popen(
             [
-                "sh",
+                sys.executable,
                 "-c",
-                'exec "$0" "$@" 3<&"$CDP_IN" 4>&"$CDP_OUT"',
+                _ON_3_AND_4,
+                str(to_browser),
+                str(from_browser),
                 exe,
                 "--headless",
                 "--no-sandbox",  # root in a container has no user namespace sandbox to give
@@ -89,10 +103,9 @@ class _Browser:
                 "about:blank",
             ],
             pass_fds=(to_browser, from_browser),
-            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self._log,
         )
         os.close(to_browser)
         os.close(from_browser)
@@ -130,11 +143,16 @@ class _Browser:
             if ready:
                 chunk = os.read(self._from, 1 << 20)
                 if not chunk:
-                    raise EOFError(f"Chromium exited (status {self.proc.poll()})")
+                    raise EOFError(f"Chromium closed its pipe (exit status {self.proc.poll()}): {self.log_tail()}")
                 self._buffer += chunk
         raw, _, self._buffer = self._buffer.partition(b"\0")
         message: dict[str, Any] = json.loads(raw)
         return message
+
+    def log_tail(self) -> str:
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")[-2000:]
 
     def close(self) -> None:
         try:
@@ -148,6 +166,8 @@ class _Browser:
             self.proc.wait()
         os.close(self._to)
         os.close(self._from)
+        self._log.close()
+        Path(self._log.name).unlink(missing_ok=True)
 
 
 def _messages(events: list[dict[str, Any]]) -> list[str]:
@@ -169,7 +189,11 @@ def _messages(events: list[dict[str, Any]]) -> list[str]:
 def load(
     page: Path, *, width: int = 1280, height: int = 900, clip_height: int | None = None, fragment: str = ""
 ) -> Loaded:
-    """Open ``page`` (a file) in headless Chromium at ``width`` x ``height`` and read it, then close the browser."""
+    """Open ``page`` (a file) in headless Chromium at ``width`` x ``height`` and read it, then close the browser.
+
+    The screenshot is of the whole page (its first ``clip_height`` pixels when given), or,
+    with a ``fragment``, of the window scrolled to it.
+    """
     exe = chromium()
     if exe is None:
         raise FileNotFoundError(f"no Chromium: none of {', '.join(NAMES)} is on the PATH")
@@ -192,17 +216,12 @@ def load(
                 "result"
             ]["value"]
             seen = json.loads(probe)
-            shot_height = min(int(seen["height"]), clip_height or int(seen["height"]))
-            if fragment:
-                clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
-                shot = browser.send("Page.captureScreenshot", {"format": "png"}, session=session)
-            else:
-                clip = {"x": 0, "y": 0, "width": width, "height": shot_height, "scale": 1}
-                shot = browser.send(
-                    "Page.captureScreenshot",
-                    {"format": "png", "clip": clip, "captureBeyondViewport": True},
-                    session=session,
-                )
+            params: dict[str, Any] = {"format": "png"}
+            if not fragment:  # the whole page (up to clip_height): else what the window shows at the fragment
+                shot_height = min(int(seen["height"]), clip_height or int(seen["height"]))
+                params |= {"clip": {"x": 0, "y": 0, "width": width, "height": shot_height, "scale": 1}}
+                params |= {"captureBeyondViewport": True}
+            shot = browser.send("Page.captureScreenshot", params, session=session)
             console = _messages(browser.events)
         finally:
             browser.close()

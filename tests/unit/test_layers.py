@@ -44,6 +44,13 @@ def imported(module: str) -> set[str]:
         ("executors.py", "pytest_proofswe.grading"),  # executors run any call: they know nothing of grading
         ("executors.py", "pytest_proofswe.remote"),
         ("remote.py", "pytest_proofswe.collect"),  # what a Ray node runs needs no pytest session
+        # the HTML report is written from the report's document: it builds on report, nothing builds on it
+        ("report.py", "pytest_proofswe.htmlreport"),
+        ("outputs.py", "pytest_proofswe.htmlreport"),
+        ("htmlreport.py", "pytest_proofswe.collect"),
+        ("htmlreport.py", "pytest_proofswe.plugin"),
+        ("htmlreport.py", "pytest_proofswe.settings"),
+        ("htmlreport.py", "pytest_proofswe.outputs"),
     ],
 )
 def test_imports_go_one_way(module: str, must_not_import: str) -> None:
@@ -66,7 +73,9 @@ def test_the_comparisons_know_nothing_of_pytest(module: str) -> None:
     assert not {m for m in imported(f"compare/{module}") if m.split(".")[1:2] and m.split(".")[1] in wiring}
 
 
-@pytest.mark.parametrize("module", ["codefacts.py", "decay.py", "history.py", "durability.py", "steps.py"])
+@pytest.mark.parametrize(
+    "module", ["codefacts.py", "decay.py", "history.py", "durability.py", "steps.py", "htmlreport.py"]
+)
 def test_plain_modules_do_not_import_pytest(module: str) -> None:
     tree = ast.parse((PACKAGE / module).read_text(encoding="utf-8"))
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
