@@ -1317,7 +1317,7 @@ mark.ev{background:#ffe45c;border-radius:2px}sup.evn{color:#8a6d00;font-weight:6
 dl.kv{display:flex;flex-wrap:wrap;gap:2px 8px;margin:4px 0;font-size:12px}
 dl.kv div{display:flex;gap:6px;min-width:170px;border-bottom:1px solid var(--line);padding:1px 0}
 dl.kv div.wide{min-width:360px}dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;font-weight:600}
-td.est{white-space:nowrap}td.agent{max-width:260px;overflow-wrap:anywhere}.scroll{overflow-x:auto}
+td.est{white-space:nowrap}td.agent{min-width:150px;max-width:260px;overflow-wrap:anywhere}.scroll{overflow-x:auto}
 ol.timeline{list-style:none;padding:0;margin:4px 0;font-size:12px;max-height:360px;overflow:auto;border-left:2px solid var(--line)}
 ol.timeline li{padding:1px 8px}.where{display:inline-block;width:80px;color:var(--muted)}
 .sig{display:inline-block;border-radius:3px;padding:0 5px;margin-right:4px;color:#fff;font-size:11px}
@@ -1390,7 +1390,7 @@ def render(report: Mapping[str, Any]) -> str:
             "<title>pytest-proofswe report</title>",
             f"<style>{_STYLE}</style></head><body>",
             *body,
-            "<footer>Written by pytest-proofswe from its JSON report (docs/report.md#the-html-report). This page is one "
+            "<footer>Written by pytest-proofswe from its JSON report (docs/report.md). This page is one "
             "file: it loads nothing and runs no script.</footer>",
             "</body></html>",
             "",

@@ -330,7 +330,7 @@ def _anchor(graded: Path, name: str) -> str:
 def _screenshots(graded: Path, folder: Path) -> None:
     """The two screenshots of docs/report.md: the top of the page, and smelly's submission opened."""
     folder.mkdir(parents=True, exist_ok=True)
-    top = load(graded / "page.html", width=1100, clip_height=1500)
+    top = load(graded / "page.html", width=1200, clip_height=2000)
     (folder / "report-html.png").write_bytes(top.png)
     anchor = _anchor(graded, "smelly")
     text = (graded / "page.html").read_text(encoding="utf-8")
