@@ -1160,6 +1160,14 @@ def _timeline(session: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[st
 
 def _behaviour_block(result: Mapping[str, Any]) -> list[str]:
     b = _dict(result.get("behaviour"))
+    change = _dict(result.get("change"))
+    if change:  # --proofswe-diff: the repository's own change; its tests are ordinary items, no verdict here
+        return [
+            f"<p>Change of <code>{_text(change.get('branch') or str(change.get('head') or '')[:12])}</code> since "
+            f"<code>{_text(change.get('base'))}</code> (merge base <code>{_text(str(change.get('merge_base'))[:12])}</code>"
+            + (f", scope <code>{_text(change.get('scope'))}</code>" if change.get("scope") else "")
+            + ").</p>"
+        ]
     out = [
         f"<p>{_chip(b.get('status'))} FAIL_TO_PASS {_text(ratio(dict(_dict(b.get('fail_to_pass')))))}, "
         f"PASS_TO_PASS {_text(ratio(dict(_dict(b.get('pass_to_pass')))))}"
@@ -1350,7 +1358,11 @@ def _header(report: Mapping[str, Any]) -> list[str]:
         out.append(f'<p class="banner">The run stopped early: {_text(why, 500)}. What had finished is below.</p>')
     if by_status:
         out.append(
-            '<p class="counts">' + "".join(f"{_chip(status)} {_text(n)} " for status, n in by_status.items()) + "</p>"
+            '<p class="counts">'
+            + "".join(
+                f"{_chip(status)} {_text(n)} " for status, n in by_status.items() if status not in ("null", "None")
+            )
+            + "</p>"
         )
     links = [
         ("agents", "Agents", _aggregates([_dict(a) for a in _list(report.get("agents"))])),

@@ -250,8 +250,18 @@ def test_an_item_error_still_writes_the_page(pytester: pytest.Pytester) -> None:
     ]
     assert "task.toml" in submission(root, "broken", "-").text
 
-    run = pytester.runpytest_subprocess("--proofswe", "broken", "inventory-restock", "-k", "broken or minimal", "-x")
-    root = parse((pytester.path / "out" / "page.html").read_text(encoding="utf-8"))[0]
+    # The option wins over the ini key; a run that -x stopped says so.
+    args = [
+        "--proofswe",
+        "broken",
+        "inventory-restock",
+        "-k",
+        "broken or minimal",
+        "-x",
+        "--proofswe-html=stopped.html",
+    ]
+    pytester.runpytest_subprocess(*args)
+    root = parse((pytester.path / "stopped.html").read_text(encoding="utf-8"))[0]
     assert "The run stopped early: stopping after 1 failures" in " ".join(root.text.split())
 
 

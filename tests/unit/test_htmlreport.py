@@ -493,3 +493,16 @@ def test_the_page_does_not_change_the_report() -> None:
     before = copy.deepcopy(data)
     render(data)
     assert data == before
+
+
+def test_a_diff_run_shows_the_change_opened() -> None:
+    change = result(sub="feature", behaviour={"status": None, "reason": "the repository's own tests run as usual"})
+    change |= {"task": "diff", "change": {"base": "origin/main", "merge_base": "a" * 40, "branch": "feature"}}
+    data = report([change], agents=[], comparisons=[], stepped=[])
+    data["summary"]["by_status"] = {"null": 1}
+    root, _ = parse(render(data))
+    sub = root.by_id("r0")
+    assert "open" in sub.attrs
+    assert "Change of feature since origin/main (merge base aaaaaaaaaaaa)." in " ".join(sub.text.split())
+    assert "FAIL_TO_PASS" not in sub.text and "null" not in root.all("header")[0].text
+    assert len(sub.all("table", "diff")[0].all("tr", "finding")) == 2
