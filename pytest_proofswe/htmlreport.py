@@ -37,8 +37,9 @@ MAX_PAGE_DIFF_LINES = 20_000
 MAX_FINDINGS = 200
 MAX_STEP_ROWS = 50
 MAX_TIMELINE = 300
-#: Characters of a free text (a failure's reason, a rationale) shown.
+#: Characters of a free text (a failure's reason, a rationale) shown, and of one line of a diff.
 MAX_TEXT = 4000
+MAX_LINE_CHARS = 2000
 #: With more agents than this, a chart labels its points with their row number in the agents table.
 MAX_NAMED_POINTS = 10
 
@@ -933,9 +934,10 @@ def _diff_block(
             "note": "meta",
         }[row.kind]
         sign = {"add": "+", "del": "-", "ctx": " "}.get(row.kind, "")
-        body = (
-            _mark(row.text, quotes, row.path, found, anchor) if row.kind in ("add", "del", "ctx") else _text(row.text)
-        )
+        head = row.text[:MAX_LINE_CHARS]  # a minified file's one line must not make the page huge
+        body = _mark(head, quotes, row.path, found, anchor) if row.kind in ("add", "del", "ctx") else _text(head)
+        if len(row.text) > MAX_LINE_CHARS:
+            body += f'<span class="cut"> … ({len(row.text) - MAX_LINE_CHARS:,} more characters)</span>'
         out.append(
             f'<tr class="{cls}"><td class="ln">{"" if row.old is None else row.old}</td>'
             f'<td class="ln">{"" if row.new is None else row.new}</td><td class="code">{_text(sign)}{body}</td></tr>'

@@ -440,6 +440,10 @@ def test_a_large_run_stays_usable() -> None:
     assert f"the page shows at most {MAX_PAGE_DIFF_LINES:,} diff lines in all" in notes
     assert len(root.by_id("submissions").all("details")) == 120
     assert len(page) < 12_000_000
+    # One enormous line (a minified file) is cut too.
+    root, _ = parse(render(report([result(text=big.replace("+line 7\n", "+" + "x" * 100_000 + "\n"))])))
+    code = next(td for td in root.by_id("r0").all("td", "code") if "x" * 100 in td.text)
+    assert len(code.text) < 2100 and "98,000 more characters" in code.text
 
 
 def test_a_run_with_one_result_opens_it_and_no_agents_table() -> None:
