@@ -9,6 +9,7 @@ schedules it, turns results into item outcomes, and gathers them for the reports
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import sys
@@ -649,7 +650,7 @@ class ProofsweSession:
 
     def _outputs(self) -> list[Path]:
         """The files this run writes: never part of the change it grades."""
-        named = [self.settings.report, self.settings.markdown, self.settings.sarif]
+        named = [self.settings.report, self.settings.markdown, self.settings.html, self.settings.sarif]
         xml = getattr(self.config.option, "xmlpath", None)
         paths = [Path(p) for p in named if p is not None] + ([Path(xml)] if xml else [])
         return [p if p.is_absolute() else Path(self.config.invocation_params.dir) / p for p in paths]
@@ -746,7 +747,7 @@ class ProofsweSession:
             agents=board.to_json() if board is not None and board.has_repeats else {},
             decay=decay_markdown(self.history_doc, list(self.stepped_docs.values())),
         )
-        if self.settings.report is None:
+        if self.settings.report is None and self.settings.html is None:
             return
         document = reportmod.build_report(
             rows,
@@ -769,8 +770,14 @@ class ProofsweSession:
 
             document["replay"] = compare(self.replay_old, rows)
         self.config.hook.pytest_proofswe_report(config=self.config, report=document)
-        reportmod.write_json_atomic(self.settings.report, document)
-        reportmod.partial_path(self.settings.report).unlink(missing_ok=True)
+        if self.settings.report is not None:
+            reportmod.write_json_atomic(self.settings.report, document)
+            reportmod.partial_path(self.settings.report).unlink(missing_ok=True)
+        if self.settings.html is not None:
+            from .outputs.html import render
+
+            # Through JSON, as a reader of the report file sees it (a plugin's value becomes what json.dump makes of it).
+            reportmod.write_text_atomic(self.settings.html, render(json.loads(json.dumps(document, default=str))))
 
 
 def _plugin(node: pytest.Item | pytest.Collector) -> ProofsweSession:
@@ -1475,7 +1482,7 @@ __all__ = [
 def _grader_folders(config: pytest.Config, settings: Settings) -> list[Path]:
     """The run's folders a sandboxed command must not see: home, working folder, cache, outputs."""
     folders = [Path.home(), Path(config.invocation_params.dir), Path(config.rootpath), settings.cache_dir]
-    for output in (settings.report, settings.markdown, settings.sarif):
+    for output in (settings.report, settings.markdown, settings.html, settings.sarif):
         if output is not None:
             folders.append(Path(config.invocation_params.dir, output).parent)
     if settings.workspace_dir is not None:

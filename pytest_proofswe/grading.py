@@ -463,6 +463,7 @@ def grade(request: GradeRequest, grader: Grader) -> GradeResult:
     if request.task.checklist_only:
         behaviour = stages.call("verdict", _checklist_verdict, request, behaviour, review)
     session = stages.call("session", _session, request, grader, behaviour.paths)
+    behaviour = dataclasses.replace(behaviour, patch=dataclasses.replace(behaviour.patch, text=patch_text))
     return _result(request, stages, behaviour, taste=taste, review=review, session=session)
 
 

@@ -27,7 +27,9 @@ def pytest_proofswe_result(config: pytest.Config, result: dict[str, Any]) -> Non
 def pytest_proofswe_report(config: pytest.Config, report: dict[str, Any]) -> None:
     """Called with the whole JSON report just before it is written.
 
-    Add top-level fields here (keep ``schema`` and ``results`` as they are).
+    Add top-level fields here (keep ``schema`` and ``results`` as they are). The HTML report
+    (``--proofswe-html``) is written from the same document, after this hook; it is called
+    when either report is asked for.
     """
 
 

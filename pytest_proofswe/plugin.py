@@ -118,6 +118,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write a Markdown summary (a PR comment; a leaderboard for task runs).",
     )
     group.addoption(
+        "--proofswe-html",
+        metavar="PATH",
+        default=None,
+        help="write the HTML report: one self-contained page (agents with intervals, charts of outcome against "
+        "cost, each diff with its findings and the review's evidence, sessions, decay); it loads nothing.",
+    )
+    group.addoption(
         "--proofswe-sarif", metavar="PATH", default=None, help="write the findings as SARIF 2.1.0, for code scanning."
     )
     group.addoption(
@@ -230,6 +237,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("proofswe_sandbox", "sandbox of the test runs (as --proofswe-sandbox)", default="")
     parser.addini("proofswe_markdown", "Markdown summary path (as --proofswe-markdown)", default="")
+    parser.addini("proofswe_html", "HTML report path (as --proofswe-html)", default="")
     parser.addini("proofswe_sarif", "SARIF path (as --proofswe-sarif)", default="")
     parser.addini("proofswe_model", "reviewer model (as --proofswe-model)", default="")
     parser.addini("proofswe_rubric", "reviewer rubric (as --proofswe-rubric)", default="")

@@ -12,7 +12,25 @@ from .session import SessionResult
 from .task import agent_of, split_trial
 from .taste.model import TasteResult
 
-__all__ = ["BehaviourResult", "GradeResult", "PatchSummary", "Proof"]
+__all__ = ["MAX_REPORTED_PATCH_CHARS", "BehaviourResult", "GradeResult", "PatchSummary", "Proof", "reported_patch"]
+
+#: The report keeps the patch's text up to this many characters (the HTML report shows it).
+MAX_REPORTED_PATCH_CHARS = 200_000
+
+
+def reported_patch(text: str) -> tuple[str, bool]:
+    """The patch as the report keeps it: cut at a line end past MAX_REPORTED_PATCH_CHARS, credentials redacted.
+
+    Returns (the text, whether it was cut). A report is shared more widely than a
+    submission: a credential the diff adds is shown as ``[REDACTED kind]``, as the reviewer
+    is sent it (the taste finding ``secrets-credential`` says where it was).
+    """
+    from .review.prompt import redact
+
+    cut = len(text) > MAX_REPORTED_PATCH_CHARS
+    if cut:
+        text = text[: text.rfind("\n", 0, MAX_REPORTED_PATCH_CHARS) + 1]
+    return redact(text)[0], cut
 
 
 @dataclass(frozen=True)
@@ -21,13 +39,17 @@ class PatchSummary:
     files: tuple[tuple[str, str], ...] = ()  # (kind, path)
     applied_with: str | None = None
     attempts: tuple[tuple[str, str], ...] = ()  # (method, its error) of failed attempts
+    text: str | None = None  # the submission's patch as given (None: not known here)
 
     def to_json(self) -> dict[str, Any]:
+        shown, cut = reported_patch(self.text) if self.text is not None else (None, False)
         return {
             "sha256": self.sha256,
             "files": [{"path": p, "kind": k} for k, p in self.files],
             "applied_with": self.applied_with,
             "failed_attempts": [{"method": m, "error": e} for m, e in self.attempts],
+            "text": shown,
+            "text_truncated": cut,
         }
 
 

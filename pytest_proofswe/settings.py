@@ -31,6 +31,7 @@ _TOOL_KEYS = {
     "sarif",
     "report",
     "markdown",
+    "html",
     "model",
     "rubric",
     "min_taste_score",
@@ -96,6 +97,7 @@ class Settings:
     diff_base: str | None = None
     diff_only: bool = False  # --proofswe-diff-only: the repository's tests are not collected
     markdown: Path | None = None
+    html: Path | None = None  # --proofswe-html: the self-contained HTML report (outputs/html.py)
     sarif: Path | None = None
     session: dict[str, Any] = field(default_factory=dict)  # [tool.proofswe.session] thresholds
     replay: Path | None = None
@@ -247,6 +249,7 @@ class Settings:
             diff_base=opt.proofswe_diff,
             diff_only=diff_only,
             markdown=Path(pick("markdown")) if pick("markdown") else None,
+            html=Path(pick("html")) if pick("html") else None,
             sarif=Path(pick("sarif")) if pick("sarif") else None,
             tasks=bool(tasks or (compare and not opt.proofswe_diff)),
             replay=Path(opt.proofswe_replay) if opt.proofswe_replay else None,

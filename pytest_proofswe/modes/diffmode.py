@@ -167,6 +167,7 @@ def grade_change(
 ) -> dict[str, Any]:
     """The JSON-ready result of grading ``change``: taste always, review with a model."""
     from ..grading import NO_MODEL
+    from ..result import reported_patch
     from ..review.reviewer import ReviewResult
     from ..review.rubric import RubricError, load_rubric
 
@@ -192,6 +193,7 @@ def grade_change(
             )
         except (RubricError, PatchRejected) as exc:
             review = ReviewResult("error", reason=str(exc))
+    shown, cut = reported_patch(change.patch_text)
     return {
         "task": "diff",
         "submission": change.branch or "HEAD",
@@ -209,6 +211,8 @@ def grade_change(
         "patch": {
             "sha256": hashlib.sha256(change.patch_text.encode()).hexdigest(),
             "files": [{"path": f.path, "kind": f.kind} for f in change.files],
+            "text": shown,
+            "text_truncated": cut,
         },
         "duration_s": round(time.monotonic() - started, 3),
         "meta": {},

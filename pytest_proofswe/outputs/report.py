@@ -22,6 +22,7 @@ __all__ = [
     "partial_path",
     "terminal_summary",
     "write_json_atomic",
+    "write_text_atomic",
 ]
 
 SCHEMA = "proofswe-report/1"
@@ -119,13 +120,17 @@ def append_partial(report: Path, result: dict[str, Any], *, fresh: bool) -> bool
 
 def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
     """Write ``document`` to ``path`` so that a reader never sees half a file."""
+    write_text_atomic(path, json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file renamed into place: never half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, indent=2, sort_keys=False, default=str)
-            fh.write("\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .events import Event, Reader, Source, TextChange, Usage
-from .metrics import SessionMetrics, Signal, compute_metrics
+from .metrics import Action, SessionMetrics, Signal, compute_metrics
 from .pricing import litellm_price
 
 __all__ = [
@@ -73,6 +73,8 @@ class SessionResult:
     passed: bool | None = None
     failures: tuple[str, ...] = ()
     duration_s: float = 0.0
+    actions: tuple[Action, ...] = ()  # the commands and edits in transcript order (the first and last 250)
+    actions_omitted: int = 0  # how many fell between those
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,8 @@ class SessionResult:
             "passed": self.passed,
             "failures": list(self.failures),
             "signals": [s.to_json() for s in self.signals],
+            "timeline": [a.to_json() for a in self.actions],
+            "timeline_omitted": self.actions_omitted,
             "duration_s": round(self.duration_s, 4),
         }
 
@@ -133,6 +137,8 @@ def grade_session(
         path=str(path),
         metrics=values,
         signals=result.signals,
+        actions=result.actions,
+        actions_omitted=result.actions_omitted,
         passed=not failures,
         failures=tuple(failures),
         duration_s=time.monotonic() - started,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shlex
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 from .events import Event, TextChange, Usage
 
 __all__ = [
+    "Action",
     "CallTokens",
     "Price",
     "SessionMetrics",
@@ -269,9 +271,24 @@ class Signal:
 
 
 @dataclass(frozen=True)
+class Action:
+    """One command the agent ran, or one file it edited, where the transcript shows it (the session's timeline)."""
+
+    kind: str  # "command" or "edit"
+    where: str  # "line 12", "entry 4"
+    text: str  # the command (first 120 characters), or the path edited
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "where": self.where, "text": self.text}
+
+
+@dataclass(frozen=True)
 class SessionMetrics:
     values: dict[str, Any]
     signals: tuple[Signal, ...] = field(default=())
+    # The commands and edits in transcript order: the first and last _Actions.KEEP of them, and how many between.
+    actions: tuple[Action, ...] = field(default=())
+    actions_omitted: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.values)
@@ -300,6 +317,7 @@ def compute_metrics(
 ) -> SessionMetrics:
     """The contract's session metrics, and the signals behind them."""
     signals = _Signals()
+    actions = _Actions()
     loop_detector = _LoopDetector(signals)
     reverts = _RevertDetector()
     pending_edits: dict[str, list[Event]] = {}  # applied when their call's result comes, and is not an error
@@ -355,6 +373,7 @@ def compute_metrics(
                 calls[e.call_id] = e
             if e.command is not None:
                 commands += 1
+                actions.add(Action("command", str(e.source), e.command[:120]))
             elif e.extra.get("shell") is True:  # a command the transcript hides counts all the same
                 commands += 1
                 last_hidden_index = index  # it may have run the tests
@@ -392,6 +411,8 @@ def compute_metrics(
         elif e.kind == "file_edit":
             edits += 1
             last_edit_index = index
+            if e.path:
+                actions.add(Action("edit", str(e.source), e.path))
             if e.extra.get("unreadable"):
                 signals.append(Signal("edits", str(e.source), _hidden(e, "edit")))
             if e.path:
@@ -489,7 +510,7 @@ def compute_metrics(
         "wall_s": None if wall is None else round(wall, 1),
         "sessions": max(launches, 1),
     }
-    return SessionMetrics(values, tuple(signals.kept))
+    return SessionMetrics(values, tuple(signals.kept), actions.kept(), actions.omitted)
 
 
 def _wall_seconds(spans: Sequence[list[datetime]], run_seconds: Sequence[float]) -> float | None:
@@ -715,6 +736,31 @@ class _LoopDetector:
             self.in_run = True
         elif not (repeated or alternating):
             self.in_run = False
+
+
+class _Actions:
+    """The first KEEP actions and the last KEEP (memory stays bounded; how many fell between is counted)."""
+
+    KEEP = 250
+
+    def __init__(self) -> None:
+        self.head: list[Action] = []
+        self.tail: deque[Action] = deque(maxlen=self.KEEP)
+        self.seen = 0
+
+    def add(self, action: Action) -> None:
+        self.seen += 1
+        if len(self.head) < self.KEEP:
+            self.head.append(action)
+        else:
+            self.tail.append(action)
+
+    def kept(self) -> tuple[Action, ...]:
+        return (*self.head, *self.tail)
+
+    @property
+    def omitted(self) -> int:
+        return self.seen - len(self.head) - len(self.tail)
 
 
 class _Signals:

@@ -44,6 +44,13 @@ def imported(module: str) -> set[str]:
         ("executors.py", "pytest_proofswe.grading"),  # executors run any call: they know nothing of grading
         ("executors.py", "pytest_proofswe.remote"),
         ("remote.py", "pytest_proofswe.collect"),  # what a Ray node runs needs no pytest session
+        # the HTML report is written from the report's document: it builds on report, nothing builds on it
+        ("outputs/report.py", "pytest_proofswe.outputs.html"),
+        ("outputs/ci.py", "pytest_proofswe.outputs.html"),
+        ("outputs/html.py", "pytest_proofswe.collect"),
+        ("outputs/html.py", "pytest_proofswe.plugin"),
+        ("outputs/html.py", "pytest_proofswe.settings"),
+        ("outputs/html.py", "pytest_proofswe.outputs.ci"),
     ],
 )
 def test_imports_go_one_way(module: str, must_not_import: str) -> None:
@@ -67,7 +74,15 @@ def test_the_comparisons_know_nothing_of_pytest(module: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["modes/codefacts.py", "modes/decay.py", "modes/history.py", "modes/durability.py", "modes/steps.py"]
+    "module",
+    [
+        "modes/codefacts.py",
+        "modes/decay.py",
+        "modes/history.py",
+        "modes/durability.py",
+        "modes/steps.py",
+        "outputs/html.py",
+    ],
 )
 def test_plain_modules_do_not_import_pytest(module: str) -> None:
     tree = ast.parse((PACKAGE / module).read_text(encoding="utf-8"))

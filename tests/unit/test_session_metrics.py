@@ -144,3 +144,28 @@ def test_json_list_is_streamed_item_by_item(tmp_path: Path) -> None:
         list(iter_json_list(path, chunk=4))
     (tmp_path / "empty.json").write_text("[]")
     assert list(iter_json_list(tmp_path / "empty.json")) == []
+
+
+def test_the_timeline_keeps_commands_and_edits_in_order_first_and_last() -> None:
+    """session.timeline (the HTML report's session timeline): each command and edit with its line, bounded."""
+    events: list[Event] = []
+    events += _call(1, "pytest -x", "1 failed", exit_code=1)
+    events += [Event("file_edit", Source(line=20), path="src/a.py")]
+    events += _call(21, "pytest -x", "ok", exit_code=0)
+    m = compute_metrics(events, format_name="t")
+    assert [a.to_json() for a in m.actions] == [
+        {"kind": "command", "where": "line 2", "text": "pytest -x"},
+        {"kind": "edit", "where": "line 20", "text": "src/a.py"},
+        {"kind": "command", "where": "line 42", "text": "pytest -x"},
+    ]
+    assert m.actions_omitted == 0
+
+    many = [Event("file_edit", Source(line=n), path=f"f{n}.py") for n in range(1, 1001)]
+    m = compute_metrics(many, format_name="t")
+    assert len(m.actions) == 500 and m.actions_omitted == 500 and m.values["edits"] == 1000
+    assert (m.actions[0].where, m.actions[249].where, m.actions[250].where, m.actions[-1].where) == (
+        "line 1",
+        "line 250",
+        "line 751",
+        "line 1000",
+    )
