@@ -219,6 +219,66 @@ def test_shipped_bytecode_and_extension_modules_are_removed(base_and_ws: tuple[P
     assert not (ws / "src/myproj/__pycache__").exists()
 
 
+def test_only_the_emptied_bytecode_and_metadata_folders_are_pruned(base_and_ws: tuple[Path, Path]) -> None:
+    base, ws = base_and_ws
+    (ws / "a/__pycache__/sub").mkdir(parents=True)  # keeps a/__pycache__ from being emptied
+    (ws / "a/__pycache__/x.cpython-311.pyc").write_bytes(b"\x00" * 16)
+    (ws / "b/__pycache__").mkdir(parents=True)
+    (ws / "b/__pycache__/y.cpython-311.pyc").write_bytes(b"\x00" * 16)
+    (ws / "vendor").mkdir()
+    (ws / "vendor/legacy.pyc").write_bytes(b"\x00" * 16)
+    done, _ = run_walked(base, ws)
+    assert set(done) == {"a/__pycache__/x.cpython-311.pyc", "b/__pycache__/y.cpython-311.pyc", "vendor/legacy.pyc"}
+    assert (ws / "a/__pycache__/sub").is_dir()  # not empty: left as it is, and the next one still pruned
+    assert not (ws / "b/__pycache__").exists() and (ws / "b").is_dir()
+    assert (ws / "vendor").is_dir()  # an ordinary folder stays, empty or not
+
+
+def test_deleting_shipped_code_of_the_base_is_not_undone(tmp_path: Path) -> None:
+    """Only what a submission adds or changes can load code; a deletion is the submission's own business."""
+    from pytest_proofswe.harness.workspace import Base, new_workspace
+
+    base = snapshot_workspace(tmp_path / "base", {**BASE, "vendor/_speedups.cpython-311-x86_64-linux-gnu.so": "ELF"})
+    (tmp_path / "parent").mkdir()
+    ws = new_workspace(Base(base, "HEAD", "sha", "repo/"), tmp_path / "parent")
+    (ws / "vendor/_speedups.cpython-311-x86_64-linux-gnu.so").unlink()
+    assert tree_changes(ws, base) == [("D", "vendor/_speedups.cpython-311-x86_64-linux-gnu.so")]
+    done, _ = run_walked(base, ws)
+    assert done == {} and not (ws / "vendor/_speedups.cpython-311-x86_64-linux-gnu.so").exists()
+
+
+@pytest.mark.parametrize("status", ["?", "??", "A"])
+def test_a_new_helper_package_off_the_tests_import_path_is_kept(ws: Path, status: str) -> None:
+    """A new tests/ package the hidden tests never import cannot run before them (whatever git calls it)."""
+    (ws / "tests/helpers_new").mkdir(parents=True)
+    (ws / "tests/helpers_new/__init__.py").write_text("# new\n")
+    done, _ = neutralise(ws, [(status, "tests/helpers_new/__init__.py")], test_paths=["tests/test_core.py"])
+    assert done == []
+
+
+def test_an_existing_init_of_a_test_folder_by_any_name_is_put_back(ws: Path) -> None:
+    """testing/ and test/ folders are test suites too; a tests/ folder nested in a package as well."""
+    for folder in ("testing", "pkg/tests"):
+        (ws / folder).mkdir(parents=True, exist_ok=True)
+        (ws / folder / "__init__.py").write_text("")
+    gitmod.git(["add", "-A"], cwd=ws)
+    gitmod.git(["commit", "-qm", "base"], cwd=ws)
+    (ws / "testing/__init__.py").write_text("import os  # runs before the tests\n")
+    (ws / "pkg/tests/__init__.py").write_text("import os  # runs before the tests\n")
+    changed = [("M", "pkg/tests/__init__.py"), ("M", "testing/__init__.py")]
+    done, _ = neutralise(ws, changed, test_paths=["testing/test_x.py"])
+    assert {n.path: n.action for n in done} == {"pkg/tests/__init__.py": "restored", "testing/__init__.py": "restored"}
+    assert (ws / "testing/__init__.py").read_text() == ""
+
+
+def test_an_init_that_is_an_outside_symlink_says_so(ws: Path) -> None:
+    """The first reason found stands: an __init__.py made a symlink to /etc is named as the symlink it is."""
+    (ws / "tests/__init__.py").unlink(missing_ok=True)
+    os.symlink("/etc/hostname", ws / "tests/__init__.py")
+    done, _ = neutralise(ws, [("A", "tests/__init__.py")], test_paths=["tests/test_core.py"])
+    assert [n.reason for n in done] == ["a symlink pointing outside the workspace ('/etc/hostname')"]
+
+
 def test_test_package_init_files_are_put_back_but_the_code_under_test_is_not(base_and_ws: tuple[Path, Path]) -> None:
     base, ws = base_and_ws
     (ws / "tests/__init__.py").write_text("import _pytest.reports  # forges outcomes like a conftest\n")
