@@ -271,6 +271,28 @@ def test_an_existing_init_of_a_test_folder_by_any_name_is_put_back(ws: Path) -> 
     assert (ws / "testing/__init__.py").read_text() == ""
 
 
+def test_an_init_on_the_tests_import_path_says_why_it_was_put_back(ws: Path) -> None:
+    (ws / "tests/__init__.py").write_text("import os  # runs before the tests\n")
+    done, _ = neutralise(ws, [("A", "tests/__init__.py")], test_paths=["tests/test_core.py"])
+    assert [(n.path, n.reason) for n in done] == [
+        (
+            "tests/__init__.py",
+            "a package __init__.py on the hidden tests' import path runs before them, like a conftest.py",
+        )
+    ]
+
+
+def test_a_file_replaced_by_a_fifo_is_modified(base_and_ws: tuple[Path, Path]) -> None:
+    """A special file is never compared by content (reading a FIFO would block): its kind tells."""
+    base, ws = base_and_ws
+    (base / "notes.txt").write_text("")
+    (ws / "notes.txt").write_text("")
+    assert tree_changes(ws, base) == []
+    (ws / "notes.txt").unlink()
+    os.mkfifo(ws / "notes.txt")
+    assert tree_changes(ws, base) == [("M", "notes.txt")]
+
+
 def test_an_init_that_is_an_outside_symlink_says_so(ws: Path) -> None:
     """The first reason found stands: an __init__.py made a symlink to /etc is named as the symlink it is."""
     (ws / "tests/__init__.py").unlink(missing_ok=True)

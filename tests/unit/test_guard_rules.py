@@ -213,7 +213,12 @@ def test_a_symlink_target_is_read_from_the_links_folder(link: str, target: str, 
 
 
 def test_hidden_test_paths_are_the_python_files_of_the_ids_and_the_shipped_files() -> None:
-    ids = ["tests/test_a.py::test_x", "tests/test_a.py::TestY::test_z[1-2]", "tests/test_b.py", "tests/data.json::x"]
-    shipped = ["tests/helpers.py", "tests/fixtures/data.json", "tests/test_a.py"]
-    assert hidden_test_paths(ids, shipped) == ("tests/helpers.py", "tests/test_a.py", "tests/test_b.py")
+    ids = ["tests/test_a.py::TestY::test_z[1-2]", "tests/test_b.py::test_x[a b]", "tests/test_c.py", "tests/d.json::x"]
+    shipped = ["tests/helpers.py", "tests/fixtures/data.json"]
+    assert hidden_test_paths(ids, shipped) == (
+        "tests/helpers.py",
+        "tests/test_a.py",
+        "tests/test_b.py",
+        "tests/test_c.py",
+    )
     assert hidden_test_paths([]) == ()
