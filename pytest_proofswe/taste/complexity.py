@@ -1,4 +1,9 @@
-"""Per-function cyclomatic complexity before and after, matched by qualified name (radon).
+"""Per-function cyclomatic complexity before and after, matched by qualified name (radon's rules).
+
+Only the functions the patch changed are measured, each once per side: a function whose
+text is the same before and after has the same complexity. The count follows radon's
+``ComplexityVisitor`` rule for rule (a test compares the two on real code), in one pass
+over each function's own statements instead of radon's visitor over the whole class.
 
 The maintainability index is information only, and only computed for files where
 radon's quadratic cost on long multi-line statements (rubik/radon#223) cannot bite.
@@ -7,7 +12,7 @@ radon's quadratic cost on long multi-line statements (rubik/radon#223) cannot bi
 from __future__ import annotations
 
 import ast
-import copy
+import re
 from collections.abc import Iterator
 from time import perf_counter as clock
 from typing import Any
@@ -24,45 +29,137 @@ MI_MAX_SPAN = 60
 MI_BUDGET_S = 0.1
 MI_SECONDS_PER_LINE = 50e-6
 
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+#: Where radon's count of a function stops: a closure or an inner class is measured apart.
+_STOP = frozenset(_DEFINITIONS)
+#: Comprehensions in a test build data, they do not branch: not counted there either.
+_STOP_IN_TESTS = _STOP | {ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp}
+#: The nodes radon counts (ComplexityVisitor.generic_visit and visit_Assert).
+_DECISIONS = frozenset(
+    {ast.If, ast.IfExp, ast.BoolOp, ast.Try, ast.For, ast.While, ast.AsyncFor, ast.comprehension, ast.Match, ast.Assert}
+)
+#: The fields that hold statements (where a definition can be), in each node's field order.
+_STATEMENT_FIELDS = frozenset({"body", "handlers", "orelse", "finalbody", "cases"})
 
-class _WithoutComprehensions(ast.NodeTransformer):
-    """Comprehensions made constants: in a test they build data, they do not branch."""
 
-    def _drop(self, node: ast.expr) -> ast.expr:
-        return ast.copy_location(ast.Constant(value=None), node)
+def _definitions_in(nodes: list[ast.stmt]) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
+    """The definitions ``nodes`` hold outside other definitions (in ``if``, ``try``, ...), in radon's order."""
+    for node in nodes:
+        if isinstance(node, _DEFINITIONS):
+            yield node
+            continue
+        for name in node._fields:
+            if name in _STATEMENT_FIELDS:
+                yield from _definitions_in(getattr(node, name, None) or [])
 
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _drop
+
+def _functions_in(nodes: list[ast.stmt]) -> Iterator[_Function]:
+    # A class inside a function or a class is radon's "inner class": its methods are not reported.
+    return (n for n in _definitions_in(nodes) if not isinstance(n, ast.ClassDef))
+
+
+def _units(tree: ast.Module, only: set[str] | None) -> dict[str, _Function]:
+    """Qualified name -> definition of the functions, methods and closures radon reports.
+
+    Of the module's functions and classes (or the module-level ones named in ``only``): functions first,
+    then each class's methods, each followed by its closures; for a name defined twice
+    (a property and its setter), the last, as in radon's results.
+    """
+    if only is None:  # the whole module, definitions under a module-level if or try included
+        top = list(_definitions_in(tree.body))
+    else:
+        top = [n for n in tree.body if isinstance(n, _DEFINITIONS) and n.name in only]
+    out: dict[str, _Function] = {}
+
+    def add(node: _Function, qual: str) -> None:
+        out[qual] = node
+        for closure in _functions_in(node.body):
+            add(closure, f"{qual}.{closure.name}")
+
+    for node in top:
+        if not isinstance(node, ast.ClassDef):
+            add(node, node.name)
+    for node in top:
+        if isinstance(node, ast.ClassDef):
+            for method in _functions_in(node.body):
+                add(method, f"{node.name}.{method.name}")
+    return out
+
+
+def _match_branches(node: ast.Match) -> int:
+    catch_all = any(getattr(case.pattern, "pattern", False) is None for case in node.cases)
+    return max(0, len(node.cases) - catch_all)
+
+
+def complexity_of(node: _Function, *, test: bool = False) -> int:
+    """radon's cyclomatic complexity of one function: 1 + its decisions, its closures' not counted.
+
+    With ``test``, asserts and comprehensions count nothing (radon's ``no_assert``, and
+    comprehensions taken out). Dispatched on the node's type, children pushed field by
+    field: several times faster than radon's visitor, to the same count.
+    """
+    total = 1
+    stop = _STOP_IN_TESTS if test else _STOP
+    stack: list[ast.AST] = list(node.body)
+    pop, push = stack.pop, stack.append
+    while stack:
+        n = pop()
+        kind = type(n)
+        if kind in stop:
+            continue
+        if kind in _DECISIONS:
+            if kind is ast.Assert:
+                total += not test  # radon does not look inside an assert
+                continue
+            if kind is ast.If or kind is ast.IfExp:
+                total += 1
+            elif kind is ast.BoolOp:
+                total += len(n.values) - 1  # type: ignore[attr-defined]
+            elif kind is ast.Try:  # not TryStar: radon counts the node named Try only
+                total += len(n.handlers) + bool(n.orelse)  # type: ignore[attr-defined]
+            elif kind is ast.comprehension:
+                total += len(n.ifs) + 1  # type: ignore[attr-defined]
+            elif kind is ast.Match:
+                total += _match_branches(n)  # type: ignore[arg-type]
+            else:  # For, While, AsyncFor
+                total += bool(n.orelse) + 1  # type: ignore[attr-defined]
+        for name in kind._fields:
+            value = getattr(n, name)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        push(item)
+            elif isinstance(value, ast.AST) and value._fields:  # not the Load/Store leaves
+                push(value)
+    return total
 
 
 def function_complexity(text: str, only: set[str] | None = None, *, test: bool = False) -> dict[str, tuple[int, int]]:
-    """qualified name -> (cyclomatic complexity, line) of every function and method.
+    """qualified name -> (cyclomatic complexity, line) of every function, method and closure.
 
-    With ``only``, just the module-level functions and classes of those names: code the
-    patch did not touch keeps its complexity, so a delta needs only the touched ones.
-    With ``test``, the code of a test file: its asserts and comprehensions are checks and
+    With ``only``, just the module-level functions and classes of those names. With
+    ``test``, the code of a test file: its asserts and comprehensions are checks and
     data, not branches, and do not count.
     """
-    from radon.complexity import cc_visit_ast  # type: ignore[import-untyped]
-
     tree = tree_of(text)
     if tree is None:
         return {}
-    if only is not None:
-        tree = ast.Module(body=[n for n in tree.body if getattr(n, "name", None) in only], type_ignores=[])
-    if test:  # a copy: the parsed tree is shared by every analyser
-        tree = _WithoutComprehensions().visit(copy.deepcopy(tree))
-    out: dict[str, tuple[int, int]] = {}
+    return {qual: (complexity_of(node, test=test), node.lineno) for qual, node in _units(tree, only).items()}
 
-    def add(block: Any, prefix: str) -> None:
-        qual = f"{prefix}{block.name}"
-        out[qual] = (block.complexity, block.lineno)
-        for closure in getattr(block, "closures", []):
-            add(closure, f"{qual}.")
 
-    for block in cc_visit_ast(tree, no_assert=test):
-        if type(block).__name__ == "Function":
-            add(block, f"{block.classname}." if getattr(block, "classname", None) else "")
-    return out
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def _source_lines(text: str) -> list[str]:
+    """The lines of ``text`` as Python numbers them (not str.splitlines: a form feed is no line break)."""
+    return _LINE_BREAK.split(text)
+
+
+def _same_text(a: _Function, a_lines: list[str], b: _Function, b_lines: list[str]) -> bool:
+    """Whether two definitions are the same text (decorators aside: they add no complexity)."""
+    a_end, b_end = a.end_lineno or a.lineno, b.end_lineno or b.lineno
+    return a_end - a.lineno == b_end - b.lineno and a_lines[a.lineno - 1 : a_end] == b_lines[b.lineno - 1 : b_end]
 
 
 def _touched_names(text: str | None, lines: set[int]) -> set[str]:
@@ -150,29 +247,39 @@ def check(data: TasteInput, config: TasteConfig, metrics: dict[str, Any]) -> Ite
         touched = _touched_names(f.head, {ln for ln, _ in f.added()})
         touched |= _touched_names(f.base, {ln for ln, _ in f.removed()})
         test = is_test_path(f.path) or f.path in test_files
-        base = function_complexity(f.base, touched, test=test) if f.base is not None and _parses(f.base) else {}
-        head = function_complexity(f.head, touched, test=test)
-        for qual, (cc, line) in head.items():
-            if qual in base:
-                before = base[qual][0]
+        head_tree = tree_of(f.head)
+        base_tree = tree_of(f.base)
+        assert head_tree is not None
+        head = _units(head_tree, touched) if touched else {}
+        base = _units(base_tree, touched) if touched and base_tree is not None else {}
+        head_lines = _source_lines(f.head) if head else []
+        base_lines = _source_lines(f.base) if base and f.base is not None else []
+        for qual, node in head.items():
+            old = base.get(qual)
+            if old is not None:
+                if _same_text(node, head_lines, old, base_lines):
+                    continue  # not changed by the patch: the same complexity
+                before, cc = complexity_of(old, test=test), complexity_of(node, test=test)
                 if cc > before:
                     total_increase += cc - before
                     made_worse += 1
                     yield Finding(
                         "complexity-increase",
                         f.path,
-                        line,
+                        node.lineno,
                         f"{qual}: complexity {before} -> {cc} (+{cc - before})",
                         config.weight("complexity-increase") * (cc - before),
                     )
-            elif limit is not None and cc > limit and not test:  # a new test is never a cost
-                yield Finding(
-                    "complexity-new-complex-function",
-                    f.path,
-                    line,
-                    f"new function {qual} has complexity {cc} (max_function_complexity={limit:g})",
-                    config.weight("complexity-new-complex-function"),
-                )
+            elif limit is not None and not test:  # a new test is never a cost
+                cc = complexity_of(node, test=test)
+                if cc > limit:
+                    yield Finding(
+                        "complexity-new-complex-function",
+                        f.path,
+                        node.lineno,
+                        f"new function {qual} has complexity {cc} (max_function_complexity={limit:g})",
+                        config.weight("complexity-new-complex-function"),
+                    )
         # Information only (a metric, never a finding), within a time budget: radon's MI
         # costs more than everything else here together on large files (about
         # MI_SECONDS_PER_LINE for each version), so it is skipped where it would not fit.

@@ -13,6 +13,7 @@ introduced, and a new one on an untouched line is not missed.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -65,6 +66,26 @@ def find_ruff() -> str | None:
         return str(find_ruff_bin())
     except Exception:
         return shutil.which("ruff")
+
+
+#: ruff's version by (executable, its modification time and size): asked once per process, not per grade.
+_VERSIONS: dict[tuple[str, int, int], str] = {}
+
+
+def ruff_version(ruff: str, cwd: Path) -> str:
+    """``ruff --version`` of the executable ``ruff`` (run again only when the file changed)."""
+    try:
+        stat = os.stat(ruff)
+        key = (ruff, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _VERSIONS:
+        return _VERSIONS[key]
+    result = process.run([ruff, "--version"], cwd=cwd, env={"PATH": ""}, timeout=30)
+    version = result.output.strip()
+    if key is not None and result.ok and version:
+        _VERSIONS[key] = version
+    return version
 
 
 #: Codes that dedicated taste rules report already (errors-bare-except, debug-print, ...).
@@ -275,7 +296,7 @@ def run_ruff(
             env={"PATH": "", "NO_COLOR": "1"},
             timeout=120,
         )
-        version = process.run([ruff, "--version"], cwd=root, env={"PATH": ""}, timeout=30).output.strip()
+        version = ruff_version(ruff, root)
         if not result.ok:
             raise RuntimeError(f"ruff failed (exit {result.returncode}): {result.tail(5)}")
         violations = json.loads(report.read_text(encoding="utf-8") or "[]") if report.is_file() else []

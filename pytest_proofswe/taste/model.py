@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -210,21 +211,30 @@ class FileText:
 
     def added(self) -> list[tuple[int, str]]:
         """(line in the patched file, text) of every added line."""
-        return [
+        return list(self._added)
+
+    def removed(self) -> list[tuple[int, str]]:
+        """(line in the base file, text) of every removed line."""
+        return list(self._removed)
+
+    # Read from the hunks once per file, not once per rule that asks (a grade asks dozens of times).
+    @functools.cached_property
+    def _added(self) -> tuple[tuple[int, str], ...]:
+        return tuple(
             (ln.target_line, ln.text)
             for h in self.hunks
             for ln in h.lines
             if ln.kind == "+" and ln.target_line is not None
-        ]
+        )
 
-    def removed(self) -> list[tuple[int, str]]:
-        """(line in the base file, text) of every removed line."""
-        return [
+    @functools.cached_property
+    def _removed(self) -> tuple[tuple[int, str], ...]:
+        return tuple(
             (ln.source_line, ln.text)
             for h in self.hunks
             for ln in h.lines
             if ln.kind == "-" and ln.source_line is not None
-        ]
+        )
 
 
 @dataclass(frozen=True)

@@ -711,7 +711,7 @@ def _added_nodes(
     f: FileText, head: ast.Module, added: set[int], config: TasteConfig, string_lines: set[int], *, interface: bool
 ) -> Iterator[Finding]:
     base_prints = bool(f.base and _PRINT_CALL.search(f.base))
-    prompting = _prompting_lines(head)
+    prompting: set[int] | None = None  # walks every function: only when a print() was added
     is_test = _is_test(f.path)  # a test's output is captured by pytest: shown with its failure
     for node in _touching(head, sorted(added)):
         line = getattr(node, "lineno", None)
@@ -719,9 +719,11 @@ def _added_nodes(
             string_lines.update(range(node.lineno + 1, node.end_lineno + 1))
         if isinstance(node, ast.Call) and line in added:
             name = _dotted(node.func)
+            if name == "print" and not (base_prints or is_test or interface) and prompting is None:
+                prompting = _prompting_lines(head)
             if (
                 name == "print"
-                and not (base_prints or is_test or interface or line in prompting)
+                and not (base_prints or is_test or interface or line in (prompting or ()))
                 and not any(k.arg == "file" for k in node.keywords)  # written to a stream on purpose
             ):
                 yield Finding("debug-print", f.path, line, "print() call added", config.weight("debug-print"))
