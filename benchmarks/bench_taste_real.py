@@ -25,7 +25,9 @@ change. Then, in one run and in turn (the order rotated each round):
 
 - ``grade``: a fresh process builds the change as ``--proofswe-diff`` does (git, the
   repository's facts and sources), then runs ``grade_taste`` once; the figure is the CPU of
-  that call, its child processes (ruff) included, the modules already imported;
+  that call, its child processes (ruff) included, the modules already imported. Then the
+  same process grades it again, as it would the next submission of a run: the trees and
+  memos of the texts forgotten, what a process reads once kept (``grade (next)``);
 - ``grade-old``: the same with the package of ``--old-src`` (the code before a change);
 - ``clis``: ``ruff check``, ``radon cc -s`` and ``radon mi`` run on the same files, base and
   head (one process each, given both sides: the cheapest way by hand), CPU of the three;
@@ -106,34 +108,49 @@ def grade_once(repo: Path) -> None:
     from pytest_proofswe.taste import (  # noqa: F401 - imported before the clock starts
         TasteConfig,
         TasteInput,
+        TasteResult,
         churn,
         complexity,
         design,
         grade_taste,
         lint,
+        pyparse,
         scope,
         secrets,
         structure,
         tamper,
         testrules,
     )
-    from pytest_proofswe.taste.repo import repo_facts, sources
+    from pytest_proofswe.taste.repo import clear_memos, repo_facts, sources
 
     def cpu() -> float:
         own = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
-    started = cpu()
-    change = diffmode.collect_change(repo, "HEAD~1")
-    data = TasteInput(files=change.files, sources=sources(repo), **repo_facts(repo).taste_fields())
-    prepared = cpu()
-    result = grade_taste(data, TasteConfig(), task="diff", submission="HEAD")
-    graded = cpu()
+    def once() -> tuple[float, float, TasteResult]:
+        started = cpu()
+        change = diffmode.collect_change(repo, "HEAD~1")
+        data = TasteInput(files=change.files, sources=sources(repo), **repo_facts(repo).taste_fields())
+        prepared = cpu()
+        result = grade_taste(data, TasteConfig(), task="diff", submission="HEAD")
+        return prepared - started, cpu() - prepared, result
+
+    prepare, first, result = once()
+    # The next grade of this process, as of another submission of the same size: the trees and
+    # other memos of the texts forgotten; what a process reads once (the installed distributions'
+    # metadata, ruff's version) kept.
+    for memo in (pyparse.parse, pyparse.definitions, getattr(pyparse, "nodes", None)):
+        if memo is not None:
+            memo.cache_clear()
+    clear_memos()
+    _, later, again = once()
+    assert [f.render() for f in again.findings] == [f.render() for f in result.findings]
     json.dump(
         {
-            "prepare_cpu": prepared - started,
-            "grade_cpu": graded - prepared,
+            "prepare_cpu": prepare,
+            "grade_cpu": first,
+            "next_grade_cpu": later,
             "score": result.score,
             "findings": [f.render() for f in result.findings],
         },
@@ -229,6 +246,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> None:
         kinds["grade-old"] = (grade_argv, env_for(args.old_src.resolve()))
         kinds["pytest-old"] = (pytest_argv, env_for(args.old_src.resolve()))
     cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
+    later: dict[str, list[float]] = {kind: [] for kind in kinds if kind.startswith("grade")}
     results: dict[str, dict[str, object]] = {}
 
     def once(kind: str) -> float:
@@ -246,6 +264,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> None:
         if kind.startswith("grade"):
             got = json.loads(out)
             results[kind] = got
+            later[kind].append(float(got["next_grade_cpu"]))
             return float(got["grade_cpu"])
         return spent
 
@@ -253,6 +272,8 @@ def measure(args: argparse.Namespace, tmp: Path) -> None:
     started = time.perf_counter()
     for kind in kinds:  # a warm-up of each: the file cache, bytecode
         once(kind)
+    for values in later.values():
+        values.clear()
     order = list(kinds)
     for i in range(args.rounds):
         turn = order[i % len(order) :] + order[: i % len(order)]
@@ -265,6 +286,9 @@ def measure(args: argparse.Namespace, tmp: Path) -> None:
     print("\nCPU seconds, median (min to max):")
     for kind, values in cpu.items():
         print(f"  {kind:11s} {spread(values)}")
+    for kind, values in later.items():
+        cpu[f"{kind} (next)"] = values
+        print(f"  {kind + ' (next)':11s} {spread(values)}  (the same process's next grade: see grade_once)")
     print("\nratios, round by round: median (min to max)")
 
     def ratio(a: str, b: str) -> None:
@@ -274,6 +298,9 @@ def measure(args: argparse.Namespace, tmp: Path) -> None:
     ratio("grade", "clis")
     ratio("grade-old", "clis")
     ratio("grade", "grade-old")
+    ratio("grade (next)", "clis")
+    ratio("grade-old (next)", "clis")
+    ratio("grade (next)", "grade-old (next)")
     ratio("pytest", "clis")
     ratio("pytest", "pytest-old")
     new = results["grade"]

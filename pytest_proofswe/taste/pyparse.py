@@ -7,7 +7,7 @@ import functools
 
 from ..pysource import parse_quietly
 
-__all__ = ["definitions", "enclosing", "parse"]
+__all__ = ["definitions", "enclosing", "nodes", "parse"]
 
 
 @functools.lru_cache(maxsize=256)
@@ -27,6 +27,30 @@ def tree_of(text: str | None) -> ast.Module | None:
         return None
     tree = parse(text)
     return tree if isinstance(tree, ast.Module) else None
+
+
+@functools.lru_cache(maxsize=64)
+def nodes(text: str) -> tuple[ast.AST, ...]:
+    """Every node of the tree of ``text`` in ``ast.walk``'s order (breadth first), listed once per text.
+
+    For the rules that look at every node: one pass shared by all of them, without
+    ``ast.walk``'s generators (about twice as fast).
+    """
+    tree = tree_of(text)
+    if tree is None:
+        return ()
+    out: list[ast.AST] = [tree]
+    append = out.append
+    for node in out:  # the list grows as it is read: breadth first, as ast.walk
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                append(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        append(item)
+    return tuple(out)
 
 
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")

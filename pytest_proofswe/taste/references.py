@@ -45,6 +45,7 @@ def head_texts(data: TasteInput) -> dict[str, str]:
     return texts
 
 
+_WORD = re.compile(r"\w+")
 _DEF_BEFORE = re.compile(r"\b(?:def|class)\s+$")
 _IMPORT_LINE = re.compile(r"^\s*(?:from\s+\S+\s+)?import\b")
 _QUOTED = ("'", '"')
@@ -74,15 +75,26 @@ def occurrences(texts: Mapping[str, str], names: set[str], *, python_only: bool 
     out: dict[str, list[Occurrence]] = {name: [] for name in names}
     if not names:
         return out
-    pattern = re.compile(r"(?<![\w])(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")(?![\w])")
+    if all(_WORD.fullmatch(name) for name in names):
+        # A name made of word characters occurs as a whole word: a word of the text equal to it.
+        # One pass over the words is several times faster than an alternation of a hundred names.
+        pattern, wanted = _WORD, names
+    else:
+        alternation = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+        pattern, wanted = re.compile(r"(?<![\w])(" + alternation + r")(?![\w])"), None
     for path, text in texts.items():
         if python_only and not path.endswith(SOURCE_SUFFIXES):
             continue
         if not any(name in text for name in names):
             continue
+        line, counted = 1, 0  # the matches come in order: count the lines since the last one only
         for m in pattern.finditer(text):
-            line = text.count("\n", 0, m.start()) + 1
-            out[m.group(1)].append(Occurrence(path, line, _kind(text, m.start(), m.end())))
+            name = m.group(0)
+            if wanted is not None and name not in wanted:
+                continue
+            line += text.count("\n", counted, m.start())
+            counted = m.start()
+            out[name].append(Occurrence(path, line, _kind(text, m.start(), m.end())))
     return out
 
 

@@ -170,6 +170,14 @@ _GENERATED_MARK = re.compile(
 )
 
 
+def _first_lines(text: str, count: int) -> list[str]:
+    """``text.splitlines()[:count]``, without splitting all of a long file."""
+    prefix = text[:4096]
+    lines = prefix.splitlines()
+    # More lines than asked for: the first ``count`` end inside the prefix (a "\r\n" cut in two cannot be among them).
+    return lines[:count] if len(lines) > count or len(prefix) == len(text) else text.splitlines()[:count]
+
+
 def file_kind(path: str, text: str | None = None, *, test_files: frozenset[str] = frozenset()) -> str:
     """``"code"`` or, for a file that is not the spread of a change, one of :data:`NOT_COUNTED`.
 
@@ -188,7 +196,7 @@ def file_kind(path: str, text: str | None = None, *, test_files: frozenset[str] 
     if (
         _GENERATED_NAME.search(name)
         or folders & _GENERATED_DIRS
-        or (text is not None and _GENERATED_MARK.search("\n".join(text.splitlines()[:5])))
+        or (text is not None and _GENERATED_MARK.search("\n".join(_first_lines(text, 5))))
     ):
         return "generated"
     if suffix in _DOC_SUFFIXES or folders & _DOC_DIRS or (stem in _DOC_STEMS and suffix != ".py"):

@@ -12,10 +12,10 @@ pytest itself, or a pytest plugin, is exempt from the pytest rules.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from .model import Finding, TasteConfig, TasteInput
-from .pyparse import parse
+from .pyparse import nodes
 
 _OUTCOME_CALLS = {"xfail", "skip", "exit", "importorskip"}
 _DETACH_CALLS = {"os.setsid", "os.fork", "os.forkpty", "os.setpgrp", "os.daemon", "daemon.DaemonContext"}
@@ -47,10 +47,10 @@ def _sys_modules_key(node: ast.AST) -> str | None:
     return key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
 
 
-def _pytest_aliases(tree: ast.Module) -> tuple[set[str], set[str]]:
+def _pytest_aliases(nodes: Iterable[ast.AST]) -> tuple[set[str], set[str]]:
     """Local names bound to the pytest module, and to its outcome functions (``from pytest import xfail``)."""
     modules, functions = {"pytest"}, set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name == "pytest":
@@ -106,9 +106,10 @@ def _check_call(
         yield "tamper-detach", line, "start_new_session=: a process that can outlive the test run"
 
 
-def _check_tree(tree: ast.Module, added: set[int], pytest_exempt: bool) -> Iterator[tuple[str, int, str]]:
-    modules, functions = _pytest_aliases(tree)
-    for node in ast.walk(tree):
+def _check_tree(nodes: Sequence[ast.AST], added: set[int], pytest_exempt: bool) -> Iterator[tuple[str, int, str]]:
+    """``nodes``: every node of the file, in ``ast.walk``'s order (:func:`.pyparse.nodes`)."""
+    modules, functions = _pytest_aliases(nodes)
+    for node in nodes:
         line = getattr(node, "lineno", None)
         if line not in added:
             continue
@@ -142,12 +143,12 @@ def check(data: TasteInput, config: TasteConfig) -> Iterator[Finding]:
     for f in data.files:
         if not f.is_python or f.binary or f.head is None or is_test_path(f.path):
             continue
-        tree = parse(f.head)
-        if not isinstance(tree, ast.Module):
+        every = nodes(f.head)
+        if not every:  # the head does not parse
             continue
         added = {ln for ln, _ in f.added()}
         seen: set[tuple[str, int]] = set()  # one finding per rule and line
-        for rule, line, message in _check_tree(tree, added, exempt):
+        for rule, line, message in _check_tree(every, added, exempt):
             if (rule, line) in seen:
                 continue
             seen.add((rule, line))

@@ -343,3 +343,16 @@ def test_one_ruff_process_per_grade(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     second = grade_taste(data, TasteConfig())
     assert calls == [["check"]]  # the version was asked once, by the first grade of this process
     assert second.metrics["lint_tool"] == first.metrics["lint_tool"] and first.metrics["lint_tool"].startswith("ruff ")
+
+
+def test_the_installed_providers_of_an_import_are_packages_distributions() -> None:
+    """What imports-new-third-party asks the environment, without reading every distribution's files."""
+    import importlib.metadata
+
+    from pytest_proofswe.taste import structure
+
+    every = importlib.metadata.packages_distributions()
+    modules = [*sorted(every)[:60], "pytest", "_pytest", "radon", "libcst", "_typeshed", "no_such_module_at_all"]
+    structure._providers.cache_clear()
+    assert {m: structure._providers(m) for m in modules} == {m: tuple(every.get(m, ())) for m in modules}
+    assert structure._providers("pytest") and not structure._providers("no_such_module_at_all")
