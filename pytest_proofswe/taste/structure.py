@@ -604,8 +604,18 @@ def _first_changed_line(f: FileText) -> int | None:
     return None
 
 
-def _touching(tree: ast.Module, added: list[int]) -> Iterator[ast.AST]:
-    """Nodes whose lines include an added line (subtrees without one are skipped)."""
+def _touching(tree: ast.Module, added: list[int]) -> tuple[ast.AST, ...]:
+    """Nodes whose lines include an added line (subtrees without one are skipped), depth first.
+
+    Listed once per tree and added lines: three rules walk them (imports, the added nodes,
+    the lines a duplicate is not made of).
+    """
+    return _touching_nodes(tree, tuple(added))
+
+
+@functools.lru_cache(maxsize=16)
+def _touching_nodes(tree: ast.Module, added: tuple[int, ...]) -> tuple[ast.AST, ...]:
+    out: list[ast.AST] = []
     stack: list[ast.AST] = [tree]
     pop, push = stack.pop, stack.append
     while stack:
@@ -616,7 +626,7 @@ def _touching(tree: ast.Module, added: list[int]) -> Iterator[ast.AST]:
             i = bisect.bisect_left(added, start)
             if i == len(added) or added[i] > end:
                 continue
-        yield node
+        out.append(node)
         for name in node._fields:  # ast.iter_child_nodes, without its generators
             value = getattr(node, name, None)
             if isinstance(value, ast.AST):
@@ -625,6 +635,7 @@ def _touching(tree: ast.Module, added: list[int]) -> Iterator[ast.AST]:
                 for item in value:
                     if isinstance(item, ast.AST):
                         push(item)
+    return tuple(out)
 
 
 def _added_imports(head: ast.Module, added: list[int]) -> list[tuple[str, int]]:
