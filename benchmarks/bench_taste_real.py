@@ -32,7 +32,9 @@ change. Then, in one run and in turn (the order rotated each round):
 - ``clis``: ``ruff check``, ``radon cc -s`` and ``radon mi`` run on the same files, base and
   head (one process each, given both sides: the cheapest way by hand), CPU of the three;
 - ``pytest`` / ``pytest-old``: ``pytest --proofswe-diff=HEAD~1 --proofswe-diff-only`` in the
-  repository as a whole process (interpreter, imports, git and the report included).
+  repository as a whole process (interpreter, imports, git and the report included), with
+  this plugin alone (``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 -p pytest_proofswe.plugin``: the
+  start-up of other installed plugins is not this project's).
 
 It prints the median CPU of each and, round by round, the ratios (median, min and max),
 the load average before and after, and whether the old and new code gave the same
@@ -226,6 +228,8 @@ def measure(args: argparse.Namespace, tmp: Path) -> None:
     radon = shutil.which("radon", path=str(bindir)) or "radon"
     sides = [str(base / f) for f in files] + [str(head / f) for f in files]
     plain_env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTHONPATH")}
+    # pytest with this plugin alone: another installed plugin's start-up (hypothesis takes 1 s) is not ours.
+    pytest_env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
     def env_for(src: Path) -> dict[str, str]:
         return {**plain_env, "PYTHONPATH": str(src)}
@@ -235,6 +239,8 @@ def measure(args: argparse.Namespace, tmp: Path) -> None:
         sys.executable,
         "-m",
         "pytest",
+        "-p",
+        "pytest_proofswe.plugin",
         "--proofswe-diff=HEAD~1",
         "--proofswe-diff-only",
         f"--proofswe-report={report}",
@@ -247,11 +253,11 @@ def measure(args: argparse.Namespace, tmp: Path) -> None:
     kinds: dict[str, tuple[list[str], dict[str, str]]] = {
         "grade": (grade_argv, env_for(ROOT)),
         "clis": ([], plain_env),
-        "pytest": (pytest_argv, env_for(ROOT)),
+        "pytest": (pytest_argv, env_for(ROOT) | pytest_env),
     }
     if args.old_src is not None:
         kinds["grade-old"] = (grade_argv, env_for(args.old_src.resolve()))
-        kinds["pytest-old"] = (pytest_argv, env_for(args.old_src.resolve()))
+        kinds["pytest-old"] = (pytest_argv, env_for(args.old_src.resolve()) | pytest_env)
     cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
     later: dict[str, list[float]] = {kind: [] for kind in kinds if kind.startswith("grade")}
     results: dict[str, dict[str, object]] = {}

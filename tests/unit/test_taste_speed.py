@@ -1,4 +1,6 @@
-"""Complexity measured for the touched functions only, each once per side, to radon's count; one ruff per grade."""
+"""The taste grade's shortcuts give its results: complexity of the changed functions only, each once per side,
+to radon's count; one ruff process per grade; an import's providers; formatting-only blocks found without
+tokenizing the others."""
 
 from __future__ import annotations
 
@@ -356,3 +358,26 @@ def test_the_installed_providers_of_an_import_are_packages_distributions() -> No
     structure._providers.cache_clear()
     assert {m: structure._providers(m) for m in modules} == {m: tuple(every.get(m, ())) for m in modules}
     assert structure._providers("pytest") and not structure._providers("no_such_module_at_all")
+
+
+@pytest.mark.parametrize(
+    ("removed", "added", "differs"),
+    [
+        (["def get_type(self):"], ["def get_type(self) -> str:"], True),  # an annotation: code
+        (["x = f(a, b)"], ["x = f(", "    a,", "    b,", ")"], False),  # layout and a trailing comma
+        (["s = 'it'"], ['s = "it"'], False),  # quotes
+        (['s = R"x"'], ['s = r"x"'], False),  # a string prefix's case
+        (["x = 1  # one"], ["x = 1  # uno"], False),  # a comment: tokenizing decides
+        (['s = "a#b"'], ["s = 'a#c'"], False),  # a # in a string: tokenizing decides
+        (["total = price * qty"], ["total = qty * price"], False),  # the same letters: tokenizing decides
+    ],
+)
+def test_a_block_whose_letters_differ_is_not_formatting_only(
+    removed: list[str], added: list[str], differs: bool
+) -> None:
+    from pytest_proofswe.taste import churn
+
+    assert churn._code_differs(removed, added) is differs
+    if differs:  # never a formatting-only change that the shortcut would hide
+        before, after = churn._normalise_python(removed), churn._normalise_python(added)
+        assert before is None or before != after
