@@ -107,7 +107,10 @@ def make_repo(base: Path, head: Path, files: list[str], where: Path) -> Path:
 
 def grade_once(repo: Path) -> None:
     """Child mode: grade the repository's last commit in-process and print the CPU of ``grade_taste``."""
-    from pytest_proofswe import diffmode
+    try:
+        from pytest_proofswe.modes import diffmode
+    except ImportError:  # an --old-src checkout from before the package's layers (issue 14)
+        from pytest_proofswe import diffmode  # type: ignore[attr-defined,no-redef]
     from pytest_proofswe.taste import (  # noqa: F401 - imported before the clock starts
         TasteConfig,
         TasteInput,
