@@ -202,22 +202,22 @@ def main() -> None:
     if args.grade_once is not None:
         grade_once(args.grade_once)
         return
-    with tempfile.TemporaryDirectory(prefix="bench-taste-real-") as tmp_name:
-        tmp = Path(tmp_name)
-        if args.mirror is not None:
-            args.base, args.head = tmp / "base", tmp / "head"
-            for rev, where in ((args.base_rev, args.base), (args.head_rev, args.head)):
-                subprocess.run(
-                    [*GIT, "--git-dir", str(args.mirror), "worktree", "add", "-q", "--detach", str(where), rev],
-                    check=True,
-                )
-        if args.base is None or args.head is None:
-            parser.error("give --base and --head checkouts, or --mirror")
-        try:
-            measure(args, tmp)
-        finally:
+    if args.mirror is None and (args.base is None or args.head is None):
+        parser.error("give --base and --head checkouts, or --mirror")
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-taste-real-") as tmp_name:
+            tmp = Path(tmp_name)
             if args.mirror is not None:
-                subprocess.run([*GIT, "--git-dir", str(args.mirror), "worktree", "prune"], check=False)
+                args.base, args.head = tmp / "base", tmp / "head"
+                for rev, where in ((args.base_rev, args.base), (args.head_rev, args.head)):
+                    subprocess.run(
+                        [*GIT, "--git-dir", str(args.mirror), "worktree", "add", "-q", "--detach", str(where), rev],
+                        check=True,
+                    )
+            measure(args, tmp)
+    finally:  # the two worktrees' folders are gone: the mirror forgets them
+        if args.mirror is not None:
+            subprocess.run([*GIT, "--git-dir", str(args.mirror), "worktree", "prune"], check=False)
 
 
 def measure(args: argparse.Namespace, tmp: Path) -> None:
