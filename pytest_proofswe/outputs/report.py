@@ -520,6 +520,18 @@ def regression_line(comparison: Mapping[str, Any]) -> str:
     )
 
 
+def _section(tr: Any, title: str, lines: Sequence[str], *, legend: str | None = None) -> None:
+    """A titled block of the summary after a blank line; nothing when there are no lines."""
+    if not lines:
+        return
+    tr.write_line("")
+    tr.write_line(title)
+    for text in lines:
+        tr.write_line(text)
+    if legend is not None:
+        tr.write_line(legend)
+
+
 def terminal_summary(
     tr: Any, results: Sequence[dict[str, Any]], *, kept: Sequence[str] = (), unmatched: Sequence[str] = ()
 ) -> None:
@@ -557,25 +569,18 @@ def terminal_summary(
         spent = session_costs(results)
         if spent:
             tr.write_line(spent)
-        lines = taste_lines(results)
-        if lines:
-            tr.write_line("")
-            tr.write_line("taste findings (the largest penalties of each submission):")
-            for text in lines:
-                tr.write_line(text)
-        lines = checklist_lines(results)
-        if lines:
-            tr.write_line("")
-            tr.write_line("checklists (the reviewer's yes/no per item; met = yes with a quote that is in the diff):")
-            for text in lines:
-                tr.write_line(text)
-        lines = session_lines(results)
-        if lines:
-            tr.write_line("")
-            tr.write_line("session signals (where in the transcript each comes from):")
-            for text in lines:
-                tr.write_line(text)
-            tr.write_line(SESSION_LEGEND + "; ! = the session item failed")
+        _section(tr, "taste findings (the largest penalties of each submission):", taste_lines(results))
+        _section(
+            tr,
+            "checklists (the reviewer's yes/no per item; met = yes with a quote that is in the diff):",
+            checklist_lines(results),
+        )
+        _section(
+            tr,
+            "session signals (where in the transcript each comes from):",
+            session_lines(results),
+            legend=SESSION_LEGEND + "; ! = the session item failed",
+        )
     for path in kept:
         tr.write_line(f"workspace kept: {path}")
     if unmatched:
