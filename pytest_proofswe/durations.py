@@ -43,11 +43,8 @@ def submission_scope(nodeid: str) -> str | None:
 
 def task_of(nodeid_or_scope: str) -> str | None:
     """The task folder's part of one of our items' node ids (or of a submission scope), else None."""
-    scope = nodeid_or_scope if _OURS.match(nodeid_or_scope) is None else submission_scope(nodeid_or_scope)
-    if scope is None or "::" not in scope:
-        return None
-    task = scope.split("::", 1)[0]
-    return None if task.endswith(".py") else task
+    task, separator, _ = (submission_scope(nodeid_or_scope) or nodeid_or_scope).partition("::")
+    return task if separator and not task.endswith(".py") else None
 
 
 def load(config: Any) -> dict[str, float]:
