@@ -509,6 +509,26 @@ def outside_tmp() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+@dataclass
+class SuitesInterpreter:
+    """A sandbox whose jobs also read the suite's own installation: ``host_env`` stands this
+    interpreter in for a task's environment, and a virtual environment of the suite's under /tmp
+    (``git clone . /tmp/x && bash .ci/run``) would otherwise be hidden by the sandbox's private /tmp."""
+
+    inner: Sandbox
+    name: str = "bwrap"
+
+    def results_path(self, host_dir: Path) -> Path:
+        return self.inner.results_path(host_dir)
+
+    def run(self, job: Job, *, timeout: float | None) -> process.ProcessResult:
+        job = dataclasses.replace(job, readonly=(*job.readonly, Path(sys.prefix)))
+        return self.inner.run(job, timeout=timeout)
+
+    def describe(self, job: Job | None = None, timeout: float | None = None) -> dict[str, Any]:
+        return self.inner.describe(job, timeout)
+
+
 @pytest.mark.skipif(not probe_bwrap().works, reason=f"bubblewrap does not work here: {probe_bwrap().problem}")
 def test_in_the_bwrap_sandbox(tmp_path: Path, outside_tmp: Path) -> None:
     """The JUnit file comes back from the sandbox; the task folder is hidden, the environment readable."""
@@ -525,7 +545,7 @@ def test_in_the_bwrap_sandbox(tmp_path: Path, outside_tmp: Path) -> None:
             "    assert os.environ['TASK_FLAG'] == 'on' and os.environ['HOME'] == '/tmp/home'\n",
         },
     )
-    box = Recording(BwrapSandbox(probe_bwrap(), hidden=(outside_tmp / "cache",)))
+    box = Recording(SuitesInterpreter(BwrapSandbox(probe_bwrap(), hidden=(outside_tmp / "cache",))))
     run = run_tests(TestsSpec(fail_to_pass=("test_s.py::test_s",)), env, ws, timeout=60, sandbox=box, hidden=(task,))
     assert outcomes(run) == {"test_s.py::test_s": "passed"}, run.output_tail
     assert run.isolation["backend"] == "bwrap" and run.isolation["limits"]["cpu_s"] == 120

@@ -49,6 +49,9 @@ def _run(
     results = tmp_path / "results"
     results.mkdir(exist_ok=True)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **(environ or {})}
+    # The suite's own interpreter runs inside: bind its installation like an environment's, or a
+    # virtual environment under /tmp (`git clone . /tmp/x && bash .ci/run`) is hidden by the private /tmp.
+    kw["readonly"] = (*kw.get("readonly", ()), Path(sys.prefix))  # type: ignore[misc]
     job = Job(argv=(sys.executable, "-c", code), workspace=ws, environ=env, results=results, **kw)  # type: ignore[arg-type]
     box = BwrapSandbox(probe_bwrap(), hidden=hidden)
     result = box.run(job, timeout=timeout)
