@@ -202,3 +202,57 @@ def test_real_recorded_verdicts_cannot_rank_five_agents_on_eight_tasks() -> None
     assert (pair.tasks, pair.a_better, pair.b_better, pair.p_value, pair.smallest_p) == (6, 3, 0, 0.25, 0.25)
     lonely = board.comparison("Moatless Tools (20240623_moatless_claude-3.5-sonnet)", best)
     assert (lonely.tasks, lonely.p_value, lonely.difference.value) == (0, None, None)  # never on the same task
+
+
+def test_a_leaderboard_of_thousands_of_tasks() -> None:
+    """A SWE-bench-sized run (2,294 tasks): 2 / 2**n for the pair's smallest p overflowed a float
+    past 1,023 differing tasks and ended the run's summary; the intervals are drawn as counts."""
+    rng = random.Random(3)
+    results = [
+        result(
+            f"t{t}", agent, "resolved" if rng.random() < rate else "unresolved", taste={"score": rng.uniform(40, 99)}
+        )
+        for t in range(2294)
+        for agent, rate in (("high", 0.7), ("low", 0.5))
+    ]
+    board = aggregate(results)
+    high, low = board.agents
+    assert (high.agent, high.tasks, low.agent) == ("high", 2294, "low")
+    for figure in (high.resolved, low.resolved, high.taste):
+        assert figure.method == "bootstrap" and figure.low is not None and figure.value is not None
+        assert figure.high is not None and figure.low < figure.value < figure.high
+        assert figure.high - figure.low < 0.1 * figure.value  # thousands of tasks: a narrow interval
+    (pair,) = board.comparisons
+    assert pair.smallest_p == 0.0 and pair.p_value is not None and pair.p_value < 1e-20
+    difference = pair.difference
+    assert difference.low is not None and difference.high is not None and difference.value is not None
+    assert 0.15 < difference.low < difference.value < difference.high < 0.25
+
+
+def _quantiles(values: list[float]) -> list[float]:
+    ordered = sorted(values)
+    return [ordered[int(q * (len(ordered) - 1))] for q in (0.025, 0.25, 0.5, 0.75, 0.975)]
+
+
+@pytest.mark.parametrize("with_gaps", [False, True])
+def test_counts_drawn_at_once_match_drawing_each_task(monkeypatch: pytest.MonkeyPatch, with_gaps: bool) -> None:
+    """The replicates drawn as counts (a multinomial draw of each distinct value, or how many draws
+    fall on known values) have the distribution of the two-stage bootstrap drawn task by task:
+    their quantiles agree within the Monte Carlo error of 20,000 replicates each."""
+    from pytest_proofswe.compare import agents
+
+    values: list[float | None] = [0.0, 1.0, 0.5, 1.0, 0.0, 0.25] * 10
+    if with_gaps:
+        values[::7] = [None] * len(values[::7])
+    pools: list[list[float | None]] = [[v] for v in values] + [[0.0, 1.0, 1.0, 0.5]] * 12
+    assert agents._few(len({*values}), len(pools))
+    fast = list(agents._redrawn_means(pools, random.Random(1), 20_000))
+    monkeypatch.setattr(agents, "_few", lambda distinct, n: False)
+    slow_counts = [
+        sum(v * c for v, c in counts if v is not None) / sum(c for v, c in counts if v is not None)
+        for counts in agents._redraws(pools, random.Random(2), 20_000)
+    ]
+    slow_means = list(agents._redrawn_means(pools, random.Random(3), 20_000))
+    assert len(fast) == len(slow_counts) == len(slow_means) == 20_000
+    assert _quantiles(fast) == pytest.approx(_quantiles(slow_counts), abs=0.01)
+    assert _quantiles(slow_means) == pytest.approx(_quantiles(slow_counts), abs=0.01)

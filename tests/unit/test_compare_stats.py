@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from fractions import Fraction
 
@@ -10,8 +11,10 @@ import pytest
 
 from pytest_proofswe.compare import stats
 from pytest_proofswe.compare.stats import (
+    binomial,
     clopper_pearson,
     holm,
+    multinomial,
     pass_at_k,
     pass_hat_k,
     percentile_interval,
@@ -98,6 +101,82 @@ def test_sign_flip_falls_back_to_monte_carlo(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_smallest_p() -> None:
     assert smallest_p(0) == 1.0 and smallest_p(1) == 1.0 and smallest_p(3) == 0.25 and smallest_p(6) == 2 / 64
+    # Past 1,023 differing tasks 2 / 2**n is below the smallest float: 0.0, not an OverflowError
+    # (which ended the whole run's leaderboard on a SWE-bench-sized run).
+    assert smallest_p(1023) == 2.0**-1022 and smallest_p(2294) == 0.0
+
+
+def test_sign_flip_on_thousands_of_tasks_is_the_binomial_tail() -> None:
+    # Single trials: every difference is +1 or -1, and the count of +1 signs is Binomial(m, 1/2).
+    differences = [Fraction(1)] * 1200 + [Fraction(-1)] * 1100 + [Fraction(0)] * 50
+    m, observed = 2300, 100
+    tail = sum(math.comb(m, j) for j in range(m + 1) if abs(2 * j - m) >= observed)
+    assert sign_flip_p(differences, random.Random(0)) == (tail / 2**m, "exact")
+
+
+def _pmf(n: int, p: float, k: int) -> float:
+    return math.exp(
+        math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * math.log(p) + (n - k) * math.log1p(-p)
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "p"), [(1, 0.5), (7, 0.3), (50, 0.02), (300, 0.33), (2294, 0.5), (2294, 0.999), (100_000, 1e-4)]
+)
+def test_binomial_draws_follow_the_binomial_distribution(n: int, p: float) -> None:
+    """Pearson's chi-square of 20,000 seeded draws against the exact probabilities, cells of
+    at least 5 expected draws (the rest pooled): far beyond the 1-in-10,000 critical value
+    means the draws are not Binomial(n, p). A sampler searching only one way from the mode,
+    or stepping P(k) by a wrong ratio, lands far beyond it."""
+    draws = 20_000
+    rng = random.Random(n)
+    seen: dict[int, int] = {}
+    for _ in range(draws):
+        k = binomial(n, p, rng)
+        assert 0 <= k <= n
+        seen[k] = seen.get(k, 0) + 1
+    chi2, cells, pooled_expected, pooled_seen = 0.0, 0, 0.0, 0
+    for k in range(n + 1):
+        expected = draws * _pmf(n, p, k)
+        if expected >= 5:
+            chi2 += (seen.get(k, 0) - expected) ** 2 / expected
+            cells += 1
+        else:
+            pooled_expected += expected
+            pooled_seen += seen.get(k, 0)
+    if pooled_expected >= 5:
+        chi2 += (pooled_seen - pooled_expected) ** 2 / pooled_expected
+        cells += 1
+    else:
+        assert pooled_seen <= 20
+    freedom = max(cells - 1, 1)
+    # Wilson-Hilferty: the chi-square quantile of 0.9999 (z = 3.72) with `freedom` degrees of freedom.
+    critical = freedom * (1 - 2 / (9 * freedom) + 3.72 * math.sqrt(2 / (9 * freedom))) ** 3
+    assert chi2 < critical, (chi2, freedom)
+
+
+def test_binomial_edges() -> None:
+    rng = random.Random(0)
+    assert binomial(0, 0.5, rng) == 0 and binomial(10, 0.0, rng) == 0 and binomial(10, 1.0, rng) == 10
+    assert {binomial(1, 0.5, rng) for _ in range(100)} == {0, 1}
+    with pytest.raises(ValueError, match="n=-1"):
+        binomial(-1, 0.5, rng)
+
+
+def test_multinomial_counts() -> None:
+    rng = random.Random(0)
+    totals = [0, 0, 0, 0]
+    for _ in range(2000):
+        counts = multinomial(300, [2.0, 0.0, 1.0, 1.0], rng)
+        assert sum(counts) == 300 and counts[1] == 0
+        totals = [t + c for t, c in zip(totals, counts, strict=True)]
+    # Each outcome's share of the 600,000 draws: 1/2, 0, 1/4, 1/4 (the chain of binomials is unbiased).
+    assert [t / 600_000 for t in totals] == pytest.approx([0.5, 0.0, 0.25, 0.25], abs=0.003)
+    assert multinomial(5, [1.0], rng) == [5] and multinomial(0, [1.0, 3.0], rng) == [0, 0]
+    with pytest.raises(ValueError, match="weights"):
+        multinomial(5, [0.0, 0.0], rng)
+    with pytest.raises(ValueError, match="weights"):
+        multinomial(5, [1.0, -1.0], rng)
 
 
 def test_holm() -> None:
