@@ -491,6 +491,11 @@ def _redrawn_means(pools: Sequence[Sequence[float | None]], rng: random.Random, 
     """
     n = len(pools)
     weights = _chances(pools)
+    if len(weights) == 1:  # one value (a single task, or every task alike): every replicate gives it
+        (value,) = weights
+        if value is not None:
+            yield from itertools.repeat(value, resamples)
+        return
     if _few(len(weights), n):
         for counts in _redraws(pools, rng, resamples):
             known = [(value, count) for value, count in counts if value is not None]
@@ -655,9 +660,7 @@ def _compare(
             pools.append((xs[0] - ys[0],))
         else:
             pools.append(tuple(xs[int(rng.random() * len(xs))] - ys[int(rng.random() * len(ys))] for _ in range(POOL)))
-    drawn = [
-        math.fsum(value * count for value, count in counts) / len(pools) for counts in _redraws(pools, rng, resamples)
-    ]
+    drawn = list(_redrawn_means(pools, rng, resamples))
     low, high = percentile_interval(drawn, confidence)
     p_value, how = sign_flip_p(differences, rng)
     mean = float(sum(differences, Fraction(0)) / len(differences))
