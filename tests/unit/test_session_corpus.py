@@ -1,8 +1,10 @@
-"""Every real transcript we have, read whole, against facts read off each file by hand (issue 12).
+"""Every transcript we have, read whole, against facts read off each file by hand (issue 12).
 
-The transcripts are those of ../shared/external/sessions-wild (provenance in its
-SOURCES.md) and of ../shared/external/sessions (beside the repository in CI; a fresh clone
-may not have it: that part is skipped, saying so). For each file the expected figures were
+The transcripts are those written here in the shapes of real ones (tests/data/sessions,
+committed: they run everywhere, CI included; see its README.md), and the real ones of
+../shared/external/sessions-wild (provenance in its SOURCES.md) and of
+../shared/external/sessions (beside the repository; a fresh clone may not have them: those
+parts are skipped, saying so). For each file the expected figures were
 counted in the file itself, not taken from our readers: tool calls and their results,
 exit codes, the person's messages, token counts (deduplicated as each format requires),
 the harness's recorded cost, and the first and last timestamps of the lines that carry
@@ -22,6 +24,7 @@ from pytest_proofswe.session import grade_session
 # Fetched from public repositories: kept beside the repository in ../shared (data fetched from other
 # repositories is never committed here), with provenance and licences in its SOURCES.md.
 DATA = Path(__file__).resolve().parents[3] / "shared" / "external" / "sessions-wild"
+SHAPES = Path(__file__).resolve().parents[1] / "data" / "sessions"  # written here: in the repository
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "external" / "sessions"
 FORMATS = {"claude-code", "codex", "openhands", "swe-agent", "aider"}
 OPUS, SONNET45, HAIKU45 = "claude-opus-4-6", "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"
@@ -235,6 +238,189 @@ REPOSITORY: dict[str, dict[str, Any]] = {
     },
 }
 
+#: the transcripts written here (tests/data/sessions) -> the facts counted in each by hand.
+SHAPE_FACTS: dict[str, dict[str, Any]] = {
+    "claude-code__task-notification.jsonl": {
+        "format": "claude-code",
+        "models": [OPUS],
+        "user_turns": 1,  # line 6 is a task notification
+        "tool_calls": 1,
+        "commands": 1,
+        "failed_commands": None,  # the only command ran in the background
+        "test_runs": 1,
+        "tokens": tokens(3 + 1 + 3, 96 + 21 + 12, 18000 + 23120 + 23360, 5120 + 240 + 410),
+        "span": ("2026-03-04T10:00:00.000Z", "2026-03-04T10:02:44.000Z"),
+    },
+    "claude-code__queued-messages.jsonl": {
+        "format": "claude-code",
+        "models": [SONNET45],
+        "user_turns": 3,  # line 1, and the queued lines 7 and 11 (line 4 was taken back, line 14 delivers 11)
+        "tool_calls": 2,
+        "commands": 0,
+        "edits": 1,
+        "tests_after_last_edit": False,
+        "tokens": tokens(9 + 8 + 6 + 6, 88 + 140 + 31 + 9, 41000 + 41300 + 41820 + 42520, 300 + 520 + 700 + 120),
+        "span": ("2026-03-05T09:00:00.000Z", "2026-03-05T09:00:15.000Z"),
+    },
+    "claude-code__subagent-file.jsonl": {
+        "format": "claude-code",
+        "models": [HAIKU45],
+        "user_turns": 0,  # line 1 is the parent agent's prompt
+        "tool_calls": 3,
+        "commands": 3,
+        "failed_commands": 0,
+        "test_runs": 1,  # go test
+        "tokens": tokens(3 + 5 + 5 + 5, 61 + 48 + 52 + 40, 9000 + 10500 + 10710 + 10805, 1500 + 210 + 95 + 180),
+        "span": ("2026-03-06T16:20:00.000Z", "2026-03-06T16:20:18.000Z"),
+    },
+    "claude-code__compaction-agent.jsonl": {
+        "format": "claude-code",
+        "models": [OPUS],
+        "user_turns": 0,
+        "corrections": 0,
+        "tool_calls": 0,
+        "tokens": tokens(3, 1830, 12000, 64000),
+        "span": ("2026-03-07T11:30:00.000Z", "2026-03-07T11:31:05.250Z"),
+    },
+    "claude-code__mix-test-precommit.jsonl": {
+        "format": "claude-code",
+        "models": [OPUS],
+        "user_turns": 0,
+        "tool_calls": 3,  # Edit, Bash x2
+        "commands": 2,
+        "failed_commands": 1,  # the commit the pre-commit hook refused (line 8)
+        "test_runs": 1,
+        "tests_after_last_edit": True,
+        "edits": 1,
+        "tokens": tokens(2 + 1 + 1 + 1, 120 + 70 + 88 + 25, 60000 + 60900 + 61210 + 61360, 900 + 310 + 150 + 260),
+        "span": ("2026-03-08T15:10:00.000Z", "2026-03-08T15:10:21.000Z"),
+    },
+    "claude-code__corrections-typed.jsonl": {
+        "format": "claude-code",
+        "models": [SONNET45],
+        "user_turns": 6,
+        "corrections": 4,  # lines 3, 5, 9, 11; line 7 is pasted output
+        "tool_calls": 0,
+        "tokens": tokens(
+            10 + 8 * 4, 210 + 40 + 12 + 30 + 14, 30000 + 32000 + 32300 + 32420 + 32620, 2000 + 300 + 120 + 200 + 100
+        ),
+        "span": ("2026-03-09T13:00:00.000Z", "2026-03-09T13:05:00.000Z"),
+    },
+    "claude-code__out-of-order.jsonl": {
+        "format": "claude-code",
+        "models": [SONNET45],
+        "user_turns": 1,
+        "tool_calls": 1,
+        "commands": 1,
+        "failed_commands": 0,
+        "tokens": tokens(10 + 6 + 6, 850 + 60 + 11, 20000 + 24000 + 24150, 4000 + 150 + 90),
+        "span": ("2026-03-10T14:00:00.000Z", "2026-03-10T14:05:09.500Z"),  # line 1 to line 6 (line 7 is earlier)
+    },
+    "codex__exec-running-bun-test.jsonl": {
+        "format": "codex",
+        "models": ["gpt-5.5"],
+        "user_turns": 1,
+        "tool_calls": 5,  # exec_command 2, write_stdin 2, apply_patch 1
+        "commands": 2,
+        "failed_commands": 1,  # exec_command_end: 1, then the poll of the second run: 0
+        "test_runs": 2,
+        "tests_after_last_edit": True,
+        "edits": 1,
+        "tokens": tokens(46700, 370, 40500, None),  # the last total_token_usage
+        "span": ("2026-04-02T09:00:00.100Z", "2026-04-02T09:00:24.000Z"),
+    },
+    "codex__redacted-calls.jsonl": {
+        "format": "codex",
+        "models": ["gpt-5.3-codex"],
+        "user_turns": 1,
+        "tool_calls": 3,
+        "commands": 2,  # by the tool's name: the arguments are redacted
+        "failed_commands": None,
+        "edits": 1,
+        "tests_after_last_edit": None,  # a hidden command follows the last patch
+        "tokens": tokens(30100, 410, 24000, None),
+        "span": ("2026-04-03T17:00:00.000Z", "2026-04-03T17:00:16.000Z"),
+    },
+    "openhands__usage-in-tool-call-metadata.json": {
+        "format": "openhands",
+        "models": ["claude-3-7-sonnet-20250219"],
+        "user_turns": 1,
+        "tool_calls": 2,  # run, edit
+        "commands": 1,
+        "failed_commands": 0,
+        "edits": 1,
+        "tokens": tokens(7700, 460, 4600, 2970),  # 3 model responses
+        "span": ("2025-02-19T21:20:05.118204", "2025-02-19T21:20:21.731550"),
+    },
+    "swe-agent__1x-model-in-config.traj": {
+        "format": "swe-agent",
+        "models": ["gpt-4.1-mini"],
+        "user_turns": 0,
+        "tool_calls": 4,
+        "edits": 1,
+        "test_runs": 1,
+        "tokens": tokens(4810, 196, None, None),
+        "cost_usd": 0.00731,
+        "cost_source": "harness",
+        "wall_s": 2.2,  # the steps' execution_time, 2.178 s in all
+    },
+    "aider__architect-handoff.chat.history.md": {
+        "format": "aider",
+        "models": ["claude-3-5-sonnet-20241022"],
+        "user_turns": 3,  # /add, /architect TEXT, and line 50
+        "edits": 1,
+        "tokens": tokens(2300 + 1900 + 2600, 162 + 241 + 31, None, None),
+        "cost_usd": 0.0205,
+        "sessions": 1,
+        "wall_s": None,
+    },
+    "aider__ask-code-help-bang.chat.history.md": {
+        "format": "aider",
+        "models": ["gpt-4o-mini"],
+        "user_turns": 5,  # /ask, /code, /help, !pytest, /ex
+        "tool_calls": 1,
+        "commands": 1,
+        "test_runs": 1,
+        "edits": 1,
+        "tokens": tokens(410 + 650 + 1200, 14 + 58 + 25, None, None),
+        "cost_usd": 0.00039,
+        "sessions": 1,
+        "wall_s": None,
+    },
+    "aider__quit-after-work.chat.history.md": {
+        "format": "aider",
+        "models": ["claude-3-5-sonnet-20240620"],
+        "user_turns": 2,  # line 30 is the lint fixer's
+        "interruptions": 1,  # line 60; line 51 is a quit at the prompt
+        "edits": 2,
+        "tokens": tokens(3812 + 4106, 97 + 61, None, None),
+        "cost_usd": 0.02,
+        "sessions": 1,
+        "wall_s": None,
+    },
+    "aider__several-launches.chat.history.md": {
+        "format": "aider",
+        "models": ["gpt-4o-mini"],
+        "user_turns": 5,
+        "edits": 1,
+        "tokens": tokens(820 + 1100, 21 + 44, None, None),
+        "cost_usd": 0.00032,
+        "sessions": 3,
+        "wall_s": None,
+    },
+    "aider__corrections-pasted.chat.history.md": {
+        "format": "aider",
+        "models": ["gpt-4o"],
+        "user_turns": 5,
+        "corrections": 3,  # lines 19, 26, 44; lines 34-37 are pasted
+        "edits": 5,
+        "tokens": tokens(2000 + 2400 + 2700 + 3100 + 3300, 150 + 180 + 95 + 120 + 88, None, None),
+        "cost_usd": 0.0401,
+        "sessions": 1,
+        "wall_s": None,
+    },
+}
+
 SHARED_FACTS: dict[str, dict[str, Any]] = {
     "claude-code__marot-spotter-tool-heavy.jsonl": {
         "format": "claude-code",
@@ -330,7 +516,7 @@ SHARED_FACTS: dict[str, dict[str, Any]] = {
 
 
 def transcripts(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "SOURCES.md")
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and p.name not in ("SOURCES.md", "README.md"))
 
 
 def seconds(first: str, last: str) -> float:
@@ -346,6 +532,16 @@ def check(path: Path, facts: dict[str, Any]) -> None:
             assert m["wall_s"] == seconds(*value), "wall_s"
         else:
             assert m[key] == value, key
+
+
+def test_every_written_transcript_has_its_facts_across_the_five_formats() -> None:
+    assert transcripts(SHAPES) == sorted(SHAPE_FACTS)
+    assert {facts["format"] for facts in SHAPE_FACTS.values()} == FORMATS
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE_FACTS))
+def test_written_transcript(name: str) -> None:
+    check(SHAPES / name, SHAPE_FACTS[name])
 
 
 needs_wild = pytest.mark.skipif(
