@@ -515,22 +515,33 @@ def _redrawn_means(pools: Sequence[Sequence[float | None]], rng: random.Random, 
             yield math.fsum(drawn) / m
 
 
+def _outcome_figures(counts: Sequence[tuple[tuple[int, int], int]], ks: Sequence[int]) -> list[tuple[Figure, float]]:
+    """A replicate's resolved rate, pass@k and pass^k from how many drawn tasks had each
+    (graded, resolved) pair; nothing when no drawn task had a graded trial."""
+    histogram = [((n, c), count) for (n, c), count in counts if n]  # tasks without a graded trial left out
+    graded = sum(count for _pair, count in histogram)
+    if not graded:
+        return []
+    out: list[tuple[Figure, float]] = [(("resolved", 1), sum(count * c / n for (n, c), count in histogram) / graded)]
+    for k in ks:
+        for figure, every in (("pass@k", False), ("pass^k", True)):
+            out.append(((figure, k), sum(count * _pass(n, c, k, every) for (n, c), count in histogram) / graded))
+    return out
+
+
 def _bootstrap(
     tasks: Sequence[_Task], ks: Sequence[int], rng: random.Random, resamples: int
 ) -> dict[Figure, list[float]]:
     """Every figure's bootstrap replicates (a replicate without data for a figure is left out of it)."""
     out: dict[Figure, list[float]] = {}
     outcomes = [[(d.graded, d.resolved) for d in task.pool] for task in tasks]
+    known: dict[tuple[tuple[tuple[int, int], int], ...], list[tuple[Figure, float]]] = {}
     for counts in _redraws(outcomes, rng, resamples):
-        histogram = [((n, c), count) for (n, c), count in counts if n]  # tasks without a graded trial left out
-        graded = sum(count for _pair, count in histogram)
-        if not graded:
-            continue
-        out.setdefault(("resolved", 1), []).append(sum(count * c / n for (n, c), count in histogram) / graded)
-        for k in ks:
-            for figure, every in (("pass@k", False), ("pass^k", True)):
-                mean = sum(count * _pass(n, c, k, every) for (n, c), count in histogram) / graded
-                out.setdefault((figure, k), []).append(mean)
+        key = tuple(counts)  # a few (graded, resolved) pairs: replicates with the same counts agree
+        if key not in known:
+            known[key] = _outcome_figures(counts, ks)
+        for figure, value in known[key]:
+            out.setdefault(figure, []).append(value)
     for name in _SCORES:
         scores = [[getattr(d, name) for d in task.pool] for task in tasks]
         if all(v is None for pool in scores for v in pool):
