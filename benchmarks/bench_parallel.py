@@ -1,6 +1,6 @@
 """Parallel grading: -n 2 and --proofswe-jobs 2 against one process, on uniform submissions.
 
-Usage: python benchmarks/bench_parallel.py [--submissions N] [--rounds R] [--modes ...]
+Usage: python benchmarks/bench_parallel.py [--submissions N] [--rounds R] [--test-ms MS] [--modes ...]
 
 Every mode but the last grades everything (``--proofswe-no-cache``); the last is a re-run
 with nothing changed, served from the result cache.
@@ -12,6 +12,10 @@ rounds (default 3), and prints each mode's median wall time and its speed-up ove
 ``-n 0`` (median of the per-round ratios), and how many gradings each mode made (a
 ``pytest_proofswe_taste_findings`` hook counts them: more than N means a submission was
 graded twice).
+
+``--test-ms MS`` makes each hidden test spend MS milliseconds of CPU (a busy loop, not a
+sleep, which would overlap even on one core): with 0 (the default) a grading takes about
+0.35 s, mostly the grader's own work; real projects' tests take seconds.
 """
 
 from __future__ import annotations
@@ -41,15 +45,21 @@ def pytest_proofswe_taste_findings(config, context):
 """
 
 
-def make_task(root: Path, submissions: int) -> Path:
+def make_task(root: Path, submissions: int, test_ms: int = 0) -> Path:
     task = root / "tasks" / "calc"
     (task / "repo" / "calc").mkdir(parents=True)
     (task / "repo" / "calc" / "__init__.py").write_text(
         "".join(f"def f{i}(x):\n    return x + {i} - 1\n\n\n" for i in range(20))
     )
     (task / "hidden_tests" / "tests").mkdir(parents=True)
+    burn = (
+        f"    started = time.process_time()\n    while time.process_time() - started < {test_ms / 1000}:\n        pass\n"
+        if test_ms
+        else ""
+    )
     (task / "hidden_tests" / "tests" / "test_calc.py").write_text(
-        "import calc\n\n\n" + "".join(f"def test_f{i}():\n    assert calc.f{i}(1) == {i + 1}\n\n\n" for i in range(20))
+        "import time\n\nimport calc\n\n\n"
+        + "".join(f"def test_f{i}():\n{burn}    assert calc.f{i}(1) == {i + 1}\n\n\n" for i in range(20))
     )
     ids = [f"tests/test_calc.py::test_f{i}" for i in range(20)]
     (task / "task.toml").write_text(
@@ -76,6 +86,9 @@ def run(work: Path, cache: Path, mode: list[str]) -> tuple[float, int]:
     log.unlink(missing_ok=True)
     env = {**os.environ, "PROOFSWE_CACHE_DIR": str(cache)}
     env.pop("PYTEST_ADDOPTS", None)
+    # Bytecode cached as Python does by default (pip compiles an installed package's): a machine
+    # that sets PYTHONDONTWRITEBYTECODE would otherwise compile the grader anew in every process.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--proofswe", "tasks", "-q", "-p", "no:cacheprovider", *mode],
@@ -93,11 +106,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--test-ms", type=int, default=0, help="CPU milliseconds each hidden test spends")
     parser.add_argument("--modes", nargs="*", default=list(MODES))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work, cache = Path(tmp, "work"), Path(tmp, "cache")
-        make_task(work, args.submissions)
+        make_task(work, args.submissions, args.test_ms)
         (work / "conftest.py").write_text(COUNTER)
         run(work, cache, MODES["-n 0"] + ["-k", "agent-000"])  # builds the base and the environment
         walls: dict[str, list[float]] = {m: [] for m in args.modes}
@@ -107,7 +121,10 @@ def main() -> None:
                 wall, count = run(work, cache, MODES[mode])
                 walls[mode].append(wall)
                 graded[mode] = count
-    print(f"{args.submissions} submissions, {args.rounds} alternated rounds, whole processes:")
+    print(
+        f"{args.submissions} submissions, {args.test_ms} ms of CPU per hidden test, "
+        f"{args.rounds} alternated rounds, whole processes:"
+    )
     for mode in args.modes:
         line = f"  {mode:18} {statistics.median(walls[mode]):7.2f} s  gradings {graded[mode]}"
         if mode != "-n 0" and "-n 0" in walls:
