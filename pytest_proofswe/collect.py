@@ -9,6 +9,7 @@ schedules it, turns results into item outcomes, and gathers them for the reports
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import os
 import re
@@ -90,6 +91,7 @@ class ProofsweSession:
         self.history_doc: dict[str, Any] | None = None  # the report's history object, once known
         self.stepped_docs: dict[tuple[str, str], dict[str, Any]] = {}  # stepped tasks: (task, submission) -> decay
         self._stepped: dict[tuple[str, str], Future[SteppedResult]] = {}
+        self._gc_frozen = False  # collection's objects frozen (pytest_collection), unfrozen at unconfigure
         self.change_s = 0.0
         self._diff_result: dict[str, Any] | None = None
         self.collect_errors: list[str] = []  # "<node id>: <last line of the error>", for the report
@@ -345,6 +347,32 @@ class ProofsweSession:
         # pytest's own stops (errors during collection, -x) are Interrupted, a KeyboardInterrupt.
         if not isinstance(excinfo.value, pytest.Session.Interrupted):
             self.keyboard_interrupt = True
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection(self, session: pytest.Session) -> Iterator[None]:
+        """Task folders are collected with the cyclic garbage collector off, and what collection
+        made is then frozen (docs/performance.md): nearly all of it (16,000 items for 2,000 tasks)
+        lives to the end of the run, so automatic collections during collection only rescan it,
+        and so would every later one, and pytest's own collections at exit."""
+        if not self.settings.tasks or not gc.isenabled():
+            return (yield)
+        gc.disable()
+        try:
+            result = yield
+            gc.freeze()
+            self._gc_frozen = True
+            return result
+        finally:
+            gc.enable()
+
+    @pytest.hookimpl
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._gc_frozen:
+            # Back into the collector's care before the interpreter ends (objects left frozen
+            # miss the last collections and are finalised late), and before an in-process run
+            # of pytest (pytester) returns to its caller.
+            gc.unfreeze()
+            self._gc_frozen = False
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -335,10 +336,36 @@ def _git_commit(task_toml: Path, git: str, commit: str) -> str:
         ) from None
 
 
+def _entries(folder: Path) -> dict[str, os.DirEntry[str]]:
+    """The entries of ``folder`` by name, read once (a DirEntry tells a file from a folder
+    without a stat call of its own, except for a symbolic link, which it follows); empty
+    when the folder cannot be listed."""
+    try:
+        with os.scandir(folder) as listing:
+            return {entry.name: entry for entry in listing}
+    except OSError:
+        return {}
+
+
+def _is_dir(entry: os.DirEntry[str] | None) -> bool:
+    try:
+        return entry is not None and entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry[str] | None) -> bool:
+    try:
+        return entry is not None and entry.is_file()
+    except OSError:
+        return False
+
+
 def load_task(root: Path) -> Task:
     """Load and validate the task in folder ``root``; raise TaskError on any problem."""
     root = root.resolve()
     toml_path = root / TASK_FILE
+    entries = _entries(root)
     data = read_toml(toml_path)
     _validate(data, _SCHEMA, toml_path)
 
@@ -391,7 +418,9 @@ def load_task(root: Path) -> Task:
                 fix='add git = "..." under [repo], or remove commit',
             )
         rel = repo_table.get("path", "repo")
-        repo_path = (root / rel).resolve()
+        entry = entries.get(rel)
+        # A plain entry of the task folder (already resolved) needs no resolving of its own.
+        repo_path = root / rel if entry is not None and not entry.is_symlink() else (root / rel).resolve()
         if not repo_path.is_dir():
             raise TaskError(
                 toml_path,
@@ -536,7 +565,9 @@ def load_task(root: Path) -> Task:
 
     hidden_dir = root / "hidden_tests"
     hidden_diff = root / "hidden_tests.diff"
-    if hidden_dir.is_dir() and hidden_diff.is_file():
+    has_hidden_dir, has_hidden_diff = _is_dir(entries.get(hidden_dir.name)), _is_file(entries.get(hidden_diff.name))
+    has_gold, has_issue = _is_file(entries.get("gold.diff")), _is_file(entries.get("issue.md"))
+    if has_hidden_dir and has_hidden_diff:
         raise TaskError(
             root, "has both hidden_tests/ and hidden_tests.diff", fix="keep one way of adding the hidden tests"
         )
@@ -544,14 +575,8 @@ def load_task(root: Path) -> Task:
     issue = root / "issue.md"
     steps: tuple[StepSpec, ...] = ()
     if stepped:
-        if hidden_dir.is_dir() or hidden_diff.is_file() or gold.is_file():
-            extra = (
-                "hidden_tests/"
-                if hidden_dir.is_dir()
-                else "hidden_tests.diff"
-                if hidden_diff.is_file()
-                else "gold.diff"
-            )
+        if has_hidden_dir or has_hidden_diff or has_gold:
+            extra = "hidden_tests/" if has_hidden_dir else "hidden_tests.diff" if has_hidden_diff else "gold.diff"
             raise TaskError(
                 root / extra,
                 "a stepped task's hidden tests and gold patch belong to its steps",
@@ -565,10 +590,10 @@ def load_task(root: Path) -> Task:
         repo=repo,
         environment=environment,
         tests=tests,
-        issue_path=issue if issue.is_file() else None,
-        hidden_tests_dir=hidden_dir if hidden_dir.is_dir() else None,
-        hidden_tests_diff=hidden_diff if hidden_diff.is_file() else None,
-        gold_diff=gold if gold.is_file() else None,
+        issue_path=issue if has_issue else None,
+        hidden_tests_dir=hidden_dir if has_hidden_dir else None,
+        hidden_tests_diff=hidden_diff if has_hidden_diff else None,
+        gold_diff=gold if has_gold else None,
         taste=data.get("taste", {}),
         review=data.get("review", {}),
         session=data.get("session", {}),
@@ -776,15 +801,15 @@ def find_submissions(task: Task) -> list[Submission]:
     error item of its own while its siblings still run.
     """
     folder = task.root / "submissions"
-    if not folder.is_dir():
-        return []
     found: dict[str, Submission] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
+    listing = _entries(folder)
+    for name in sorted(listing):
+        if name.startswith("."):
             continue
-        if entry.is_dir():
+        entry = folder / name
+        if _is_dir(listing[name]):
             sub = _folder_submission(entry) if not task.steps else _stepped_submission(entry, task)
-        elif entry.suffix in SUBMISSION_PATCH_SUFFIXES and entry.is_file():
+        elif entry.suffix in SUBMISSION_PATCH_SUFFIXES and _is_file(listing[name]):
             sub = Submission(name=entry.stem, origin="file", patch_path=entry)
             if task.steps:
                 sub = dataclasses.replace(

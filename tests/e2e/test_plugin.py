@@ -487,3 +487,32 @@ def test_markdown_leaderboard_and_sarif_for_task_runs(pytester: pytest.Pytester,
     assert "| inventory-restock | bloated | resolved | 2/2 | 2/2 | 26.5 ❌ | - | - |" in text
     log = json.loads(sarif_path.read_text())
     assert any(r["ruleId"] == "structure-new-abstraction" for r in log["runs"][0]["results"])
+
+
+def test_task_folders_are_collected_with_the_collector_off_and_left_unfrozen(
+    pytester: pytest.Pytester, tasks: Path
+) -> None:
+    """Collection of task folders runs with automatic garbage collection off and freezes what it
+    made (docs/performance.md); both are undone by the end of the run, so that an in-process run
+    leaves the interpreter as it found it."""
+    import gc
+
+    pytester.makeconftest(
+        """
+        import gc
+        seen = {}
+        def pytest_collection_modifyitems(items):
+            seen["collecting"] = gc.isenabled()
+        def pytest_sessionfinish(session):
+            seen["running"] = gc.isenabled()
+            seen["frozen"] = gc.get_freeze_count()
+        """
+    )
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    run = pytester.inline_run("--proofswe", str(tasks), "--co", "-q", "-p", "no:xdist")
+    assert run.ret == 0
+    (conftest,) = [m for m in run._pluginmanager.get_plugins() if getattr(m, "seen", None) is not None]
+    assert conftest.seen["collecting"] is False  # off while the task folders are collected
+    assert conftest.seen["running"] is True  # on again for the run itself
+    assert conftest.seen["frozen"] > 10_000  # what collection made (and everything before it) is frozen
+    assert gc.isenabled() and gc.get_freeze_count() == 0  # unfrozen at unconfigure

@@ -223,3 +223,43 @@ def test_hidden_tests_without_fail_to_pass_is_an_error(tmp_path: Path) -> None:
     root = _task(tmp_path / "b", 'title = "t"\n')
     with pytest.raises(TaskError, match=r"or a \[review\] checklist"):
         load_task(root)
+
+
+def test_the_base_state_folder_must_stay_inside_the_task_folder(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    root = _task(tmp_path, GOOD + '[repo]\npath = "../elsewhere"\n')
+    with pytest.raises(TaskError, match="points outside the task folder") as info:
+        load_task(root)
+    assert info.value.key == "repo.path"
+    # A symbolic link named like a plain folder is followed before the check, not trusted.
+    root = write_task(tmp_path / "linked", GOOD, {"keep.txt": ""})
+    (root / "repo").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(TaskError, match="points outside the task folder"):
+        load_task(root)
+
+
+def test_a_link_to_a_folder_inside_is_the_folder_it_names(tmp_path: Path) -> None:
+    root = write_task(tmp_path / "t", GOOD, {"base/a.py": "x = 1\n", "checks/tests/test_a.py": "def test_a(): pass\n"})
+    (root / "repo").symlink_to(root / "base", target_is_directory=True)
+    (root / "hidden_tests").symlink_to(root / "checks", target_is_directory=True)
+    (root / "issue.md").mkdir()  # a folder, not the issue's text
+    (root / "gold.diff").symlink_to(root / "missing.diff")  # a dangling link
+    task = load_task(root)
+    assert task.repo.path == (root / "base").resolve()
+    assert task.hidden_tests_dir == root.resolve() / "hidden_tests"
+    assert task.issue_path is None and task.gold_diff is None
+
+
+def test_submissions_are_files_and_folders_by_name_links_followed(tmp_path: Path) -> None:
+    root = _task(tmp_path, GOOD)
+    subs = root / "submissions"
+    (subs / "b-folder").mkdir(parents=True)
+    (subs / "b-folder" / "patch.diff").write_text("")
+    (subs / "a.diff").write_text("")
+    (subs / "c.diff").symlink_to(subs / "a.diff")
+    (subs / "d.diff").symlink_to(subs / "gone.diff")  # dangling: no submission
+    (subs / ".hidden.diff").write_text("")
+    (subs / "notes.txt").write_text("")
+    found = find_submissions(load_task(root))
+    assert [(s.name, s.origin) for s in found] == [("a", "file"), ("b-folder", "folder"), ("c", "file")]
