@@ -23,7 +23,13 @@ from .model import FileText, Finding, TasteConfig, TasteInput
 from .pyparse import parse, tree_of
 from .references import attribute_uses, head_texts, imported_from, may_import
 
-_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | frozenset(sys.builtin_module_names) | {"__future__"}
+# `_typeshed` is the standard library's own, in typeshed's stubs only: type checkers provide
+# it (imported under `if TYPE_CHECKING:`), nothing installs it.
+_STDLIB = (
+    frozenset(getattr(sys, "stdlib_module_names", ()))
+    | frozenset(sys.builtin_module_names)
+    | {"__future__", "_typeshed"}
+)
 _TEST_TOOLS = {"pytest", "_pytest", "hypothesis", "mock", "freezegun", "responses", "respx"}
 _TODO = re.compile(r"\b(TODO|FIXME|XXX|HACK)\b")
 _ABSTRACT_BASES = {"ABC", "ABCMeta", "Protocol", "abc.ABC", "typing.Protocol", "typing_extensions.Protocol"}

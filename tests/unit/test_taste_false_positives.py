@@ -390,6 +390,15 @@ def test_an_undeclared_import_is_still_new_third_party(tmp_path: Path) -> None:
     assert ("imports-new-third-party", "app/scrape.py", 1) in findings(data)
 
 
+def test_typeshed_is_the_standard_librarys(tmp_path: Path) -> None:
+    """`_typeshed` comes with the type checker's standard-library stubs (psf/requests imports it
+    under TYPE_CHECKING): not a new third-party import, and not a distribution to look up."""
+    head = "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from _typeshed import SupportsRead\n\nX = 1\n"
+    data = diff_of(tmp_path, {"src/pkg/io.py": ("X = 1\n", head)})
+    data = dataclasses.replace(data, declared_dependencies=frozenset({"urllib3"}))
+    assert [g for g in findings(data) if g[0] == "imports-new-third-party"] == []
+
+
 # -- 5. debug-print on a program's own output --------------------------------------------------
 # (the shapes of ComposioHQ/composio#1613, 567-labs/instructor#1538, janbjorge/pgqueuer#415,
 # jlowin/fastmcp#490 and stanfordnlp/dspy#8319)
