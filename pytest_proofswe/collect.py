@@ -365,12 +365,13 @@ class ProofsweSession:
         finally:
             gc.enable()
 
-    @pytest.hookimpl
+    @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self._gc_frozen:
             # Back into the collector's care before the interpreter ends (objects left frozen
             # miss the last collections and are finalised late), and before an in-process run
-            # of pytest (pytester) returns to its caller.
+            # of pytest (pytester) returns to its caller; last, after pytest's own collection
+            # at unconfigure (unraisableexception), which then need not scan them.
             gc.unfreeze()
             self._gc_frozen = False
 
