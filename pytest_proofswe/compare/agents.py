@@ -331,22 +331,24 @@ class Leaderboard:
 #
 # A bootstrap replicate draws the agent's tasks with replacement, then each drawn task's
 # trials with replacement (graded trials and errors apart, so that a task keeps its number
-# of graded trials: pass@k needs at least k). Redrawing a task's trials is done POOL times
-# per task once, up front; a replicate takes one of those redraws, at random, for each task
-# it draws. That is the same two-stage bootstrap, sampled in two steps: it costs one random
-# number per drawn task instead of one per trial (a run of 300 tasks with 5 trials each
-# would otherwise take tens of seconds per agent).
+# of graded trials: pass@k needs at least k). A redraw of a task's g graded trials, c of them
+# resolved, has Binomial(g, c/g) resolved trials: its outcomes are known exactly, with their
+# chances, so nothing is redrawn for them. A score (taste, review, session) is the mean over
+# the redrawn trials: those are redrawn POOL times per task once, up front, and a replicate
+# takes one of those redraws, at random, for each task it draws (the same two-stage
+# bootstrap, sampled in two steps).
 #
 # A replicate of n tasks is then n independent draws from the mixture of the tasks' pools (a
-# task at random, then one of its redraws), and a figure's replicate depends only on how many
-# times each distinct value was drawn. Where a figure has few distinct values (resolved
-# counts, per-task differences of resolved rates: a handful, whatever the number of tasks)
-# those counts are drawn at once, as one multinomial draw (stats.multinomial, about sqrt(n)
-# steps a value instead of n draws): 10 agents on 2,294 tasks would otherwise take minutes at
-# the end of every run, cached re-runs included. Each figure is resampled on its own: its
-# interval is the percentile interval of its own replicates, so nothing joint is lost.
+# task at random, then one of its redraws by its chance), and a figure's replicate depends
+# only on how many times each distinct value was drawn. Where a figure has few distinct
+# values (resolved counts, per-task differences of resolved rates: a handful, whatever the
+# number of tasks) those counts are drawn at once, as one multinomial draw
+# (stats.multinomial, about sqrt(n) steps a value instead of n draws): 10 agents on 2,294
+# tasks would otherwise take minutes at the end of every run, cached re-runs included. Each
+# figure is resampled on its own: its interval is the percentile interval of its own
+# replicates, so nothing joint is lost.
 
-#: Redraws of each task's trials, made once per task and agent.
+#: Redraws of each task's trials for a score, made once per task, agent and score.
 POOL = 256
 _SCORES = ("taste", "review", "session_passed")
 _PROPORTIONS = frozenset({"resolved", "pass@k", "pass^k", "session_passed"})
@@ -391,42 +393,43 @@ class _Draw:
 
 @dataclass(frozen=True)
 class _Task:
-    """One task of one agent: its trials as observed, and POOL redraws of them."""
+    """One task of one agent: its trials as observed, and what a redraw of them gives."""
 
     observed: _Draw
-    pool: tuple[_Draw, ...]
+    outcomes: tuple[tuple[tuple[int, int], float], ...]  # (graded, resolved) of a redraw, and its chance
+    trials: tuple[Trial, ...]
 
     @classmethod
-    def of(cls, trials: Sequence[Trial], rng: random.Random) -> _Task:
+    def of(cls, trials: Sequence[Trial]) -> _Task:
         observed = _Draw.of(trials)
-        if len(trials) == 1:
-            return cls(observed, (observed,))  # one trial: every redraw is the same
-        rows = [
-            (
-                t.graded,
-                t.graded and t.resolved,
-                t.taste,
-                t.review,
-                None if t.session_passed is None else float(t.session_passed),
-            )
-            for t in trials
-        ]
-        graded = [r for r in rows if r[0]]
-        other = [r for r in rows if not r[0]]
+        g, c = observed.graded, observed.resolved
+        if g == 0 or c in (0, g):
+            outcomes: tuple[tuple[tuple[int, int], float], ...] = (((g, c), 1.0),)
+        else:
+            p = c / g
+            outcomes = tuple(((g, r), math.comb(g, r) * p**r * (1 - p) ** (g - r)) for r in range(g + 1))
+        return cls(observed, outcomes, tuple(trials))
+
+    def rates(self) -> list[tuple[float, float]]:
+        """A redraw's resolved rate and its chance (the task has a graded trial)."""
+        return [(r / g, chance) for (g, r), chance in self.outcomes]
+
+    def redrawn(self, name: str, rng: random.Random) -> list[tuple[float | None, float]]:
+        """POOL redraws of the trials (graded and errors apart), each's mean ``name`` score."""
+        if len(self.trials) == 1:
+            return [(getattr(self.observed, name), 1.0)]
+
+        def value(t: Trial) -> float | None:
+            v = getattr(t, name)
+            return None if v is None else float(v)
+
+        graded = [value(t) for t in self.trials if t.graded]
+        other = [value(t) for t in self.trials if not t.graded]
         pool = []
         for _ in range(POOL):
-            drawn = rng.choices(graded, k=len(graded)) + rng.choices(other, k=len(other))
-            columns = list(zip(*drawn, strict=True))
-            pool.append(
-                _Draw(
-                    len(graded),
-                    sum(columns[1]),
-                    _mean([v for v in columns[2] if v is not None]),
-                    _mean([v for v in columns[3] if v is not None]),
-                    _mean([v for v in columns[4] if v is not None]),
-                )
-            )
-        return cls(observed, tuple(pool))
+            known = [v for v in rng.choices(graded, k=len(graded)) + rng.choices(other, k=len(other)) if v is not None]
+            pool.append((math.fsum(known) / len(known) if known else None, 1.0 / POOL))
+        return pool
 
 
 def _figures(draws: Sequence[_Draw], ks: Sequence[int]) -> dict[Figure, list[float]]:
@@ -444,13 +447,12 @@ def _figures(draws: Sequence[_Draw], ks: Sequence[int]) -> dict[Figure, list[flo
 V = TypeVar("V", bound=Hashable)
 
 
-def _chances(pools: Sequence[Sequence[V]]) -> dict[V, float]:
+def _chances(pools: Sequence[Sequence[tuple[V, float]]]) -> dict[V, float]:
     """Each distinct value's chance, times ``len(pools)``, of a task drawn at random and then one of its redraws."""
     weights: dict[V, float] = {}
     for pool in pools:
-        share = 1.0 / len(pool)
-        for value in pool:
-            weights[value] = weights.get(value, 0.0) + share
+        for value, chance in pool:
+            weights[value] = weights.get(value, 0.0) + chance
     return weights
 
 
@@ -459,10 +461,23 @@ def _few(distinct: int, n: int) -> bool:
     return distinct + math.sqrt(distinct * n) < n / 2
 
 
-def _redraws(pools: Sequence[Sequence[V]], rng: random.Random, resamples: int) -> Iterator[list[tuple[V, int]]]:
+def _draw_one(pool: Sequence[tuple[V, float]], rng: random.Random) -> V:
+    if len(pool) == 1:
+        return pool[0][0]
+    u = rng.random()
+    for value, chance in pool:
+        u -= chance
+        if u < 0:
+            return value
+    return pool[-1][0]  # the chances summed to a hair under 1
+
+
+def _redraws(
+    pools: Sequence[Sequence[tuple[V, float]]], rng: random.Random, resamples: int
+) -> Iterator[list[tuple[V, int]]]:
     """``resamples`` bootstrap replicates of the tasks whose redraws are ``pools``: for each,
     how many times each value was drawn (``len(pools)`` tasks drawn with replacement, and one
-    redraw of each drawn task)."""
+    redraw of each drawn task, by its chance)."""
     n = len(pools)
     weights = _chances(pools)
     values = list(weights)
@@ -475,19 +490,19 @@ def _redraws(pools: Sequence[Sequence[V]], rng: random.Random, resamples: int) -
             yield [(v, c) for v, c in zip(values, multinomial(n, chances, rng), strict=True) if c]
     else:
         for _ in range(resamples):
-            drawn: Counter[V] = Counter(
-                pool[0] if len(pool) == 1 else pool[int(rng.random() * len(pool))] for pool in rng.choices(pools, k=n)
-            )
+            drawn: Counter[V] = Counter(_draw_one(pool, rng) for pool in rng.choices(pools, k=n))
             yield list(drawn.items())
 
 
-def _redrawn_means(pools: Sequence[Sequence[float | None]], rng: random.Random, resamples: int) -> Iterator[float]:
+def _redrawn_means(
+    pools: Sequence[Sequence[tuple[float | None, float]]], rng: random.Random, resamples: int
+) -> Iterator[float]:
     """Each bootstrap replicate's mean of the values drawn that are known (not None), as
     :func:`_redraws` draws them; a replicate that drew no known value gives nothing.
 
     With many distinct values (scores), a replicate first draws how many of its ``n`` draws
-    fall on known values (a binomial draw), then that many known values: the same
-    distribution, with no draw spent on a task without data.
+    fall on known values (a binomial draw), then that many known values by their chances:
+    the same distribution, with no draw spent on a task without data.
     """
     n = len(pools)
     weights = _chances(pools)
@@ -502,12 +517,11 @@ def _redrawn_means(pools: Sequence[Sequence[float | None]], rng: random.Random, 
             if known:
                 yield math.fsum(value * count for value, count in known) / sum(count for _v, count in known)
         return
-    known_values = [v for pool in pools for v in pool if v is not None]
-    shares = [1.0 / len(pool) for pool in pools for v in pool if v is not None]
-    everywhere = len(known_values) == sum(len(pool) for pool in pools)
-    share_known = 1.0 if everywhere else math.fsum(shares) / n
-    uniform = len({len(pool) for pool in pools}) == 1
-    cumulative = None if uniform else list(itertools.accumulate(shares))
+    known_values = [v for pool in pools for v, _chance in pool if v is not None]
+    shares = [chance for pool in pools for v, chance in pool if v is not None]
+    everywhere = all(v is not None for pool in pools for v, _chance in pool)
+    share_known = 1.0 if everywhere else min(1.0, math.fsum(shares) / n)
+    cumulative = None if len(set(shares)) == 1 else list(itertools.accumulate(shares))
     for _ in range(resamples):
         m = binomial(n, share_known, rng)
         if m:
@@ -534,7 +548,7 @@ def _bootstrap(
 ) -> dict[Figure, list[float]]:
     """Every figure's bootstrap replicates (a replicate without data for a figure is left out of it)."""
     out: dict[Figure, list[float]] = {}
-    outcomes = [[(d.graded, d.resolved) for d in task.pool] for task in tasks]
+    outcomes = [task.outcomes for task in tasks]
     known: dict[tuple[tuple[tuple[int, int], int], ...], list[tuple[Figure, float]]] = {}
     for counts in _redraws(outcomes, rng, resamples):
         key = tuple(counts)  # a few (graded, resolved) pairs: replicates with the same counts agree
@@ -543,9 +557,9 @@ def _bootstrap(
         for figure, value in known[key]:
             out.setdefault(figure, []).append(value)
     for name in _SCORES:
-        scores = [[getattr(d, name) for d in task.pool] for task in tasks]
-        if all(v is None for pool in scores for v in pool):
+        if all(getattr(task.observed, name) is None for task in tasks):
             continue  # no data: the figure is "none" whatever is drawn
+        scores = [task.redrawn(name, rng) for task in tasks]
         out[(name, 1)] = list(_redrawn_means(scores, rng, resamples))
     return out
 
@@ -662,15 +676,10 @@ def _compare(
         for x, y in pairs
     ]
     rng = random.Random(_seed(seed, "pair", a, b))
-    # A task's difference redrawn: a's trials and b's, each redrawn apart (POOL of them per task).
-    pools: list[tuple[float, ...]] = []
-    for x, y in pairs:
-        xs = [d.resolved / d.graded for d in x.pool]
-        ys = [d.resolved / d.graded for d in y.pool]
-        if len(xs) == 1 and len(ys) == 1:
-            pools.append((xs[0] - ys[0],))
-        else:
-            pools.append(tuple(xs[int(rng.random() * len(xs))] - ys[int(rng.random() * len(ys))] for _ in range(POOL)))
+    # A task's difference redrawn: a's trials and b's, each redrawn apart (their exact chances).
+    pools: list[list[tuple[float | None, float]]] = [
+        [(ra - rb, ca * cb) for ra, ca in x.rates() for rb, cb in y.rates()] for x, y in pairs
+    ]
     drawn = list(_redrawn_means(pools, rng, resamples))
     low, high = percentile_interval(drawn, confidence)
     p_value, how = sign_flip_p(differences, rng)
@@ -708,7 +717,7 @@ def aggregate(
     aggregates = []
     for name, by_task in grouped.items():
         rng = random.Random(_seed(seed, "agent", name))
-        tasks[name] = {task: _Task.of(by_task[task], rng) for task in sorted(by_task)}
+        tasks[name] = {task: _Task.of(by_task[task]) for task in sorted(by_task)}
         every = [t for task in sorted(by_task) for t in by_task[task]]
         aggregates.append(
             _aggregate_agent(name, tasks[name], every, rng=rng, resamples=resamples, confidence=confidence)

@@ -244,8 +244,12 @@ def test_counts_drawn_at_once_match_drawing_each_task(monkeypatch: pytest.Monkey
     values: list[float | None] = [0.0, 1.0, 0.5, 1.0, 0.0, 0.25] * 10
     if with_gaps:
         values[::7] = [None] * len(values[::7])
-    pools: list[list[float | None]] = [[v] for v in values] + [[0.0, 1.0, 1.0, 0.5]] * 12
-    assert agents._few(len({*values}), len(pools))
+    # One-value tasks, tasks with four equally likely redraws, and tasks whose redraws have
+    # unequal chances (as a task's resolved count does: Binomial(3, 2/3)).
+    pools: list[list[tuple[float | None, float]]] = [[(v, 1.0)] for v in values]
+    pools += [[(0.0, 0.25), (1.0, 0.25), (1.0, 0.25), (0.5, 0.25)]] * 12
+    pools += [[(0.0, 1 / 27), (1 / 3, 6 / 27), (2 / 3, 12 / 27), (1.0, 8 / 27)]] * 12
+    assert agents._few(len({*values, 1 / 3, 2 / 3}), len(pools))
     fast = list(agents._redrawn_means(pools, random.Random(1), 20_000))
     monkeypatch.setattr(agents, "_few", lambda distinct, n: False)
     slow_counts = [
@@ -256,3 +260,44 @@ def test_counts_drawn_at_once_match_drawing_each_task(monkeypatch: pytest.Monkey
     assert len(fast) == len(slow_counts) == len(slow_means) == 20_000
     assert _quantiles(fast) == pytest.approx(_quantiles(slow_counts), abs=0.01)
     assert _quantiles(slow_means) == pytest.approx(_quantiles(slow_counts), abs=0.01)
+
+
+def test_intervals_of_repeated_trials_match_a_naive_two_stage_bootstrap() -> None:
+    """Tasks drawn with replacement, then each drawn task's trials with replacement (graded
+    and errors apart): the resolved and taste intervals of ``aggregate`` (outcomes from their
+    exact chances, scores from redraws made once, counts drawn at once) agree with that
+    bootstrap made the slow way, within the Monte Carlo error of 20,000 replicates."""
+    rng = random.Random(11)
+    plan = {f"task-{t}": [(rng.random() < 0.6, rng.uniform(50, 95)) for _ in range(4)] for t in range(30)}
+    plan["task-0"][3] = (False, None)  # an error: graded trials and errors are redrawn apart
+    results = [
+        result(
+            task,
+            f"solo@{n}",
+            "error" if score is None else ("resolved" if ok else "unresolved"),
+            taste={"score": score},
+        )
+        for task, trials in plan.items()
+        for n, (ok, score) in enumerate(trials, 1)
+    ]
+    board = aggregate(results, resamples=20_000)
+    (solo,) = board.agents
+
+    draw = random.Random(5)
+    tasks = list(plan.values())
+    resolved, taste = [], []
+    for _ in range(20_000):
+        rates, scores = [], []
+        for trials in draw.choices(tasks, k=len(tasks)):
+            graded = [t for t in trials if t[1] is not None]
+            errors = [t for t in trials if t[1] is None]
+            redraw = draw.choices(graded, k=len(graded)) + draw.choices(errors, k=len(errors))
+            rates.append(sum(ok for ok, s in redraw if s is not None) / len(graded))
+            known = [s for _ok, s in redraw if s is not None]
+            scores.append(sum(known) / len(known))
+        resolved.append(sum(rates) / len(rates))
+        taste.append(sum(scores) / len(scores))
+    resolved.sort()
+    taste.sort()
+    assert (solo.resolved.low, solo.resolved.high) == pytest.approx((resolved[500], resolved[19_499]), abs=0.01)
+    assert (solo.taste.low, solo.taste.high) == pytest.approx((taste[500], taste[19_499]), abs=0.3)
