@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 from ..task import agent_of, split_trial
 from .stats import (
+    alias_table,
     binomial,
     clopper_pearson,
     holm,
@@ -415,7 +416,9 @@ class _Task:
         return [(r / g, chance) for (g, r), chance in self.outcomes]
 
     def redrawn(self, name: str, rng: random.Random) -> list[tuple[float | None, float]]:
-        """POOL redraws of the trials (graded and errors apart), each's mean ``name`` score."""
+        """A redraw of the trials' mean ``name`` score, with its chance: exact (every multiset
+        of trials, by its multinomial chance) when the trials are few and all graded, else
+        POOL redraws (graded trials and errors apart), each of chance 1/POOL."""
         if len(self.trials) == 1:
             return [(getattr(self.observed, name), 1.0)]
 
@@ -425,9 +428,25 @@ class _Task:
 
         graded = [value(t) for t in self.trials if t.graded]
         other = [value(t) for t in self.trials if not t.graded]
-        pool = []
+        g = len(graded)
+        if not other and math.comb(2 * g - 1, g) <= POOL:
+            exact = []
+            whole = math.factorial(g)
+            for picked in itertools.combinations_with_replacement(range(g), g):
+                counts = Counter(picked)
+                chance = whole / math.prod(math.factorial(c) for c in counts.values()) / g**g
+                present = [(v, c) for i, c in counts.items() if (v := graded[i]) is not None]
+                total = sum(c for _v, c in present)
+                mean = math.fsum(v * c for v, c in present) / total if total else None
+                exact.append((mean, chance))
+            return exact
+        pool: list[tuple[float | None, float]] = []
+        draw = rng.random
+        o = len(other)
         for _ in range(POOL):
-            known = [v for v in rng.choices(graded, k=len(graded)) + rng.choices(other, k=len(other)) if v is not None]
+            known = [v for v in (graded[int(draw() * g)] for _ in range(g)) if v is not None]
+            if o:
+                known += [v for v in (other[int(draw() * o)] for _ in range(o)) if v is not None]
             pool.append((math.fsum(known) / len(known) if known else None, 1.0 / POOL))
         return pool
 
@@ -521,12 +540,24 @@ def _redrawn_means(
     shares = [chance for pool in pools for v, chance in pool if v is not None]
     everywhere = all(v is not None for pool in pools for v, _chance in pool)
     share_known = 1.0 if everywhere else min(1.0, math.fsum(shares) / n)
-    cumulative = None if len(set(shares)) == 1 else list(itertools.accumulate(shares))
+    if len(set(shares)) == 1:  # equal chances
+        for _ in range(resamples):
+            m = binomial(n, share_known, rng)
+            if m:
+                yield math.fsum(rng.choices(known_values, k=m)) / m
+        return
+    keep, alias = alias_table(shares)
+    size = len(known_values)
+    draw = rng.random
     for _ in range(resamples):
         m = binomial(n, share_known, rng)
         if m:
-            drawn = rng.choices(known_values, k=m, cum_weights=cumulative)
-            yield math.fsum(drawn) / m
+            total = 0.0
+            for _ in range(m):
+                u = draw() * size
+                i = int(u)
+                total += known_values[i] if u - i < keep[i] else known_values[alias[i]]
+            yield total / m
 
 
 def _outcome_figures(counts: Sequence[tuple[tuple[int, int], int]], ks: Sequence[int]) -> list[tuple[Figure, float]]:

@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
 from collections import Counter
@@ -25,6 +27,7 @@ from fractions import Fraction
 
 __all__ = [
     "EXACT_MAX_SUMS",
+    "alias_table",
     "binomial",
     "clopper_pearson",
     "holm",
@@ -126,6 +129,27 @@ def multinomial(n: int, weights: Sequence[float], rng: random.Random) -> list[in
     return counts
 
 
+def alias_table(weights: Sequence[float]) -> tuple[list[float], list[int]]:
+    """Vose's alias table of ``weights``: a draw is one uniform number ``u`` in [0, n), the
+    column ``i = int(u)``, and ``i`` itself when ``u - i < keep[i]``, else ``alias[i]``.
+    Each outcome comes with its weight's share, in constant time a draw."""
+    n = len(weights)
+    total = math.fsum(weights)
+    if n == 0 or any(w < 0 for w in weights) or not total > 0:
+        raise ValueError(f"weights must be non-negative with a positive sum, got {n} of them")
+    scaled = [w * n / total for w in weights]
+    keep = [1.0] * n
+    alias = list(range(n))
+    small = [i for i, v in enumerate(scaled) if v < 1.0]
+    large = [i for i, v in enumerate(scaled) if v >= 1.0]
+    while small and large:
+        low, high = small.pop(), large.pop()
+        keep[low], alias[low] = scaled[low], high
+        scaled[high] += scaled[low] - 1.0  # what column `low` lent it
+        (small if scaled[high] < 1.0 else large).append(high)
+    return keep, alias  # columns left in either list are full (keep 1.0), up to rounding
+
+
 def _quantile(ordered: Sequence[float], q: float) -> float:
     """The q-quantile of sorted values, interpolated linearly (numpy's default)."""
     position = q * (len(ordered) - 1)
@@ -174,6 +198,11 @@ def clopper_pearson(successes: int, total: int, confidence: float) -> tuple[floa
     return low, high
 
 
+def _half_binomial(r: int, j: int) -> float:
+    """C(r, j) / 2**r: the chance of j heads in r fair coin flips (0.0 where it is below floats)."""
+    return math.exp(math.lgamma(r + 1) - math.lgamma(j + 1) - math.lgamma(r - j + 1) - r * math.log(2))
+
+
 def smallest_p(nonzero: int) -> float:
     """The smallest two-sided p-value the exact sign-flip test can give with ``nonzero`` differences."""
     return 1.0 if nonzero == 0 else min(1.0, math.ldexp(1.0, 1 - nonzero))  # 2 / 2**nonzero, 0.0 past floats
@@ -186,8 +215,8 @@ def sign_flip_p(differences: Sequence[Fraction], rng: random.Random, *, resample
     task's difference is as likely to have either sign: the p-value is the share of the
     2**m sign patterns of the m non-zero differences whose total is at least as far from 0
     as the observed total. The differences are exact fractions (rates of whole counts), so
-    the distribution of totals is counted exactly, pattern counts by distinct total, while
-    there are at most :data:`EXACT_MAX_SUMS` distinct totals ("exact"); beyond that,
+    the distribution of totals is enumerated exactly (the chances summed in floating point),
+    while the convolution holds at most :data:`EXACT_MAX_SUMS` distinct totals ("exact"); beyond that,
     ``resamples`` random patterns, counted with the observed one so that p is never 0
     (Phipson and Smyth 2010: "monte-carlo").
     """
@@ -198,21 +227,34 @@ def sign_flip_p(differences: Sequence[Fraction], rng: random.Random, *, resample
     scale = math.lcm(*(d.denominator for d in nonzero))  # whole numbers: fast and exact
     steps = [int(d * scale) for d in nonzero]
     target = int(observed * scale)
-    counts: dict[int, int] = {0: 1}
-    # r differences of the same size d: their signs add (2j - r) * d in C(r, j) of the 2**r patterns,
-    # so each size is one convolution, not r (single trials: every difference is +-1, one size).
-    for d, r in sorted(Counter(steps).items()):
-        kernel = [((2 * j - r) * d, math.comb(r, j)) for j in range(r + 1)]
-        step: dict[int, int] = {}
-        for total, count in counts.items():
-            for shift, ways in kernel:
-                step[total + shift] = step.get(total + shift, 0) + count * ways
-        counts = step
-        if len(counts) > EXACT_MAX_SUMS:
+    if target == 0:
+        return 1.0, "exact"  # every pattern is at least as far from 0
+    # r differences of the same size d: their signs add (2j - r) * d in C(r, j) of the 2**r
+    # patterns. The sizes but the most frequent are convolved (chances, in floating point);
+    # for the most frequent, each total of the others needs only the two tails of its
+    # binomial (single trials: every difference is +-1, one size, no convolution at all).
+    *others, (last_d, last_r) = sorted(Counter(steps).items(), key=lambda size: (size[1], size[0]))
+    chances: dict[int, float] = {0: 1.0}
+    for d, r in others:
+        kernel = [((2 * j - r) * d, _half_binomial(r, j)) for j in range(r + 1)]
+        step: dict[int, float] = {}
+        for total, chance in chances.items():
+            for shift, share in kernel:
+                step[total + shift] = step.get(total + shift, 0.0) + chance * share
+        chances = step
+        if len(chances) > EXACT_MAX_SUMS:
             break
     else:
-        extreme = sum(count for total, count in counts.items() if abs(total) >= target)
-        return extreme / 2 ** len(nonzero), "exact"
+        shifts = [(2 * j - last_r) * last_d for j in range(last_r + 1)]  # ascending
+        shares = [_half_binomial(last_r, j) for j in range(last_r + 1)]
+        below = [0.0, *itertools.accumulate(shares)]  # below[k]: the chance of the k smallest shifts
+        extreme = 0.0
+        for total, chance in chances.items():
+            # |total + shift| >= target: shift >= target - total, or shift <= -target - total (apart, target > 0)
+            high = bisect.bisect_left(shifts, target - total)
+            low = bisect.bisect_right(shifts, -target - total)
+            extreme += chance * (below[-1] - below[high] + below[low])
+        return min(1.0, extreme), "exact"
     floats = [float(d) for d in nonzero]
     bound = float(observed) - 1e-12
     extreme = 0

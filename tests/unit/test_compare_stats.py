@@ -11,6 +11,7 @@ import pytest
 
 from pytest_proofswe.compare import stats
 from pytest_proofswe.compare.stats import (
+    alias_table,
     binomial,
     clopper_pearson,
     holm,
@@ -111,7 +112,19 @@ def test_sign_flip_on_thousands_of_tasks_is_the_binomial_tail() -> None:
     differences = [Fraction(1)] * 1200 + [Fraction(-1)] * 1100 + [Fraction(0)] * 50
     m, observed = 2300, 100
     tail = sum(math.comb(m, j) for j in range(m + 1) if abs(2 * j - m) >= observed)
-    assert sign_flip_p(differences, random.Random(0)) == (tail / 2**m, "exact")
+    p, how = sign_flip_p(differences, random.Random(0))
+    assert how == "exact" and p == pytest.approx(tail / 2**m, rel=1e-9)  # chances summed in floating point
+
+
+def test_sign_flip_of_repeated_trials_against_every_pattern() -> None:
+    """Differences of a few sizes, many of each (repeated trials: multiples of 1/3): the
+    convolution of all sizes but one and the binomial tails of the last agree with counting
+    the 2**m patterns one by one."""
+    rng = random.Random(4)
+    for _ in range(20):
+        differences = [Fraction(rng.choice([-3, -2, -1, 1, 2, 3]), 3) for _ in range(rng.randint(2, 14))]
+        p, how = sign_flip_p(differences, rng)
+        assert how == "exact" and p == pytest.approx(_brute_force_p(differences), rel=1e-9)
 
 
 def _pmf(n: int, p: float, k: int) -> float:
@@ -183,3 +196,18 @@ def test_holm() -> None:
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
     assert holm([]) == []
+
+
+def test_alias_table_draws_by_weight() -> None:
+    weights = [5.0, 0.0, 1.0, 2.0, 0.5, 1.5]
+    keep, alias = alias_table(weights)
+    rng = random.Random(2)
+    seen = [0] * len(weights)
+    for _ in range(100_000):
+        u = rng.random() * len(weights)
+        i = int(u)
+        seen[i if u - i < keep[i] else alias[i]] += 1
+    assert [s / 100_000 for s in seen] == pytest.approx([w / 10.0 for w in weights], abs=0.005)
+    assert seen[1] == 0  # a weight of 0 is never drawn
+    with pytest.raises(ValueError, match="weights"):
+        alias_table([0.0, 0.0])
