@@ -8,14 +8,12 @@ the files by hand (the line numbers are the excerpt's own).
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.session import Event, SessionResult, grade_session
 from pytest_proofswe.session.metrics import is_test_command, typed_text
-from pytest_proofswe.session.readers import detect_reader
+from tests.unit.transcripts import Transcripts, seconds, signals
 
 # Fetched from public repositories: kept beside the repository in ../shared (data fetched from other
 # repositories is never committed here), with provenance and licences in its SOURCES.md.
@@ -25,28 +23,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def grade(name: str) -> SessionResult:
-    result = grade_session(DATA / name)
-    assert result.status == "scored", result.reason
-    return result
-
-
-def events(name: str) -> list[Event]:
-    reader = detect_reader(DATA / name)
-    assert reader is not None
-    return list(reader.read(DATA / name))
-
-
-def person(name: str) -> list[tuple[int | None, str]]:
-    return [(e.source.line, e.text or "") for e in events(name) if e.kind == "user_message" and e.origin == "person"]
-
-
-def signals(result: SessionResult, metric: str) -> list[tuple[str, str]]:
-    return [(s.where, s.text) for s in result.signals if s.metric == metric]
-
-
-def seconds(first: str, last: str) -> float:
-    return round((datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds(), 1)
+_read = Transcripts(DATA)
+grade, events, person = _read.grade, _read.events, _read.person
 
 
 # --- who typed it ---------------------------------------------------------------------------

@@ -11,44 +11,18 @@ file's own); each of these tests fails on the readers before the issue-12 fixes.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from pytest_proofswe.session import Event, SessionResult, grade_session
 from pytest_proofswe.session.metrics import is_correction, is_test_command
-from pytest_proofswe.session.readers import detect_reader
+from tests.unit.transcripts import Transcripts, seconds, signals
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sessions"
 
 
-def grade(name: str) -> SessionResult:
-    result = grade_session(DATA / name)
-    assert result.status == "scored", result.reason
-    return result
-
-
-def events(name: str) -> list[Event]:
-    reader = detect_reader(DATA / name)
-    assert reader is not None
-    return list(reader.read(DATA / name))
-
-
-def person(name: str) -> list[tuple[int | None, str]]:
-    return [(e.source.line, e.text or "") for e in events(name) if e.kind == "user_message" and e.origin == "person"]
-
-
-def harness(name: str) -> dict[int | None, dict[str, object]]:
-    return {e.source.line: e.extra for e in events(name) if e.kind == "user_message" and e.origin == "harness"}
-
-
-def signals(result: SessionResult, metric: str) -> list[tuple[str, str]]:
-    return [(s.where, s.text) for s in result.signals if s.metric == metric]
-
-
-def seconds(first: str, last: str) -> float:
-    return round((datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds(), 1)
+_read = Transcripts(DATA)
+grade, events, person, harness = _read.grade, _read.events, _read.person, _read.harness
 
 
 # --- who typed it ---------------------------------------------------------------------------
