@@ -1,6 +1,6 @@
 """Collecting many task folders: ``pytest --proofswe TASKS --co`` time and peak memory.
 
-Usage: python benchmarks/bench_collect.py [--tasks N] [--submissions S] [--profile] [--plain ROUNDS]
+Usage: python benchmarks/bench_collect.py [--tasks N] [--submissions S] [--profile] [--plain ROUNDS] [--alone]
 
 Generates N task folders (default 2,000), each with S submissions (default 2: 8 items per
 task), and runs ``pytest --proofswe tasks --co -q`` on them as a whole process, printing
@@ -11,6 +11,11 @@ accounting). ``--profile`` prints the 25 most expensive functions instead.
 test functions (one test file per task, as many functions as the task has items), both
 ``--co`` runs alternated ROUNDS times, CPU time (user + system) of each child process;
 prints the medians and their ratio.
+
+``--alone`` loads pytest's own plugins and this one only (``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
+-p pytest_proofswe.plugin``): what the environment has installed besides (the test extra's
+hypothesis and anyio plugins cost about half a second here) is left out. Bytecode is cached
+as Python does by default (this machine's ``PYTHONDONTWRITEBYTECODE`` is removed).
 """
 
 from __future__ import annotations
@@ -68,6 +73,20 @@ def _cpu_of(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def _environ(args: argparse.Namespace, root: Path) -> dict[str, str]:
+    env = {**os.environ, "PROOFSWE_CACHE_DIR": str(root / "cache")}
+    env.pop("PYTEST_ADDOPTS", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if args.alone:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return env
+
+
+def _ours(args: argparse.Namespace) -> list[str]:
+    alone = ["-p", "pytest_proofswe.plugin"] if args.alone else []
+    return [sys.executable, "-m", "pytest", *alone, "--proofswe", "tasks", "--co", "-q", "-p", "no:cacheprovider"]
+
+
 def compare_plain(args: argparse.Namespace) -> None:
     import statistics
 
@@ -75,9 +94,8 @@ def compare_plain(args: argparse.Namespace) -> None:
         root = Path(tmp)
         make_tasks(root / "tasks", args.tasks, args.submissions)
         make_plain(root / "plain", args.tasks, 4 * args.submissions)
-        env = {**os.environ, "PROOFSWE_CACHE_DIR": str(root / "cache")}
-        env.pop("PYTEST_ADDOPTS", None)
-        ours = [sys.executable, "-m", "pytest", "--proofswe", "tasks", "--co", "-q", "-p", "no:cacheprovider"]
+        env = _environ(args, root)
+        ours = _ours(args)
         plain = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
         got: dict[str, list[float]] = {"proofswe": [], "plain": []}
         for _ in range(args.plain):
@@ -97,6 +115,7 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=2)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--plain", type=int, default=0, metavar="ROUNDS")
+    parser.add_argument("--alone", action="store_true", help="pytest's plugins and this one only")
     args = parser.parse_args()
     if args.plain:
         compare_plain(args)
@@ -104,9 +123,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         make_tasks(root / "tasks", args.tasks, args.submissions)
-        env = {**os.environ, "PROOFSWE_CACHE_DIR": str(root / "cache")}
-        env.pop("PYTEST_ADDOPTS", None)
-        argv = [sys.executable, "-m", "pytest", "--proofswe", "tasks", "--co", "-q", "-p", "no:cacheprovider"]
+        env = _environ(args, root)
+        argv = _ours(args)
         if args.profile:
             argv = [sys.executable, "-m", "cProfile", "-s", "cumulative", *argv[1:]]
         started = time.perf_counter()
