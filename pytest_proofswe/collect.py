@@ -92,6 +92,7 @@ class ProofsweSession:
         self.stepped_docs: dict[tuple[str, str], dict[str, Any]] = {}  # stepped tasks: (task, submission) -> decay
         self._stepped: dict[tuple[str, str], Future[SteppedResult]] = {}
         self._gc_frozen = False  # collection's objects frozen (pytest_collection), unfrozen at unconfigure
+        self._collected: pytest.Session | None = None  # a task run's session, its items let go at unconfigure
         self.change_s = 0.0
         self._diff_result: dict[str, Any] | None = None
         self.collect_errors: list[str] = []  # "<node id>: <last line of the error>", for the report
@@ -361,6 +362,7 @@ class ProofsweSession:
             result = yield
             gc.freeze()
             self._gc_frozen = True
+            self._collected = session
             return result
         finally:
             gc.enable()
@@ -374,6 +376,12 @@ class ProofsweSession:
             # at unconfigure (unraisableexception), which then need not scan them.
             gc.unfreeze()
             self._gc_frozen = False
+        if self._collected is not None:
+            # The session is over: its items (16,000 for 2,000 tasks) are let go now, not kept to
+            # the interpreter's end, whose last collections would walk them pass after pass
+            # (docs/performance.md). A new list: whoever recorded the old one (pytester) keeps it.
+            self._collected.items = []
+            self._collected = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(

@@ -506,6 +506,7 @@ def test_task_folders_are_collected_with_the_collector_off_and_left_unfrozen(
         def pytest_sessionfinish(session):
             seen["running"] = gc.isenabled()
             seen["frozen"] = gc.get_freeze_count()
+            seen["session"] = session
         """
     )
     assert gc.isenabled() and gc.get_freeze_count() == 0
@@ -516,3 +517,6 @@ def test_task_folders_are_collected_with_the_collector_off_and_left_unfrozen(
     assert conftest.seen["running"] is True  # on again for the run itself
     assert conftest.seen["frozen"] > 10_000  # what collection made (and everything before it) is frozen
     assert gc.isenabled() and gc.get_freeze_count() == 0  # unfrozen at unconfigure
+    # The items are let go at the end of the run; what the recorder kept is left alone.
+    (recorded,) = run.getcalls("pytest_collection_modifyitems")
+    assert conftest.seen["session"].items == [] and len(recorded.items) > 10
